@@ -1,0 +1,3 @@
+from dynapose.cli import main
+
+main()

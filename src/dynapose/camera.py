@@ -1,0 +1,101 @@
+"""Cameras: world <-> camera transforms and projection with lens distortion.
+
+Conventions (as Human3.6M): the world frame is Z up, millimetres. The camera frame is x right,
+y down, z forward (mm). A camera is given by its rotation ``R`` (world -> camera, 3x3), its centre
+``T`` in world mm, focal lengths ``f`` (fx, fy) and principal point ``c`` (cx, cy) in pixels,
+radial distortion ``k`` (k1, k2, k3) and tangential distortion ``p`` (p1, p2), so that::
+
+    X_cam = R @ (X_world - T)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Camera:
+    """One calibrated camera. Arrays are float64; see the module docstring for conventions."""
+
+    R: np.ndarray  # (3, 3) world -> camera rotation
+    T: np.ndarray  # (3,) camera centre in world mm
+    f: np.ndarray  # (2,) focal lengths, px
+    c: np.ndarray  # (2,) principal point, px
+    k: np.ndarray = field(default_factory=lambda: np.zeros(3))  # radial k1, k2, k3
+    p: np.ndarray = field(default_factory=lambda: np.zeros(2))  # tangential p1, p2
+    width: int = 1000
+    height: int = 1000
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        for attr, shape in (("R", (3, 3)), ("T", (3,)), ("f", (2,)), ("c", (2,)), ("k", (3,)),
+                            ("p", (2,))):
+            value = np.asarray(getattr(self, attr), dtype=np.float64).reshape(shape)
+            object.__setattr__(self, attr, value)
+
+    def world_to_camera(self, points: np.ndarray) -> np.ndarray:
+        """World points (..., 3) mm -> camera-frame points (..., 3) mm."""
+        return world_to_camera(points, self.R, self.T)
+
+    def camera_to_world(self, points: np.ndarray) -> np.ndarray:
+        """Camera-frame points (..., 3) mm -> world points (..., 3) mm."""
+        return camera_to_world(points, self.R, self.T)
+
+    def project(self, points_cam: np.ndarray, distort: bool = True) -> np.ndarray:
+        """Camera-frame points (..., 3) mm -> pixel coordinates (..., 2)."""
+        k, p = (self.k, self.p) if distort else (np.zeros(3), np.zeros(2))
+        return project(points_cam, self.f, self.c, k, p)
+
+    def project_world(self, points_world: np.ndarray, distort: bool = True) -> np.ndarray:
+        """World points (..., 3) mm -> pixel coordinates (..., 2)."""
+        return self.project(self.world_to_camera(points_world), distort=distort)
+
+
+def world_to_camera(points: np.ndarray, R: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """X_cam = R (X_world - T); points (..., 3)."""
+    return (np.asarray(points) - T) @ np.asarray(R).T
+
+
+def camera_to_world(points: np.ndarray, R: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """X_world = R^T X_cam + T; points (..., 3)."""
+    return np.asarray(points) @ np.asarray(R) + T
+
+
+def project(
+    points_cam: np.ndarray,
+    f: np.ndarray,
+    c: np.ndarray,
+    k: np.ndarray | None = None,
+    p: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pinhole projection with Brown-Conrady distortion (the Human3.6M camera model).
+
+    points_cam: (..., 3) camera frame, z > 0 in front of the camera. Returns (..., 2) pixels.
+    """
+    pts = np.asarray(points_cam, dtype=np.float64)
+    xy = pts[..., :2] / pts[..., 2:3]
+    if k is not None or p is not None:
+        k = np.zeros(3) if k is None else np.asarray(k, dtype=np.float64)
+        p = np.zeros(2) if p is None else np.asarray(p, dtype=np.float64)
+        r2 = np.sum(xy**2, axis=-1, keepdims=True)
+        radial = 1.0 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
+        # The 3d-pose-baseline / Human3.6M form of the tangential term.
+        tan = p[0] * xy[..., 1:2] + p[1] * xy[..., 0:1]
+        xy = xy * (radial + tan) + np.asarray([p[1], p[0]]) * r2
+    return xy * np.asarray(f, dtype=np.float64) + np.asarray(c, dtype=np.float64)
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -> np.ndarray:
+    """World -> camera rotation for a camera at `eye` looking at `target` (world Z up).
+
+    The camera's y axis points down in the image, so it is aligned with -up.
+    """
+    up = np.array([0.0, 0.0, 1.0]) if up is None else np.asarray(up, dtype=np.float64)
+    z = np.asarray(target, dtype=np.float64) - np.asarray(eye, dtype=np.float64)
+    z /= np.linalg.norm(z)
+    x = np.cross(z, up)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    return np.stack([x, y, z])

@@ -1,0 +1,40 @@
+"""The ``dynapose`` command: a thin layer over the Python API.
+
+Each subcommand parses its options, calls one documented function, and prints where its outputs
+went. Bad input surfaces as ``error: <file>: <problem>`` on one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from dynapose.errors import DynaPoseError
+
+
+class _Group(click.Group):
+    """Turns DynaPoseError into a one-line message and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DynaPoseError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dynapose")
+def main() -> None:
+    """DynaPose: 3D human pose estimation from video (17 Human3.6M joints, millimetres)."""
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks: measured speed and memory, printed as text or JSON (--json)."""
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
