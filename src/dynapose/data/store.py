@@ -251,8 +251,13 @@ class ClipStoreWriter:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
             self.close()
-        else:
-            self._closed = True  # leave the partial folder for resume; STORE is untouched
+            return
+        self._closed = True
+        if isinstance(exc, Exception):
+            # Bad input or a failure: nothing half-written stays behind.
+            shutil.rmtree(self.partial, ignore_errors=True)
+        # An interruption (KeyboardInterrupt, SIGTERM as SystemExit) keeps the partial folder
+        # so that a writer opened with resume=True can continue; STORE itself is untouched.
 
 
 def _default(col: str) -> Any:
@@ -363,6 +368,15 @@ class ClipStore:
         if len(buf) != spec.clip_bytes:
             raise DynaPoseError("short read: store chunk truncated", self.path)
         return np.frombuffer(bytearray(buf), dtype=spec.dtype).reshape(spec.tail)
+
+    def read_into(self, name: str, index: int, out: np.ndarray) -> None:
+        """Read array `name` of clip `index` into `out` (C-contiguous, right shape and dtype)."""
+        spec = self.specs[name]
+        chunk, offset = self._locate(int(index))
+        got = os.preadv(self._fd(name, chunk), [memoryview(out).cast("B")],
+                        offset * spec.clip_bytes)
+        if got != spec.clip_bytes:
+            raise DynaPoseError("short read: store chunk truncated", self.path)
 
     def clip(self, index: int) -> dict[str, Any]:
         """Everything about clip `index`: its arrays plus its metadata."""

@@ -1,0 +1,116 @@
+"""Training configuration: presets (YAML files shipped in ``dynapose/configs``), user YAML files,
+and command-line overrides, merged in that order into one validated :class:`TrainConfig`."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dynapose.errors import DynaPoseError
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides its data. Defaults are the report's recipe."""
+
+    model: str = "seed"
+    model_config: dict[str, Any] = field(default_factory=lambda: {"clip_len": 8, "input_size": 224})
+    epochs: int = 5
+    batch_size: int = 80  # global batch, split across processes when distributed
+    optimizer: str = "adam"
+    lr: float = 5e-3
+    beta1: float = 0.75
+    beta2: float = 0.95
+    eps: float = 1e-7
+    weight_decay: float = 0.0
+    loss: str = "mse"  # mean squared error over all elements (mm^2)
+    center_targets: bool = True  # start the output at the training set's mean pose (see README)
+    seed: int = 0
+    workers: int = 1  # data-loading worker processes per training process
+    threads: int = 0  # torch threads per process; 0 = cores / processes
+    checkpoint_every: int = 50  # optimizer steps between resumable snapshots (0: epoch ends only)
+    train_split: str = "train"
+    val_split: str = "val"
+    preset: str = ""
+
+    def validate(self, source: str | None = None) -> TrainConfig:
+        """Raise DynaPoseError on impossible values; return self."""
+        checks = [
+            (self.epochs >= 1, "epochs must be >= 1"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.lr > 0, "lr must be > 0"),
+            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
+            (self.eps > 0, "eps must be > 0"),
+            (self.optimizer in ("adam",), f"unknown optimizer {self.optimizer!r}"),
+            (self.loss in ("mse", "mpjpe"), f"unknown loss {self.loss!r} (mse or mpjpe)"),
+            (self.workers >= 0 and self.threads >= 0, "workers and threads must be >= 0"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+        ]
+        for ok, problem in checks:
+            if not ok:
+                raise DynaPoseError(problem, source)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def preset_names() -> list[str]:
+    """Names of the presets shipped with DynaPose."""
+    folder = resources.files("dynapose") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise DynaPoseError(f"invalid YAML ({str(exc).splitlines()[0]})", path) from exc
+    if not isinstance(data, dict):
+        raise DynaPoseError("a config file must hold a mapping of settings", path)
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise DynaPoseError(f"unknown setting(s) {', '.join(unknown)}", path)
+    return data
+
+
+def load_config(
+    preset: str | None = "seed",
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """Merge a preset, an optional YAML file and explicit overrides (None values are ignored)."""
+    values: dict[str, Any] = {}
+    if preset:
+        resource = resources.files("dynapose") / "configs" / f"{preset}.yaml"
+        if not resource.is_file():
+            raise DynaPoseError(f"unknown preset {preset!r} (known: {', '.join(preset_names())})")
+        values.update(_read_yaml(f"preset {preset}", resource.read_text()))
+        values["preset"] = preset
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise DynaPoseError("config file not found", path)
+        file_values = _read_yaml(path, path.read_text())
+        model_config = {**values.get("model_config", {}), **file_values.pop("model_config", {})}
+        values.update(file_values)
+        values["model_config"] = model_config
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key == "model_config":
+            values["model_config"] = {**values.get("model_config", {}), **value}
+        else:
+            values[key] = value
+    try:
+        config = TrainConfig(**values)
+    except TypeError as exc:
+        raise DynaPoseError(f"bad configuration ({exc})", config_file) from exc
+    return config.validate(None if config_file is None else os.fspath(config_file))

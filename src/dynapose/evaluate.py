@@ -1,0 +1,161 @@
+"""Evaluation: every metric over a clip store, overall, per joint, per subject and per action.
+
+Next to the model's numbers it reports the mean-pose baseline (always predicting the training
+set's mean pose, kept in the checkpoint), so a result can be told apart from no learning at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dynapose import metrics
+from dynapose.checkpoint import load_checkpoint
+from dynapose.data.dataset import ClipDataset, batch_loader
+from dynapose.data.store import ClipStore
+from dynapose.errors import DynaPoseError
+from dynapose.fsutil import atomic_write_text
+from dynapose.skeleton import JOINT_NAMES
+
+#: Metrics computed per clip and averaged (all clips have the same number of frames and joints).
+CLIP_METRICS = ("mpjpe", "mpjpe_p1", "p_mpjpe", "n_mpjpe", "mpjve", "pck3d", "auc")
+
+
+def default_split(store: ClipStore) -> str | None:
+    """The split evaluated when none is named: test if the store has one, else val, else all."""
+    splits = set(store.meta_columns.get("split", []))
+    for split in ("test", "val"):
+        if split in splits:
+            return split
+    return None
+
+
+def _per_clip(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
+    """Each metric for each clip of a batch: (B, T, 17, 3) -> {metric: (B,)}."""
+    return {
+        name: np.asarray([metrics.compute_all(p, t)[name] for p, t in zip(pred, target,
+                                                                          strict=True)])
+        for name in CLIP_METRICS
+    }
+
+
+def evaluate(
+    checkpoint: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    split: str | None = "auto",
+    batch_size: int = 32,
+    workers: int = 1,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Evaluate the model at `checkpoint` on the clips of `split` in the store `data`.
+
+    Returns a JSON-able report: ``overall`` (every metric), ``baseline`` (the mean-pose
+    predictor's metrics), ``per_joint`` (MPJPE and protocol 1, mm), ``per_subject`` and
+    ``per_action`` (all metrics, where the store records them), and what was evaluated.
+    """
+    model, config = load_checkpoint(checkpoint)
+    store = ClipStore(data)
+    size = config["model"].get("config", {}).get("input_size")
+    if size is not None and (store.height, store.width) != (size, size):
+        raise DynaPoseError(
+            f"store clips are {store.height}x{store.width}, the checkpoint's model expects "
+            f"{size}x{size}",
+            data,
+        )
+    if split == "auto":
+        split = default_split(store)
+    indices = store.indices(split)
+    if limit is not None:
+        indices = indices[:limit]
+    if len(indices) == 0:
+        raise DynaPoseError(f"no clips in split {split!r}", data)
+    mean_pose = config.get("info", {}).get("mean_pose")
+
+    rows: dict[str, list[np.ndarray]] = defaultdict(list)
+    joint_err: list[np.ndarray] = []
+    joint_err_p1: list[np.ndarray] = []
+    batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
+    with torch.no_grad():
+        for frames, joints, _ in batch_loader(ClipDataset(store), batches, workers):
+            pred = model(frames).numpy()
+            target = joints.numpy()
+            for name, values in _per_clip(pred, target).items():
+                rows[name].append(values)
+            joint_err.append(np.linalg.norm(pred - target, axis=-1).mean(axis=1))
+            rel = (pred - pred[..., :1, :]) - (target - target[..., :1, :])
+            joint_err_p1.append(np.linalg.norm(rel, axis=-1).mean(axis=1))
+            if mean_pose is not None:
+                base = np.broadcast_to(np.asarray(mean_pose, dtype=np.float32), target.shape)
+                for name, values in _per_clip(base, target).items():
+                    rows[f"baseline_{name}"].append(values)
+    per_clip = {k: np.concatenate(v) for k, v in rows.items()}
+    errors = np.concatenate(joint_err)
+    errors_p1 = np.concatenate(joint_err_p1)
+
+    def summary(mask: np.ndarray, prefix: str = "") -> dict[str, float]:
+        return {m: float(per_clip[prefix + m][mask].mean()) for m in CLIP_METRICS}
+
+    everything = np.ones(len(indices), dtype=bool)
+    report: dict[str, Any] = {
+        "checkpoint": str(checkpoint),
+        "data": str(data),
+        "split": split,
+        "clips": len(indices),
+        "frames": len(indices) * store.clip_len,
+        "model": config["model"],
+        "overall": summary(everything),
+        "baseline": summary(everything, "baseline_") if mean_pose is not None else None,
+        "per_joint": {
+            name: {"mpjpe": float(errors[:, j].mean()), "mpjpe_p1": float(errors_p1[:, j].mean())}
+            for j, name in enumerate(JOINT_NAMES)
+        },
+    }
+    for column in ("subject", "action"):
+        values = store.column(column)[indices] if column in store.meta_columns else None
+        if values is None or all(v in ("", None) for v in values):
+            continue
+        report[f"per_{column}"] = {
+            str(v): {**summary(values == v), "clips": int((values == v).sum())}
+            for v in sorted(set(values))
+        }
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A plain-text table of an evaluation report."""
+    lines = [
+        f"{report['clips']} clips ({report['frames']} frames) of split {report['split']!r} "
+        f"from {report['data']}",
+        "",
+        f"{'':14}" + "".join(f"{m:>10}" for m in CLIP_METRICS),
+    ]
+
+    def row(label: str, values: dict[str, float]) -> str:
+        shown = [values[m] * (100.0 if m in ("pck3d", "auc") else 1.0) for m in CLIP_METRICS]
+        return f"{label[:14]:14}" + "".join(f"{v:10.2f}" for v in shown)
+
+    lines.append(row("model", report["overall"]))
+    if report.get("baseline"):
+        lines.append(row("mean pose", report["baseline"]))
+    lines.append("(mm; pck3d and auc in %)")
+    for group in ("per_subject", "per_action"):
+        if group in report:
+            lines += ["", group.replace("_", " ") + ":"]
+            lines += [row(k, v) for k, v in report[group].items()]
+    lines += ["", "per joint (MPJPE / protocol 1, mm):"]
+    for name, v in report["per_joint"].items():
+        lines.append(f"  {name:15}{v['mpjpe']:9.1f}{v['mpjpe_p1']:9.1f}")
+    return "\n".join(lines)
+
+
+def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write `report` as JSON, atomically."""
+    path = Path(path)
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    return path

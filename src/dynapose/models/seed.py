@@ -1,0 +1,223 @@
+"""The report's Deep Dynamic Model (``seed``), exactly as its Keras code built it.
+
+Keras graph (``TimeDistributed`` layers apply per frame; valid padding everywhere)::
+
+    x / 255
+    Conv2D 16@7x7 stride 2, ReLU      224 -> 109
+    MaxPool 2x2 stride 2 (floor)      109 -> 54
+    Conv2D 16@3x3 stride 2, ReLU       54 -> 26
+    Conv2D 32@3x3 stride 2, ReLU       26 -> 12
+    Conv2D 64@3x3 stride 2, ReLU       12 -> 5
+    Conv2D 128@3x3 stride 2, ReLU       5 -> 2
+    MaxPool 2x2 stride 2                2 -> 1
+    Flatten (channels-last: H, W, C)
+    LSTM 128, ReLU cell candidate and output, sigmoid gates, all time steps
+    Dense 256 ReLU, Dense 51, reshape (T, 17, 3)
+
+279,395 parameters at 224x224. Parameters are held in PyTorch layouts of the Keras weights
+(conv ``(out, in, kh, kw)``, dense ``(out, in)``, LSTM ``(4H, in)`` with Keras' gate order
+i, f, c, o), so :mod:`dynapose.models.keras_import` is a transposition and nothing else.
+
+Speed (the first convolution is ~90 % of the multiply-adds): frames are processed as one batch of
+``B*T`` channels-last images; the /255 is folded into the first convolution's weights (exact in
+real arithmetic); the first max-pool is taken before that layer's bias and ReLU (max commutes with
+adding a constant and with ReLU, so the result is identical) and only its argmax is kept for the
+backward pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dynapose.models import register
+
+CONVS: tuple[tuple[int, int, int], ...] = ((16, 7, 2), (16, 3, 2), (32, 3, 2), (64, 3, 2), (128, 3, 2))
+"""(filters, kernel size, stride) of the five convolutions, in order."""
+LSTM_UNITS = 128
+DENSE_UNITS = 256
+N_JOINTS = 17
+
+
+def _conv_out(n: int, k: int, s: int) -> int:
+    return (n - k) // s + 1
+
+
+def spatial_sizes(size: int) -> list[int]:
+    """Side length after the input and each layer up to the flatten: 224 -> [224, 109, 54, ..., 1]."""
+    sizes = [size]
+    for i, (_, k, s) in enumerate(CONVS):
+        sizes.append(_conv_out(sizes[-1], k, s))
+        if i == 0:
+            sizes.append(sizes[-1] // 2)
+    sizes.append(sizes[-1] // 2)
+    return sizes
+
+
+def _glorot_uniform_(w: torch.Tensor, fan_in: int, fan_out: int) -> None:
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    with torch.no_grad():
+        w.uniform_(-limit, limit)
+
+
+class ReluLSTM(nn.Module):
+    """Keras ``LSTM(units, activation='relu', return_sequences=True)``; zero initial state.
+
+    ``z = x W_ih^T + h W_hh^T + b`` split as gates i, f, c, o; ``i, f, o = sigmoid(.)``,
+    ``c = f * c + i * relu(z_c)``, ``h = o * relu(c)``. Input (B, T, in) -> output (B, T, units).
+    """
+
+    def __init__(self, input_size: int, units: int) -> None:
+        super().__init__()
+        self.units = units
+        self.weight_ih = nn.Parameter(torch.empty(4 * units, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * units, units))
+        self.bias = nn.Parameter(torch.empty(4 * units))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Keras defaults: glorot-uniform kernel, orthogonal recurrent kernel, forget bias 1."""
+        _glorot_uniform_(self.weight_ih, self.weight_ih.shape[1], self.weight_ih.shape[0])
+        nn.init.orthogonal_(self.weight_hh)
+        with torch.no_grad():
+            self.bias.zero_()
+            self.bias[self.units : 2 * self.units] = 1.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, steps, _ = x.shape
+        h_units = self.units
+        zx = F.linear(x, self.weight_ih, self.bias)  # (B, T, 4H): all input projections at once
+        h = x.new_zeros(batch, h_units)
+        c = x.new_zeros(batch, h_units)
+        outputs = []
+        for t in range(steps):
+            z = zx[:, t] + h @ self.weight_hh.t()
+            i, f, g, o = z.split(h_units, dim=1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.relu(g)
+            h = torch.sigmoid(o) * torch.relu(c)
+            outputs.append(h)
+        return torch.stack(outputs, dim=1)
+
+
+class _PoolFirst(torch.autograd.Function):
+    """2x2 stride-2 max-pool (floor) of a channels-last (N, C, H, W) map, keeping only the argmax.
+
+    Returns the pooled map; its backward routes each gradient to the argmax of its window.
+    Uses 1 byte per pooled element for the backward pass instead of the whole input.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, y: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        n, ch, hh, ww = y.shape
+        ph, pw = hh // 2, ww // 2
+        yl = y.permute(0, 2, 3, 1)[:, : 2 * ph, : 2 * pw]  # (N, H', W', C) view
+        win = yl.reshape(n, ph, 2, pw, 2, ch).permute(0, 1, 3, 5, 2, 4).reshape(n, ph, pw, ch, 4)
+        pooled, idx = win.max(dim=-1)
+        ctx.save_for_backward(idx.to(torch.uint8))
+        ctx.in_shape = (n, ch, hh, ww)
+        return pooled.permute(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        (idx,) = ctx.saved_tensors
+        n, ch, hh, ww = ctx.in_shape
+        ph, pw = hh // 2, ww // 2
+        g = grad.permute(0, 2, 3, 1)  # (N, ph, pw, C)
+        onehot = idx.unsqueeze(-1) == torch.arange(4, dtype=torch.uint8, device=idx.device)
+        gw = torch.where(onehot, g.unsqueeze(-1), g.new_zeros(()))  # (N, ph, pw, C, 4)
+        gw = gw.view(n, ph, pw, ch, 2, 2).permute(0, 1, 4, 2, 5, 3).reshape(n, 2 * ph, 2 * pw, ch)
+        out = grad.new_zeros(n, hh, ww, ch)
+        out[:, : 2 * ph, : 2 * pw] = gw
+        return out.permute(0, 3, 1, 2)
+
+
+@register("seed")
+class SeedModel(nn.Module):
+    """The report's CNN + ReLU-LSTM: uint8 clips (B, T, H, W, 3) -> joints (B, T, 17, 3) in mm.
+
+    Config: ``clip_len`` (T the model was built for; the LSTM accepts any T) and ``input_size``
+    (square side in pixels; the flatten width depends on it). ``fast`` (default True) selects the
+    pool-before-bias first stage; ``fast=False`` runs the literal Keras order (same numbers up to
+    float rounding), kept as a readable reference.
+    """
+
+    def __init__(self, clip_len: int = 8, input_size: int = 224, fast: bool = True) -> None:
+        super().__init__()
+        if not isinstance(clip_len, int) or clip_len < 1:
+            raise ValueError(f"clip_len must be a positive int, got {clip_len!r}")
+        if not isinstance(input_size, int) or spatial_sizes(max(input_size, 7))[-1] < 1:
+            raise ValueError(f"input_size {input_size!r} is too small (spatial size must stay >= 1)")
+        if min(spatial_sizes(input_size)) < 1:
+            raise ValueError(f"input_size {input_size} is too small (spatial size must stay >= 1)")
+        self.config: dict[str, Any] = {"clip_len": clip_len, "input_size": input_size}
+        self.fast = fast
+        self.convs = nn.ModuleList()
+        in_ch = 3
+        for filters, k, s in CONVS:
+            self.convs.append(nn.Conv2d(in_ch, filters, k, stride=s))
+            in_ch = filters
+        side = spatial_sizes(input_size)[-1]
+        self.flat_features = side * side * in_ch
+        self.lstm = ReluLSTM(self.flat_features, LSTM_UNITS)
+        self.dense1 = nn.Linear(LSTM_UNITS, DENSE_UNITS)
+        self.dense2 = nn.Linear(DENSE_UNITS, N_JOINTS * 3)
+        self.reset_parameters()
+        self.to(memory_format=torch.channels_last)
+
+    def reset_parameters(self) -> None:
+        """Keras initialisers: glorot-uniform kernels, zero biases (LSTM: see ReluLSTM)."""
+        for conv in self.convs:
+            out_ch, in_ch, kh, kw = conv.weight.shape
+            _glorot_uniform_(conv.weight, kh * kw * in_ch, kh * kw * out_ch)
+            nn.init.zeros_(conv.bias)
+        for dense in (self.dense1, self.dense2):
+            _glorot_uniform_(dense.weight, dense.in_features, dense.out_features)
+            nn.init.zeros_(dense.bias)
+        self.lstm.reset_parameters()
+
+    @property
+    def input_size(self) -> int:
+        return int(self.config["input_size"])
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Per-frame CNN features: uint8 (N, H, W, 3) -> float32 (N, flat_features), Keras order."""
+        x = images.permute(0, 3, 1, 2).float()  # channels-last (N, 3, H, W), values 0..255
+        conv1 = self.convs[0]
+        w1 = conv1.weight / 255.0  # the model's x/255, folded into the first kernel
+        if self.fast:
+            y = F.conv2d(x, w1, None, stride=conv1.stride)
+            y = _PoolFirst.apply(y)
+            y = torch.relu(y + conv1.bias.view(1, -1, 1, 1))
+        else:
+            y = torch.relu(F.conv2d(x, w1, conv1.bias, stride=conv1.stride))
+            y = F.max_pool2d(y, 2, 2)
+        for conv in self.convs[1:]:
+            y = torch.relu(conv(y))
+        y = F.max_pool2d(y, 2, 2)
+        return y.permute(0, 2, 3, 1).reshape(y.shape[0], -1)  # Keras Flatten: (H, W, C)
+
+    def forward(self, clips: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, T, H, W, 3) -> float32 (B, T, 17, 3) joints in mm."""
+        if clips.dim() != 5 or clips.shape[-1] != 3:
+            raise ValueError(f"expected clips (B, T, H, W, 3), got shape {tuple(clips.shape)}")
+        b, t, h, w, _ = clips.shape
+        if h != self.input_size or w != self.input_size:
+            raise ValueError(f"model built for {self.input_size}x{self.input_size} frames, got {h}x{w}")
+        feats = self.features(clips.reshape(b * t, h, w, 3)).view(b, t, -1)
+        seq = self.lstm(feats)
+        out = self.dense2(torch.relu(self.dense1(seq)))
+        return out.view(b, t, N_JOINTS, 3)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable scalars."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _as_sizes(size: int | Sequence[int]) -> int:
+    return int(size) if isinstance(size, int) else int(size[0])

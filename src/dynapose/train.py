@@ -1,0 +1,428 @@
+"""Training: one loop for every model, resumable, single- or multi-process.
+
+Read top to bottom: :func:`train` opens the store, builds the model and optimizer, then runs
+epochs of shuffled batches; each epoch ends with validation, a row in ``metrics.csv``, redrawn
+figures and a checkpoint. A resumable snapshot (``state.safetensors``: weights, optimizer, epoch,
+step and the epoch's running sums) is written atomically every ``checkpoint_every`` steps, so a
+run killed at any moment continues with ``resume=True`` and ends with the same weights as a run
+that was never interrupted (the batch order is a pure function of seed and epoch).
+
+Multi-process data parallelism uses torch's own engine: launched by ``torchrun`` (or
+``dynapose train --nproc N``), each process trains on its share of every global batch through
+``DistributedDataParallel`` (gloo on CPU), and the processes check at each epoch end that their
+weights are bit-identical.
+
+Run folder::
+
+    RUN/config.json        the merged TrainConfig and the data it trained on
+    RUN/metrics.csv        one row per epoch (train and validation metrics)
+    RUN/loss.png, mpjpe.png, pck3d.png   the report's figures, redrawn every epoch
+    RUN/checkpoint/        the latest weights (safetensors + config.json)
+    RUN/state.safetensors  the resumable snapshot
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+from tqdm import tqdm
+
+from dynapose import metrics
+from dynapose.checkpoint import save_checkpoint
+from dynapose.config import TrainConfig
+from dynapose.data.dataset import ClipDataset, batch_loader
+from dynapose.data.store import ClipStore
+from dynapose.errors import DynaPoseError
+from dynapose.fsutil import atomic_path, atomic_write_text
+from dynapose.models import build_model
+
+STATE = "state.safetensors"
+METRICS_CSV = "metrics.csv"
+#: Metrics tracked per epoch, for the training batches and the validation set.
+TRACKED = ("loss", "mpjpe", "mpjpe_p1", "p_mpjpe", "pck3d")
+CSV_COLUMNS = ("epoch", *(f"{split}_{m}" for m in TRACKED for split in ("train", "val")))
+
+
+# --------------------------------------------------------------------------------------------
+# Distributed context
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Dist:
+    """This process's place among the training processes."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_sum(self, values: np.ndarray) -> np.ndarray:
+        """Element-wise sum of a float64 vector over all processes."""
+        if self.world == 1:
+            return values
+        t = torch.as_tensor(values, dtype=torch.float64)
+        dist.all_reduce(t)
+        return t.numpy()
+
+
+@contextmanager
+def distributed() -> Iterator[Dist]:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1); gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        yield Dist()
+        return
+    started = not dist.is_initialized()
+    if started:
+        dist.init_process_group(backend="gloo")
+    try:
+        yield Dist(rank=dist.get_rank(), world=dist.get_world_size())
+    finally:
+        if started:
+            dist.destroy_process_group()
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: a pure function of (seed, epoch), so resuming replays exactly the same order
+# --------------------------------------------------------------------------------------------
+def epoch_batches(indices: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Global batches of clip indices for `epoch`: a seeded shuffle cut into `batch_size` pieces."""
+    order = np.random.default_rng([seed, epoch]).permutation(np.asarray(indices))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def shard(batch: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """This process's contiguous share of a global batch (equal sizes; a remainder is dropped)."""
+    per = len(batch) // world
+    return batch[rank * per : (rank + 1) * per]
+
+
+# --------------------------------------------------------------------------------------------
+# Optimisation
+# --------------------------------------------------------------------------------------------
+def make_optimizer(params: Any, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam with the configured learning rate, betas and epsilon (Keras' 1e-7 for the seed)."""
+    return torch.optim.Adam(
+        params,
+        lr=config.lr,
+        betas=(config.beta1, config.beta2),
+        eps=config.eps,
+        weight_decay=config.weight_decay,
+    )
+
+
+def loss_fn(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """'mse': mean squared error over all elements (mm^2), as Keras; 'mpjpe': mean joint error."""
+    if kind == "mse":
+        return torch.mean((pred - target) ** 2)
+    return metrics.mpjpe(pred, target)
+
+
+def train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    frames: torch.Tensor,
+    joints: torch.Tensor,
+    loss: str = "mse",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step on a batch. Returns (loss, detached prediction (B, T, 17, 3) mm)."""
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    pred = model(frames)
+    value = loss_fn(pred, joints, loss)
+    value.backward()
+    optimizer.step()
+    return value.detach(), pred.detach()
+
+
+class Sums:
+    """Running sums of the tracked metrics over clips, for epoch averages across processes."""
+
+    def __init__(self, values: np.ndarray | None = None) -> None:
+        self.values = np.zeros(len(TRACKED) + 1) if values is None else np.asarray(values, float)
+
+    def add(self, loss: float, pred: torch.Tensor, target: torch.Tensor) -> None:
+        n = pred.shape[0]
+        m = metrics.compute_all(pred, target)
+        row = [loss, *(m[k] for k in TRACKED[1:])]
+        self.values[:-1] += np.asarray(row, dtype=float) * n
+        self.values[-1] += n
+
+    def means(self, d: Dist) -> dict[str, float]:
+        total = d.all_sum(self.values.copy())
+        if total[-1] == 0:
+            return {}
+        return {k: float(v / total[-1]) for k, v in zip(TRACKED, total[:-1], strict=True)}
+
+
+@torch.no_grad()
+def validate(
+    model: nn.Module, dataset: ClipDataset, indices: np.ndarray, config: TrainConfig, d: Dist
+) -> dict[str, float]:
+    """Mean loss and metrics over the clips `indices` (shared out among the processes)."""
+    model.eval()
+    sums = Sums()
+    mine = indices[d.rank :: d.world]
+    batches = [mine[i : i + config.batch_size] for i in range(0, len(mine), config.batch_size)]
+    for frames, joints, _ in batch_loader(dataset, batches, config.workers):
+        pred = model(frames)
+        sums.add(float(loss_fn(pred, joints, config.loss)), pred, joints)
+    return sums.means(d)
+
+
+# --------------------------------------------------------------------------------------------
+# The resumable snapshot: one safetensors file, tensors plus JSON metadata, replaced atomically
+# --------------------------------------------------------------------------------------------
+def save_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any]
+) -> None:
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    for pid, slots in opt["state"].items():
+        for name, value in slots.items():
+            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(value).contiguous()
+    meta = {**meta, "param_groups": opt["param_groups"]}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"dynapose": json.dumps(meta)})
+
+
+def load_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> dict[str, Any]:
+    try:
+        tensors = load_file(str(path))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads(f.metadata()["dynapose"])
+    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        raise DynaPoseError(f"corrupt or truncated training state ({exc})", path) from exc
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
+    return meta
+
+
+# --------------------------------------------------------------------------------------------
+# Outputs
+# --------------------------------------------------------------------------------------------
+def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), extrasaction="ignore")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS})
+    atomic_write_text(path, buf.getvalue())
+
+
+def mean_pose(store: ClipStore, indices: np.ndarray) -> np.ndarray:
+    """Mean (17, 3) joint positions (mm) over the frames of the clips `indices`."""
+    total = np.zeros((17, 3))
+    for joints in store.iter_joints3d(indices):
+        total += joints.mean(axis=0)
+    return (total / max(len(indices), 1)).astype(np.float32)
+
+
+def _params_checksum(model: nn.Module) -> list[float]:
+    with torch.no_grad():
+        flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
+        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64).remainder_(97)
+        return [float(flat.sum()), float((flat * flat).sum()), float((flat * weights).sum())]
+
+
+def _check_in_sync(model: nn.Module, d: Dist) -> list[list[float]]:
+    """Checksums of every process's weights; raises if the processes diverged."""
+    mine = _params_checksum(model)
+    if d.world == 1:
+        return [mine]
+    gathered: list[Any] = [None] * d.world
+    dist.all_gather_object(gathered, mine)
+    if any(g != gathered[0] for g in gathered):
+        raise RuntimeError(f"training processes diverged: weight checksums {gathered}")
+    return gathered
+
+
+# --------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------
+def train(
+    data: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train `config.model` on the clip store `data`, writing the run folder `out`.
+
+    Returns a summary: the metrics history, the final checkpoint path and the run's timing.
+    """
+    config.validate()
+    out = Path(out)
+    with distributed() as d:
+        return _train(Path(data), out, config, d, resume=resume, progress=progress)
+
+
+def _train(
+    data: Path, out: Path, config: TrainConfig, d: Dist, *, resume: bool, progress: bool
+) -> dict[str, Any]:
+    threads = config.threads or max(1, (os.cpu_count() or 1) // d.world)
+    torch.set_num_threads(threads)
+    store = ClipStore(data)
+    train_idx = store.indices(config.train_split)
+    val_idx = store.indices(config.val_split)
+    if len(train_idx) < d.world:
+        raise DynaPoseError(
+            f"no training clips in split {config.train_split!r} ({len(train_idx)} found)", data
+        )
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, **config.model_config)
+    size = getattr(model, "input_size", None)
+    if size is not None and (store.height, store.width) != (size, size):
+        raise DynaPoseError(
+            f"store clips are {store.height}x{store.width} but model {config.model} expects "
+            f"{size}x{size} (set model_config.input_size or use another store)",
+            data,
+        )
+    optimizer = make_optimizer(model.parameters(), config)
+    state_file = out / STATE
+    history: list[dict[str, Any]] = []
+    start_epoch, start_step, sums = 0, 0, Sums()
+    if resume:
+        if not state_file.is_file():
+            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
+        meta = load_state(state_file, model, optimizer)
+        start_epoch, start_step = meta["epoch"], meta["step"]
+        sums, history = Sums(meta["sums"]), meta["history"]
+        pose = np.asarray(meta["mean_pose"], dtype=np.float32)
+        if meta.get("config") != config.to_dict():
+            changed = sorted(k for k, v in config.to_dict().items() if meta["config"].get(k) != v)
+            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
+    else:
+        if state_file.exists() or (out / "checkpoint").exists():
+            raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
+                                out)
+        pose = mean_pose(store, train_idx)
+        if config.center_targets and hasattr(model, "pose_offset"):
+            with torch.no_grad():
+                model.pose_offset.copy_(torch.from_numpy(pose))  # type: ignore[operator]
+    if d.main:
+        out.mkdir(parents=True, exist_ok=True)
+        run_info = {"config": config.to_dict(), "data": str(data.resolve()), "world_size": d.world}
+        atomic_write_text(out / "config.json", json.dumps(run_info, indent=2) + "\n")
+
+    net: nn.Module = model
+    if d.world > 1:
+        net = nn.parallel.DistributedDataParallel(model)
+    dataset = ClipDataset(store)
+    steps_done = 0
+    started = time.perf_counter()
+    checksums: list[list[float]] = []
+    for epoch in range(start_epoch, config.epochs):
+        batches = epoch_batches(train_idx, config.batch_size, config.seed, epoch)
+        batches = [b for b in batches if len(b) >= d.world]
+        mine = [shard(b, d.rank, d.world) for b in batches[start_step:]]
+        bar = tqdm(total=len(batches), initial=start_step, unit="batch",
+                   desc=f"epoch {epoch + 1}/{config.epochs}",
+                   disable=not (progress and d.main), dynamic_ncols=True)
+        step = start_step
+        for frames, joints, _ in batch_loader(dataset, mine, config.workers):
+            loss, pred = train_step(net, optimizer, frames, joints, config.loss)
+            sums.add(float(loss), pred, joints)
+            step += 1
+            steps_done += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{float(loss):.4g}", mpjpe=f"{metrics.mpjpe(pred, joints):.1f}")
+            if config.checkpoint_every and step % config.checkpoint_every == 0 and step < len(
+                batches
+            ):
+                if d.main:
+                    save_state(state_file, model, optimizer, _meta(epoch, step, sums, history,
+                                                                   pose, config))
+        bar.close()
+        row: dict[str, Any] = {"epoch": epoch + 1}
+        row.update({f"train_{k}": v for k, v in sums.means(d).items()})
+        if len(val_idx):
+            row.update({f"val_{k}": v for k, v in validate(model, dataset, val_idx, config,
+                                                            d).items()})
+        history.append(row)
+        checksums = _check_in_sync(model, d)
+        start_step, sums = 0, Sums()
+        if d.main:
+            _end_of_epoch(out, model, optimizer, history, pose, config, checksums, store)
+            save_state(state_file, model, optimizer, _meta(epoch + 1, 0, sums, history, pose,
+                                                           config))
+            _print_epoch(row, config)
+    elapsed = time.perf_counter() - started
+    if not checksums:
+        checksums = _check_in_sync(model, d)
+    return {
+        "history": history,
+        "checkpoint": str(out / "checkpoint"),
+        "run": str(out),
+        "steps": steps_done,
+        "seconds": elapsed,
+        "world_size": d.world,
+        "rank_checksums": checksums,
+    }
+
+
+def _meta(epoch: int, step: int, sums: Sums, history: list[dict[str, Any]], pose: np.ndarray,
+          config: TrainConfig) -> dict[str, Any]:
+    return {"epoch": epoch, "step": step, "sums": sums.values.tolist(), "history": history,
+            "mean_pose": pose.tolist(), "config": config.to_dict()}
+
+
+def _end_of_epoch(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+                  history: list[dict[str, Any]], pose: np.ndarray, config: TrainConfig,
+                  checksums: list[list[float]], store: ClipStore) -> None:
+    from dynapose.viz import plot_training_curves
+
+    write_metrics_csv(out / METRICS_CSV, history)
+    plot_training_curves(history, out)
+    info = {
+        "epoch": history[-1]["epoch"],
+        "metrics": history[-1],
+        "mean_pose": pose.tolist(),
+        "train_config": config.to_dict(),
+        "data": str(store.path.resolve()),
+        "world_size": len(checksums),
+        "rank_checksums": checksums,
+    }
+    save_checkpoint(out / "checkpoint", model, info)
+
+
+def _print_epoch(row: dict[str, Any], config: TrainConfig) -> None:
+    def fmt(key: str) -> str:
+        v = row.get(key)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "-"
+        return f"{100 * v:.1f}" if key.endswith("pck3d") else f"{v:.1f}"
+
+    tqdm.write(
+        f"epoch {row['epoch']}/{config.epochs}: loss {fmt('train_loss')} / {fmt('val_loss')}  "
+        f"MPJPE {fmt('train_mpjpe')} / {fmt('val_mpjpe')} mm  "
+        f"P-MPJPE {fmt('train_p_mpjpe')} / {fmt('val_p_mpjpe')} mm  "
+        f"PCK3D {fmt('train_pck3d')} / {fmt('val_pck3d')} %  (train / val)"
+    )
