@@ -31,7 +31,7 @@ def make_store(
         for i in range(n):
             frames = rng.integers(0, 256, size=(8, size, size, 3), dtype=np.uint8)
             joints = base + frames.mean(axis=(1, 2, 3))[:, None, None].astype(np.float32)
-            w.add(frames, joints, subject=f"S{i % 2}", action=("walk", "run")[i % 3 % 2],
+            w.add(frames, joints, subject=f"S{i % 2}", action=("walk", "run")[(i // 3) % 2],
                   camera="c1", start=8 * i, split=splits[i % len(splits)], source="test")
     return path
 

@@ -31,6 +31,19 @@ def main() -> None:
     """DynaPose: 3D human pose estimation from video (17 Human3.6M joints, millimetres)."""
 
 
+@main.command()
+@click.option("--out", "-o", default="dynapose-demo", show_default=True, help="Output folder.")
+@click.option("--quick", is_flag=True, help="A tiny run (under a minute) that checks the plumbing.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", type=int, default=None, help="Synthesis processes (default: cores).")
+@click.option("--overwrite", is_flag=True, help="Reuse a non-empty output folder.")
+def demo(out: str, quick: bool, seed: int, workers: int | None, overwrite: bool) -> None:
+    """Synthesise data, train the report's model, evaluate it, and show the results."""
+    from dynapose.demo import run_demo
+
+    run_demo(out, quick=quick, seed=seed, workers=workers, overwrite=overwrite, echo=click.echo)
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks: measured speed and memory, printed as text or JSON (--json)."""
@@ -150,6 +163,87 @@ def evaluate(checkpoint: str, data: str, split: str, out: str | None, batch_size
         out = str(folder / f"eval-{Path(data).name}-{report['split'] or 'all'}.json")
     click.echo(format_report(report))
     click.echo(f"\nreport: {write_report(report, out)}")
+
+
+@main.command()
+@click.argument("video", type=click.Path(path_type=str))
+@click.option("--checkpoint", required=True, help="Run folder, checkpoint folder.")
+@click.option("--out", "-o", default=None,
+              help="Output folder to create (default: <video name>-pose beside the video).")
+@click.option("--box", default=None,
+              help="Crop x,y,w,h in pixels (default: MediaPipe if installed, else the centred "
+                   "square of the frame).")
+@click.option("--detector", type=click.Choice(["auto", "none", "mediapipe"]), default="auto",
+              show_default=True, help="Person detector for the crop when no --box is given.")
+@click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch",
+              show_default=True)
+@click.option("--onnx", "onnx_path", default=None,
+              help="ONNX file from `dynapose export` (--backend onnx; default: export on the fly).")
+@click.option("--stride", default=4, show_default=True, help="Frames between 8-frame windows.")
+@click.option("--batch", default=16, show_default=True, help="Windows per model call.")
+@click.option("--no-visuals", is_flag=True,
+              help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+def predict(video: str, checkpoint: str, out: str | None, box: str | None, detector: str,
+            backend: str, onnx_path: str | None, stride: int, batch: int, no_visuals: bool,
+            overwrite: bool) -> None:
+    """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer."""
+    from pathlib import Path
+
+    from dynapose.predict import VISUALS, parse_box, predict_video
+
+    path = Path(video)
+    target = Path(out) if out else path.with_name(f"{path.stem}-pose")
+    pred = predict_video(video, checkpoint, target, box=parse_box(box) if box else None,
+                         detector=detector, backend=backend, onnx_path=onnx_path, stride=stride,
+                         batch=batch, visuals=() if no_visuals else VISUALS, overwrite=overwrite)
+    click.echo(f"{pred.num_frames} frames at {pred.fps:.3g} fps, crop: {pred.crop_policy}, "
+               f"backend: {backend}")
+    for kind, file in pred.files.items():
+        click.echo(f"{kind:>10}: {file}")
+
+
+@main.command()
+@click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
+@click.option("--onnx", "onnx_path", required=True, help="ONNX file to write.")
+def export(checkpoint: str, onnx_path: str) -> None:
+    """Export a checkpoint to ONNX and check onnxruntime matches torch (1e-4)."""
+    from dynapose.export import export_onnx
+
+    summary = export_onnx(checkpoint, onnx_path)
+    click.echo(f"wrote {summary['path']} (input {summary['input']}); onnxruntime vs torch: max "
+               f"|diff| {summary['max_abs_diff_mm']:.2g} mm, relative {summary['max_rel_diff']:.2g}")
+
+
+@bench.command("predict")
+@click.option("--checkpoint", default=None,
+              help="Checkpoint to time (default: the seed model with random weights).")
+@click.option("--input-size", default=224, show_default=True,
+              help="Input side of the default seed model.")
+@click.option("--batch", default=16, show_default=True, help="Windows per model call.")
+@click.option("--frames", "video_frames", default=400, show_default=True,
+              help="Frames of the generated 1000x1000 video.")
+@click.option("--seconds", default=3.0, show_default=True, help="Time per model measurement.")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnx"]),
+              help="Backends for the model-alone figure (default: both).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video_frames: int,
+                      seconds: float, backends: tuple[str, ...], as_json: bool) -> None:
+    """Frames/s of the model alone (torch, onnxruntime) and of predict end to end."""
+    import json
+
+    from dynapose.predict import bench_predict
+
+    result = bench_predict(checkpoint, batch=batch, seconds=seconds, video_frames=video_frames,
+                           backends=backends or ("torch", "onnx"), input_size=input_size)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict) and "frames_per_s" in value:
+            click.echo(f"{key:>24}: {value['frames_per_s']:8.1f} frames/s")
+        else:
+            click.echo(f"{key:>24}: {value}")
 
 
 if __name__ == "__main__":  # pragma: no cover

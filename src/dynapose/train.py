@@ -14,7 +14,7 @@ weights are bit-identical.
 
 Run folder::
 
-    RUN/config.json        the merged TrainConfig and the data it trained on
+    RUN/run.json           the merged TrainConfig and the data it trained on
     RUN/metrics.csv        one row per epoch (train and validation metrics)
     RUN/loss.png, mpjpe.png, pck3d.png   the report's figures, redrawn every epoch
     RUN/checkpoint/        the latest weights (safetensors + config.json)
@@ -330,7 +330,7 @@ def _train(
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         run_info = {"config": config.to_dict(), "data": str(data.resolve()), "world_size": d.world}
-        atomic_write_text(out / "config.json", json.dumps(run_info, indent=2) + "\n")
+        atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
 
     net: nn.Module = model
     if d.world > 1:

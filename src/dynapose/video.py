@@ -143,7 +143,9 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
         try:
             first = next(container.decode(container.streams.video[0]), None)
         except av.error.FFmpegError as exc:
-            raise DynaPoseError(f"corrupt video: first frame undecodable ({_reason(exc)})", path)
+            raise DynaPoseError(
+                f"corrupt video: first frame undecodable ({_reason(exc)})", path
+            ) from exc
         if first is None:
             raise DynaPoseError("no video frames (empty, truncated or corrupt)", path)
         return _info(path, container, _frame_rotation(first))
@@ -154,7 +156,7 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
 def _frame_rotation(frame: av.VideoFrame) -> int:
     """Counter-clockwise rotation (degrees, a multiple of 90) that makes `frame` upright."""
     angle = float(getattr(frame, "rotation", 0) or 0)
-    return int(round(angle / 90.0)) * 90 % 360
+    return round(angle / 90.0) * 90 % 360
 
 
 def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -210,7 +212,9 @@ def iter_frames(
                 path,
             ) from exc
         if n == 0:
-            raise DynaPoseError("no video frames could be decoded (empty, truncated or corrupt)", path)
+            raise DynaPoseError(
+                "no video frames could be decoded (empty, truncated or corrupt)", path
+            )
         _check_complete(path, info, n, last_time)
     finally:
         container.close()

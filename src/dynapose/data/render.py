@@ -114,8 +114,8 @@ def sample_appearance(rng: np.random.Generator) -> Appearance:
         bottom=_random_cloth(rng),
         shoes=_random_cloth(rng) * rng.uniform(0.3, 1.0),
         hair=_HAIR_TONES[rng.integers(len(_HAIR_TONES))],
-        build=float(rng.uniform(0.85, 1.3)),
-        limb_build=float(rng.uniform(0.85, 1.2)),
+        build=float(rng.uniform(0.85, 1.15)),
+        limb_build=float(rng.uniform(0.85, 1.15)),
         sleeves=bool(rng.random() < 0.6),
         trousers=bool(rng.random() < 0.75),
     )
@@ -141,72 +141,95 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-6)
 
 
-def body_capsules(joints: np.ndarray, appearance: Appearance) -> Capsules:
+def body_capsules(joints: np.ndarray, appearance: Appearance, body: object | None = None
+                  ) -> Capsules:
     """The body of a (T, 17, 3) world-frame (mm, Z up) joint sequence as tapered capsules.
 
-    Radii are proportional to the sequence's median bone lengths (so a taller skeleton is also
-    a broader one) times the appearance's build.
+    Limb and trunk radii are proportional to the sequence's median bone lengths (so a bigger
+    skeleton is also a broader one) times the appearance's build (and the body's ``bulk``).
+    `body` (a `dynapose.data.motion.BodyShape`, optional) supplies the head radius, crown,
+    foot and hand lengths; without it (motion capture) they are estimated from bone lengths.
     """
     j = np.asarray(joints, dtype=np.float64)
-    med = lambda a, b: float(np.median(np.linalg.norm(j[:, a] - j[:, b], axis=-1)))  # noqa: E731
+
+    def med(p: int, q: int) -> float:
+        return float(np.median(np.linalg.norm(j[:, p] - j[:, q], axis=-1)))
+
     thigh = 0.5 * (med(1, 2) + med(4, 5))
     shin = 0.5 * (med(2, 3) + med(5, 6))
     upper = 0.5 * (med(11, 12) + med(14, 15))
     fore = 0.5 * (med(12, 13) + med(15, 16))
     hip_w = med(1, 4)
-    sh_w = med(11, 14)
-    head = max(med(9, 10), 60.0)
     trunk = med(0, 8)
-    b, lb = appearance.build, appearance.limb_build
+    if body is not None:
+        head_r = float(body.head_radius)
+        crown = float(body.crown)
+        foot_len = float(body.foot_length)
+        hand_len = float(body.hand_length)
+        bulk = float(getattr(body, "bulk", 1.0))
+    else:
+        head_r = 0.8 * max(med(9, 10), 60.0)
+        crown = 0.6 * head_r
+        foot_len = 0.56 * shin
+        hand_len = 0.73 * fore
+        bulk = 1.0
+    b = appearance.build * bulk
+    lb = appearance.limb_build * np.sqrt(bulk)
 
     up = np.array([0.0, 0.0, 1.0])
-    left = j[:, 4] - j[:, 1] + j[:, 11] - j[:, 14]  # towards the subject's left
-    fwd = _unit(np.cross(left, up))  # facing direction, horizontal
-    shin_dir = _unit(j[:, 3] - j[:, 2])
-    foot_len = 0.5 * shin
-    # Toe: forward along the facing direction, slightly down; heel a little behind the ankle.
-    toe_r, toe_l = (j[:, k] + fwd * foot_len * 0.75 - up * 0.25 * foot_len * 0.3 for k in (3, 6))
-    heel_r, heel_l = (j[:, k] - fwd * foot_len * 0.12 + shin_dir * 0.0 for k in (3, 6))
-    hand_r = j[:, 16] + _unit(j[:, 16] - j[:, 15]) * fore * 0.28
-    hand_l = j[:, 13] + _unit(j[:, 13] - j[:, 12]) * fore * 0.28
-    head_axis = _unit(j[:, 10] - j[:, 9])
-    head_c = j[:, 9] + (j[:, 10] - j[:, 9]) * 0.25 + fwd * head * 0.05
-    head_r = 0.82 * head
-    head_lo = head_c - head_axis * head_r * 0.25
-    head_hi = head_c + head_axis * head_r * 0.2
-    hair_c = head_c + head_axis * head_r * 0.22 - fwd * head_r * 0.16
-    neck_lo = j[:, 8]
-    neck_hi = j[:, 9] - head_axis * head_r * 0.3
-    # Torso: spine and flanks from the hips to the shoulders.
     pelvis, spine, thorax = j[:, 0], j[:, 7], j[:, 8]
+    fwd = _unit(np.cross(j[:, 4] - j[:, 1], up))  # facing direction of the pelvis, horizontal
+    # Feet: in the frame of the shin (down) and the facing direction; flat when standing.
+    r_heel, r_toe = 0.16 * foot_len, 0.12 * foot_len
+    feet = []
+    for knee, ankle in ((2, 3), (5, 6)):
+        down = _unit(j[:, ankle] - j[:, knee])
+        f = _unit(fwd - np.sum(fwd * down, axis=-1, keepdims=True) * down)
+        heel = j[:, ankle] - f * 0.12 * foot_len + down * 0.25 * r_heel
+        toe = j[:, ankle] + f * 0.68 * foot_len + down * 0.55 * r_heel
+        feet.append((heel, toe))
+    hands = [j[:, w] + _unit(j[:, w] - j[:, e]) * 0.45 * hand_len for e, w in ((15, 16), (12, 13))]
+    # Head: an egg from chin to crown along the neck->head direction, face towards the nose.
+    head_up = _unit(j[:, 10] - j[:, 8])
+    face = j[:, 9] - j[:, 10]
+    face = _unit(face - np.sum(face * head_up, axis=-1, keepdims=True) * head_up)
+    top = j[:, 10] + head_up * crown + face * 0.15 * head_r
+    head_hi = top - head_up * head_r
+    head_lo = head_hi - head_up * 0.4 * head_r + face * 0.1 * head_r
+    hair = head_hi - face * 0.14 * head_r + head_up * 0.06 * head_r
+    neck_hi = head_lo - head_up * 0.2 * head_r
+    # Torso: spine and flanks from the hips to the shoulders, a hip bar and a shoulder bar.
     sh_in_r = j[:, 14] + (thorax - j[:, 14]) * 0.35
     sh_in_l = j[:, 11] + (thorax - j[:, 11]) * 0.35
-    hip_r = j[:, 1] + (pelvis - j[:, 1]) * 0.1
-    hip_l = j[:, 4] + (pelvis - j[:, 4]) * 0.1
+    waist = pelvis + (spine - pelvis) * 0.6
+    flank_r = j[:, 1] + (sh_in_r - j[:, 1]) * 0.35
+    flank_l = j[:, 4] + (sh_in_l - j[:, 4]) * 0.35
+    chest = thorax - head_up * 0.05 * trunk
 
     parts = [
         # (a, b, ra, rb, slot)
-        (pelvis, spine, 0.30 * trunk * b, 0.30 * trunk * b, TOP),
-        (spine, thorax - up * 0.05 * trunk, 0.30 * trunk * b, 0.30 * trunk * b, TOP),
-        (hip_r, sh_in_r, 0.20 * trunk * b, 0.22 * trunk * b, TOP),
-        (hip_l, sh_in_l, 0.20 * trunk * b, 0.22 * trunk * b, TOP),
-        (j[:, 14], j[:, 11], 0.17 * trunk * b, 0.17 * trunk * b, TOP),
-        (j[:, 1], j[:, 4], 0.50 * hip_w * b, 0.50 * hip_w * b, BOTTOM),
-        (j[:, 1], j[:, 2], 0.20 * thigh * lb, 0.13 * thigh * lb, BOTTOM),
-        (j[:, 4], j[:, 5], 0.20 * thigh * lb, 0.13 * thigh * lb, BOTTOM),
-        (j[:, 2], j[:, 3], 0.12 * shin * lb, 0.085 * shin * lb, LEG),
-        (j[:, 5], j[:, 6], 0.12 * shin * lb, 0.085 * shin * lb, LEG),
-        (heel_r, toe_r, 0.1 * shin, 0.085 * shin, SHOES),
-        (heel_l, toe_l, 0.1 * shin, 0.085 * shin, SHOES),
-        (j[:, 14], j[:, 15], 0.19 * upper * lb, 0.14 * upper * lb, TOP),
-        (j[:, 11], j[:, 12], 0.19 * upper * lb, 0.14 * upper * lb, TOP),
-        (j[:, 15], j[:, 16], 0.14 * fore * lb, 0.11 * fore * lb, SLEEVE),
-        (j[:, 12], j[:, 13], 0.14 * fore * lb, 0.11 * fore * lb, SLEEVE),
-        (j[:, 16], hand_r, 0.13 * fore, 0.14 * fore, SKIN),
-        (j[:, 13], hand_l, 0.13 * fore, 0.14 * fore, SKIN),
-        (neck_lo, neck_hi, 0.2 * sh_w * min(b, 1.1), 0.17 * sh_w, SKIN),
-        (head_lo, head_hi, head_r * 0.92, head_r, SKIN),
-        (hair_c, hair_c, head_r * 0.98, head_r * 0.98, HAIR),
+        (waist, spine, 0.28 * trunk * b, 0.30 * trunk * b, TOP),
+        (spine, chest, 0.30 * trunk * b, 0.29 * trunk * b, TOP),
+        (flank_r, sh_in_r, 0.19 * trunk * b, 0.21 * trunk * b, TOP),
+        (flank_l, sh_in_l, 0.19 * trunk * b, 0.21 * trunk * b, TOP),
+        (j[:, 14], j[:, 11], 0.16 * trunk * b, 0.16 * trunk * b, TOP),
+        (pelvis, waist, 0.26 * trunk * b, 0.27 * trunk * b, BOTTOM),
+        (j[:, 1], j[:, 4], 0.36 * hip_w * b, 0.36 * hip_w * b, BOTTOM),
+        (j[:, 1], j[:, 2], 0.18 * thigh * lb, 0.12 * thigh * lb, BOTTOM),
+        (j[:, 4], j[:, 5], 0.18 * thigh * lb, 0.12 * thigh * lb, BOTTOM),
+        (j[:, 2], j[:, 3], 0.115 * shin * lb, 0.08 * shin * lb, LEG),
+        (j[:, 5], j[:, 6], 0.115 * shin * lb, 0.08 * shin * lb, LEG),
+        (*feet[0], r_heel, r_toe, SHOES),
+        (*feet[1], r_heel, r_toe, SHOES),
+        (j[:, 14], j[:, 15], 0.19 * upper * lb, 0.145 * upper * lb, TOP),
+        (j[:, 11], j[:, 12], 0.19 * upper * lb, 0.145 * upper * lb, TOP),
+        (j[:, 15], j[:, 16], 0.145 * fore * lb, 0.11 * fore * lb, SLEEVE),
+        (j[:, 12], j[:, 13], 0.145 * fore * lb, 0.11 * fore * lb, SLEEVE),
+        (j[:, 16], hands[0], 0.12 * fore, 0.15 * hand_len, SKIN),
+        (j[:, 13], hands[1], 0.12 * fore, 0.15 * hand_len, SKIN),
+        (thorax, neck_hi, 0.5 * head_r, 0.45 * head_r, SKIN),
+        (head_lo, head_hi, 0.8 * head_r, head_r, SKIN),
+        (hair, hair, 1.0 * head_r, 1.0 * head_r, HAIR),
     ]
     a = np.stack([p[0] for p in parts], axis=1)
     bb = np.stack([p[1] for p in parts], axis=1)
@@ -309,97 +332,104 @@ def _hash_noise(ix: np.ndarray, iy: np.ndarray, salt: int) -> np.ndarray:
     return ((h ^ (h >> 16)) & 0xFFFF).astype(np.float32) / 65536.0
 
 
-@dataclass(frozen=True)
-class Background:
-    """A rendered background (H, W, 3) float32 in [0, 1], and the world (x, y) mm of each floor
-    pixel (NaN off the floor) for shadows."""
+def render_background(
+    camera: Camera,
+    centre: np.ndarray,
+    rng: np.random.Generator,
+    shadow: tuple[np.ndarray, float, float] | None = None,
+) -> np.ndarray:
+    """A procedural room seen by `camera` (a crop camera, any size) as uint8 (H, W, 3).
 
-    image: np.ndarray
-    floor_xy: np.ndarray
-
-
-def render_background(camera: Camera, centre: np.ndarray, rng: np.random.Generator) -> Background:
-    """A procedural room seen by `camera` (crop camera, any size): a textured floor (z = 0)
-    and a cylindrical wall 6-12 m around ``centre`` (x, y mm), with random colours, patterns
-    and a distance haze."""
+    A textured floor (z = 0: checker, planks, tiles or mottled) and a cylindrical wall 6-12 m
+    around ``centre`` (x, y mm; stripes, bands, panels or plain, with a skirting board), random
+    colours, smooth light variation and distance haze. ``shadow = (xy mm, radius mm, strength)``
+    darkens the floor with a soft blob there.
+    """
     h, w = camera.height, camera.width
-    u = (np.arange(w, dtype=np.float64) - camera.c[0]) / camera.f[0]
-    v = (np.arange(h, dtype=np.float64) - camera.c[1]) / camera.f[1]
-    rays = np.stack(np.broadcast_arrays(u[None, :], v[:, None], np.ones((1, 1))), axis=-1)
-    d = rays @ camera.R  # world directions (H, W, 3), R^T applied to each ray
-    eye = camera.T
-    # Wall: cylinder of radius Rw around the centre.
-    rw = rng.uniform(6000, 12000)
-    o = eye[:2] - np.asarray(centre, dtype=np.float64)[:2]
-    dxy = d[..., :2]
-    qa = np.sum(dxy * dxy, axis=-1)
-    qb = 2 * (dxy @ o)
-    qc = o @ o - rw * rw  # negative: the camera is inside
-    t_wall = (-qb + np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0))) / (2 * np.maximum(qa, 1e-12))
-    dz = d[..., 2]
-    t_floor = np.where(dz < -1e-9, -eye[2] / np.minimum(dz, -1e-9), np.inf)
-    on_floor = t_floor < t_wall
+    f32 = np.float32
+    u = ((np.arange(w) - camera.c[0]) / camera.f[0]).astype(f32)[None, :]
+    v = ((np.arange(h) - camera.c[1]) / camera.f[1]).astype(f32)[:, None]
+    rt = camera.R.T.astype(f32)  # camera -> world rotation
+    dx = rt[0, 0] * u + rt[0, 1] * v + rt[0, 2]  # world ray directions, (H, W) each
+    dy = rt[1, 0] * u + rt[1, 1] * v + rt[1, 2]
+    dz = rt[2, 0] * u + rt[2, 1] * v + rt[2, 2]
+    ex, ey, ez = (float(x) for x in camera.T)
+    ox, oy = ex - float(centre[0]), ey - float(centre[1])
+    # Wall: the far intersection with a vertical cylinder of radius rw around the centre.
+    rw = float(rng.uniform(6000, 12000))
+    qa = np.maximum(dx * dx + dy * dy, f32(1e-9))
+    qb = 2 * (dx * ox + dy * oy)
+    qc = ox * ox + oy * oy - rw * rw  # negative: the camera is inside
+    t_wall = (np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0)) - qb) / (2 * qa)
+    t_floor = -ez / np.minimum(dz, f32(-1e-9))
+    on_floor = (dz < 0) & (t_floor < t_wall)
     t = np.where(on_floor, t_floor, t_wall)
-    hit = eye + d * t[..., None]
-    dist = t * np.linalg.norm(d, axis=-1)
+    hx, hy = ex + dx * t, ey + dy * t  # hit point (floor or wall), mm
+    dist = t * np.sqrt(qa + dz * dz)
 
-    # Floor texture.
-    fx, fy = hit[..., 0], hit[..., 1]
-    floor_a = _random_cloth(rng) * 0.8 + 0.1
-    floor_b = np.clip(floor_a * rng.uniform(0.5, 0.9) + rng.uniform(-0.1, 0.1, 3), 0, 1)
-    kind = rng.integers(4)
+    # Floor pattern, a mix value in [0, 1] between two colours.
     ang = rng.uniform(0, np.pi)
-    rx = fx * np.cos(ang) - fy * np.sin(ang)
-    ry = fx * np.sin(ang) + fy * np.cos(ang)
+    ca, sa = f32(np.cos(ang)), f32(np.sin(ang))
+    rx, ry = hx * ca - hy * sa, hx * sa + hy * ca
+    kind = int(rng.integers(4))
     if kind == 0:  # checker
-        s = rng.uniform(300, 1000)
-        m = ((np.floor(rx / s) + np.floor(ry / s)) % 2).astype(np.float32)
+        s = f32(rng.uniform(300, 1000))
+        m_floor = (np.floor(rx / s) + np.floor(ry / s)) % 2
     elif kind == 1:  # planks
-        s = rng.uniform(120, 300)
-        plank = np.floor(rx / s)
-        m = _hash_noise(plank, np.floor(ry / (s * 8) + plank * 0.37), 1)
-        m = m * 0.8 + 0.2 * ((rx / s - plank) < 0.04)
+        s = f32(rng.uniform(120, 300))
+        gx = rx / s
+        plank = np.floor(gx)
+        m_floor = 0.8 * _hash_noise(plank, np.floor(ry / (8 * s) + 0.37 * plank), 1)
+        m_floor += 0.2 * (gx - plank < 0.04)
     elif kind == 2:  # tiles with grout
-        s = rng.uniform(300, 700)
-        gx, gy = rx / s - np.floor(rx / s), ry / s - np.floor(ry / s)
-        m = ((gx < 0.04) | (gy < 0.04)).astype(np.float32) * 0.8 + 0.2 * _hash_noise(
-            np.floor(rx / s), np.floor(ry / s), 2)
+        s = f32(rng.uniform(300, 700))
+        gx, gy = rx / s, ry / s
+        fx, fy = np.floor(gx), np.floor(gy)
+        m_floor = 0.2 * _hash_noise(fx, fy, 2) + 0.8 * ((gx - fx < 0.04) | (gy - fy < 0.04))
     else:  # mottled
-        s = rng.uniform(400, 1500)
-        m = _hash_noise(np.floor(rx / s), np.floor(ry / s), 3) * 0.5 + 0.25
-    floor = floor_a * (1 - m[..., None]) + floor_b * m[..., None]
-
-    # Wall texture: angle around the centre and height.
-    theta = np.arctan2(hit[..., 1] - centre[1], hit[..., 0] - centre[0])
-    wz = hit[..., 2]
+        s = f32(rng.uniform(400, 1500))
+        m_floor = 0.25 + 0.5 * _hash_noise(np.floor(rx / s), np.floor(ry / s), 3)
+    # Wall pattern from the angle around the centre and the height.
+    theta = np.arctan2(hy - f32(centre[1]), hx - f32(centre[0]))
+    hz = ez + dz * t
+    wkind = int(rng.integers(4))
+    if wkind == 0:  # vertical stripes
+        m_wall = (np.sin(theta * f32(rng.integers(20, 120))) > rng.uniform(-0.5, 0.5))
+    elif wkind == 1:  # a vertical gradient
+        m_wall = np.clip(hz / f32(rng.uniform(2000, 4000)), 0, 1)
+    elif wkind == 2:  # panels (doors, windows)
+        g = theta * f32(rng.integers(6, 24) / (2 * np.pi))
+        cell = np.floor(g)
+        frac = g - cell
+        m_wall = ((frac > 0.15) & (frac < 0.85) & (hz > 700) & (hz < 2300)
+                  & (_hash_noise(cell, cell, 4) > 0.4))
+    else:  # plain
+        m_wall = np.zeros_like(theta)
+    mix = np.where(on_floor, m_floor, m_wall).astype(f32)
+    # Colour pairs: 0 wall, 1 floor, 2 skirting board.
     wall_a = _random_cloth(rng) * 0.7 + 0.25
     wall_b = np.clip(wall_a * rng.uniform(0.4, 0.9) + rng.uniform(-0.15, 0.15, 3), 0, 1)
-    wkind = rng.integers(4)
-    if wkind == 0:  # vertical stripes
-        n = rng.integers(20, 120)
-        m = (np.sin(theta * n) > rng.uniform(-0.5, 0.5)).astype(np.float32)
-    elif wkind == 1:  # horizontal gradient bands
-        m = np.clip(wz / rng.uniform(2000, 4000), 0, 1)
-    elif wkind == 2:  # panels (doors/windows)
-        n = rng.integers(6, 24)
-        cell = np.floor(theta * n / (2 * np.pi))
-        frac = theta * n / (2 * np.pi) - cell
-        inside = (frac > 0.15) & (frac < 0.85) & (wz > 700) & (wz < 2300)
-        m = inside * (_hash_noise(cell, cell * 0 + 5, 4) > 0.4).astype(np.float32)
-    else:  # stains
-        m = np.zeros(theta.shape, dtype=np.float32)
-    wall = wall_a * (1 - m[..., None]) + wall_b * m[..., None]
-    skirting = (wz < 120)[..., None]
-    wall = np.where(skirting, wall_b * 0.6, wall)
-
-    img = np.where(on_floor[..., None], floor, wall).astype(np.float32)
-    # Low-frequency light variation, vignette-like, and haze with distance.
-    img *= 0.75 + 0.5 * _smooth_noise(rng, (h, w), int(rng.integers(2, 6)))[..., None]
-    haze = rng.uniform(0.0, 0.5) * np.clip(dist / 15000.0, 0, 1)
-    haze_col = rng.uniform(0.5, 1.0) * np.ones(3, dtype=np.float32)
-    img = img * (1 - haze[..., None]) + haze_col * haze[..., None]
-    floor_xy = np.where(on_floor[..., None], hit[..., :2], np.nan).astype(np.float32)
-    return Background(image=np.clip(img, 0, 1).astype(np.float32), floor_xy=floor_xy)
+    floor_a = _random_cloth(rng) * 0.8 + 0.1
+    floor_b = np.clip(floor_a * rng.uniform(0.5, 0.9) + rng.uniform(-0.1, 0.1, 3), 0, 1)
+    lo = np.stack([wall_a, floor_a, wall_b * 0.6]).astype(f32)
+    hi = np.stack([wall_b, floor_b, wall_b * 0.6]).astype(f32)
+    sel = on_floor.astype(np.uint8)
+    sel[~on_floor & (hz < 120)] = 2
+    # Brightness: smooth light variation, the shadow, then haze towards a grey.
+    bright = 0.75 + 0.5 * _smooth_noise(rng, (h, w), int(rng.integers(2, 6)))
+    if shadow is not None:
+        (sx, sy), srad, strength = shadow
+        d2 = ((hx - f32(sx)) ** 2 + (hy - f32(sy)) ** 2) * f32(1.0 / srad**2)
+        bright *= 1.0 - on_floor * (f32(strength) * np.exp(-np.minimum(d2, 50.0)))
+    haze = f32(rng.uniform(0.0, 0.5)) * np.minimum(dist * f32(1 / 15000.0), 1.0)
+    haze_grey = f32(rng.uniform(0.5, 1.0))
+    bright *= 1.0 - haze
+    img = lo[sel]
+    img += (hi - lo)[sel] * mix[..., None]
+    img *= bright[..., None]
+    img += (haze * haze_grey)[..., None]
+    np.clip(img, 0.0, 1.0, out=img)
+    return (img * 255.0 + 0.5).astype(np.uint8)
 
 
 # -- rasterisation ---------------------------------------------------------------------------
@@ -487,10 +517,12 @@ def render_capsules(
 def composite(
     shade: np.ndarray, slots: np.ndarray, palette: np.ndarray, background: np.ndarray
 ) -> np.ndarray:
-    """Final uint8 (H, W, 3) image: palette[slot] * shade over the background (float [0, 1])."""
-    body = palette[slots] * shade[..., None]
-    img = np.where((slots > 0)[..., None], body, background)
-    return (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """Final uint8 (H, W, 3) image: ``palette[slot] * shade`` over the uint8 background."""
+    out = background.copy()
+    where = np.nonzero(slots)
+    body = palette[slots[where]] * shade[where][:, None]
+    out[where] = (np.minimum(body, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return out
 
 
 # -- a whole clip ----------------------------------------------------------------------------
@@ -514,6 +546,7 @@ def render_clip(
     rng: np.random.Generator,
     size: int = 224,
     camera_name: str = "",
+    body: object | None = None,
 ) -> RenderedClip:
     """Render a world-frame joint sequence (T, 17, 3) mm (Z up, floor z = 0) as a clip.
 
@@ -521,10 +554,11 @@ def render_clip(
     looks at it; the square crop is fixed for the whole clip (the union of the person's
     projected extent over all frames, plus a random 10-25 % margin and a small random shift), so
     the background is static and the person moves inside the crop as they move in the world.
-    ``rng`` draws the intrinsics jitter, crop margin, background and lighting.
+    ``rng`` draws the intrinsics jitter, crop margin, background and lighting; `body` (a
+    `BodyShape`, optional) refines head, hands and feet (see `body_capsules`).
     """
     joints = np.asarray(joints, dtype=np.float64)
-    caps = body_capsules(joints, appearance)
+    caps = body_capsules(joints, appearance, body)
     centre = joints[:, 0, :2].mean(axis=0)
     target_z = float(np.clip(joints[:, 0, 2].mean(), 600.0, 1300.0))
     full = place_camera(placement, centre, target_z, rng, name=camera_name)
@@ -533,32 +567,26 @@ def render_clip(
     box = person_box(caps_cam, full, margin=float(rng.uniform(0.1, 0.25)),
                       jitter=rng.uniform(-0.05, 0.05, 2))
     cam = crop_camera(full, box, size)
-    background = render_background(cam, centre, rng)
-    # Light: from above, random azimuth, in the world frame; into the camera frame.
+    # A soft blob shadow on the floor around the clip's mean foot position (static over the
+    # clip: 8 frames are 0.16 s, the person moves little).
+    feet = 0.5 * (joints[:, 3, :2] + joints[:, 6, :2]).mean(axis=0)
+    shadow_r = float(np.median(np.linalg.norm(joints[:, 1] - joints[:, 4], axis=-1))) * 2.2
+    bg_u8 = render_background(cam, centre, rng,
+                              shadow=(feet, shadow_r, float(rng.uniform(0.25, 0.55))))
+    # Light: from above at a random azimuth (world frame), turned into the camera frame.
     el = rng.uniform(np.radians(25), np.radians(75))
     az = rng.uniform(0, 2 * np.pi)
-    light_w = np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-    light_c = full.R @ light_w
+    light_c = full.R @ np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
     ambient = float(rng.uniform(0.25, 0.5))
     diffuse = float(rng.uniform(0.55, 0.9))
     palette = appearance.palette() * np.float32(rng.uniform(0.85, 1.15))
-    shadow_strength = float(rng.uniform(0.25, 0.55))
     joints_cam = full.world_to_camera(joints)
     T = joints.shape[0]
     frames = np.empty((T, size, size, 3), dtype=np.uint8)
-    floor = background.floor_xy
-    has_floor = bool(np.isfinite(floor[..., 0]).any())
-    shadow_r = float(np.median(np.linalg.norm(joints[:, 1] - joints[:, 4], axis=-1))) * 2.2
     for i in range(T):
         _, shade, slots = render_capsules(a_cam[i], b_cam[i], caps.ra, caps.rb, caps.slot, cam,
                                           light_c, ambient, diffuse)
-        bg = background.image
-        if has_floor:  # soft blob shadow on the floor around the feet
-            feet = 0.5 * (joints[i, 3, :2] + joints[i, 6, :2])
-            d2 = ((floor[..., 0] - feet[0]) ** 2 + (floor[..., 1] - feet[1]) ** 2) / shadow_r**2
-            dark = shadow_strength * np.exp(-np.nan_to_num(d2, nan=1e9))
-            bg = bg * (1.0 - dark[..., None])
-        frames[i] = composite(shade, slots, palette, bg)
+        frames[i] = composite(shade, slots, palette, bg_u8)
     joints2d = cam.project(joints_cam, distort=False)
     return RenderedClip(frames=frames, joints3d=joints_cam.astype(np.float32),
                         joints2d=joints2d.astype(np.float32), camera=cam)

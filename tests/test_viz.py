@@ -1,0 +1,272 @@
+"""Visualisation: training curves, 2D overlays, 3D views, MP4/GIF writing."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from dynapose import viz
+from dynapose.errors import DynaPoseError
+from dynapose.skeleton import BONES
+
+# A person standing 4 m in front of the camera, facing it (camera frame: y down, mm).
+STANDING = np.array(
+    [
+        [0, 0, 0], [-120, 0, 0], [-120, 450, 0], [-120, 880, 0], [120, 0, 0], [120, 450, 0],
+        [120, 880, 0], [0, -230, 0], [0, -480, 0], [0, -580, 0], [0, -700, 0], [180, -480, 0],
+        [200, -220, 0], [210, 20, 0], [-180, -480, 0], [-200, -220, 0], [-210, 20, 0],
+    ],
+    dtype=np.float64,
+) + np.array([0.0, 0.0, 4000.0])
+
+COLUMNS = [
+    "epoch", "train_loss", "val_loss", "train_mpjpe", "val_mpjpe", "train_mpjpe_p1",
+    "val_mpjpe_p1", "train_p_mpjpe", "val_p_mpjpe", "train_pck3d", "val_pck3d",
+]
+TAB_BLUE = np.array([31, 119, 180])
+TAB_ORANGE = np.array([255, 127, 14])
+
+
+def _has_color(img: np.ndarray, rgb: np.ndarray, tol: int = 12, count: int = 20) -> bool:
+    close = (np.abs(img[..., :3].astype(int) - rgb) <= tol).all(axis=-1)
+    return int(close.sum()) >= count
+
+
+def _write_metrics(path: Path, with_val: bool) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for e in range(1, 5):
+            train = [1e5 / e, 300 / e, 200 / e, 120 / e, 0.1 * e]
+            val = [1.2e5 / e, 320 / e, 210 / e, 130 / e, 0.08 * e] if with_val else [""] * 5
+            w.writerow([e] + [x for pair in zip(train, val, strict=True) for x in pair])
+
+
+# ---------------------------------------------------------------- training curves
+
+
+@pytest.mark.parametrize("with_val", [True, False])
+def test_training_curves_written_and_not_blank(tmp_path: Path, with_val: bool) -> None:
+    csv_path = tmp_path / "metrics.csv"
+    _write_metrics(csv_path, with_val)
+    out = tmp_path / "figs"
+    paths = viz.plot_training_curves(csv_path, out)
+    names = [p.name for p in paths]
+    assert names == ["loss.png", "mpjpe.png", "pck3d.png", "mpjpe_protocols.png"]
+    for p in paths:
+        img = np.asarray(Image.open(p).convert("RGB"))
+        assert img.shape[0] > 100 and img.std() > 5
+        assert _has_color(img, TAB_BLUE), p.name  # the training curve is drawn
+        assert _has_color(img, TAB_ORANGE) == with_val, p.name  # validation only when known
+    assert sorted(os.listdir(out)) == sorted(names)  # no temporary files left
+
+
+def test_training_curves_from_rows(tmp_path: Path) -> None:
+    rows = [{"epoch": 1, "train_loss": 5.0, "val_loss": None, "train_mpjpe": 100.0}]
+    paths = viz.plot_training_curves(rows, tmp_path)
+    assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_training_curves_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(DynaPoseError, match="metrics file not found"):
+        viz.plot_training_curves(tmp_path / "missing.csv", tmp_path)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("step,loss\n1,2\n")
+    with pytest.raises(DynaPoseError, match=r"bad\.csv.*epoch"):
+        viz.plot_training_curves(bad, tmp_path / "out")
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",".join(COLUMNS) + "\n")
+    with pytest.raises(DynaPoseError, match="no epochs"):
+        viz.plot_training_curves(empty, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# ---------------------------------------------------------------- 2D overlay
+
+
+def test_draw_skeleton_2d_changes_bone_pixels() -> None:
+    img = np.full((64, 64, 3), 40, np.uint8)
+    joints = STANDING[:, :2] / 30.0 + np.array([32.0, 34.0])  # about 53 px tall
+    out = viz.draw_skeleton_2d(img, joints, thickness=1, radius=1)
+    assert out.shape == img.shape and out.dtype == np.uint8
+    assert (img == 40).all()  # the input is not modified
+    palette = viz.side_colors()
+    for child, parent in BONES:
+        mid = np.round((joints[child] + joints[parent]) / 2).astype(int)
+        side = "left" if child in (4, 5, 6, 11, 12, 13) else "right" if child in (
+            1, 2, 3, 14, 15, 16) else "centre"
+        around = out[mid[1] - 1 : mid[1] + 2, mid[0] - 1 : mid[0] + 2].reshape(-1, 3)
+        assert any(tuple(px) == palette[side] for px in around), (child, parent)
+    assert (out[0:3, 0:3] == 40).all()  # far from the skeleton nothing changes
+    assert len({palette["left"], palette["right"], palette["centre"]}) == 3
+
+
+def test_draw_skeleton_2d_skips_nan_joints_and_tints() -> None:
+    img = np.zeros((64, 64, 3), np.uint8)
+    joints = STANDING[:, :2] / 30.0 + np.array([32.0, 34.0])
+    joints[3] = np.nan  # right ankle missing: the shin is not drawn, the thigh is
+    out = viz.draw_skeleton_2d(img, joints, color=(200, 0, 200), thickness=1, radius=1)
+    shin_mid = np.round((joints[2] + STANDING[3, :2] / 30.0 + [32.0, 34.0]) / 2).astype(int)
+    knee_to_ankle_low = np.round(STANDING[3, :2] / 30.0 + [32.0, 33.0]).astype(int)
+    assert (out[knee_to_ankle_low[1], knee_to_ankle_low[0]] == 0).all()
+    assert (out[shin_mid[1] + 3, shin_mid[0]] == 0).all()
+    thigh_mid = np.round((joints[1] + joints[2]) / 2).astype(int)
+    assert out[thigh_mid[1], thigh_mid[0]].any()
+    tints = viz.side_colors((200, 0, 200))
+    assert tints["centre"] == (200, 0, 200) and tints["left"] != tints["right"]
+    with pytest.raises(ValueError):
+        viz.draw_skeleton_2d(img, joints[:5])
+
+
+# ---------------------------------------------------------------- 3D view
+
+
+def _mask(img: np.ndarray, reddish: bool) -> np.ndarray:
+    r, b = img[..., 0].astype(int), img[..., 2].astype(int)
+    return (r - b > 80) if reddish else (b - r > 80)
+
+
+def test_render_3d_is_upright_and_not_mirrored() -> None:
+    head = np.tile(STANDING[10], (17, 1))  # a skeleton collapsed onto the head (red)
+    pelvis = np.tile(STANDING[0], (17, 1))  # and one collapsed onto the pelvis (blue)
+    limits = viz.skeleton_limits(STANDING)
+    img = viz.render_skeleton_3d(
+        head, [pelvis], size=(96, 96), limits=limits, colors=[(255, 0, 0), (0, 0, 255)],
+        show_axes=False,
+    )
+    assert img.shape == (96, 96, 3) and img.dtype == np.uint8
+    red_rows = np.nonzero(_mask(img, True))[0]
+    blue_rows = np.nonzero(_mask(img, False))[0]
+    assert len(red_rows) > 0 and len(blue_rows) > 0
+    assert red_rows.mean() < blue_rows.mean() - 15  # head above pelvis: up is -y
+    # Seen from the camera (azim -90, elev 0), +x (camera right) is on the image's right.
+    right = np.tile(STANDING[0] + [600.0, 0, 0], (17, 1))
+    img = viz.render_skeleton_3d(
+        right, [pelvis], size=(96, 96), limits=limits, colors=[(255, 0, 0), (0, 0, 255)],
+        elev=0.0, azim=-90.0, show_axes=False,
+    )
+    assert np.nonzero(_mask(img, True))[1].mean() > np.nonzero(_mask(img, False))[1].mean() + 15
+
+
+def test_renderer_reuses_figure_without_leftovers() -> None:
+    moved = STANDING + np.array([300.0, 0.0, 0.0])
+    limits = viz.skeleton_limits(STANDING, moved)
+    r1 = viz.Skeleton3DRenderer((80, 96), limits)
+    first = r1.render(STANDING, [STANDING])
+    second = r1.render(moved, [STANDING])
+    assert first.shape == (80, 96, 3)
+    assert (first != second).any()
+    fresh = viz.Skeleton3DRenderer((80, 96), limits)
+    np.testing.assert_array_equal(fresh.render(moved, [STANDING]), second)
+    # Leaving the second skeleton out hides it; NaN joints are tolerated.
+    gappy = moved.copy()
+    gappy[13] = np.nan
+    solo = r1.render(gappy, [None])
+    assert _mask(solo, True).any() and not _mask(solo, False).any()
+
+
+# ---------------------------------------------------------------- video files
+
+
+def _frames(n: int, h: int, w: int) -> list[np.ndarray]:
+    """Frames of flat grey levels, one per frame, so each decoded frame is recognisable."""
+    return [np.full((h, w, 3), 30 + 40 * i, np.uint8) for i in range(n)]
+
+
+def _decode(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+@pytest.mark.parametrize(("h", "w", "out_hw"), [(48, 64, (48, 64)), (47, 63, (48, 64))])
+def test_write_mp4_round_trip(tmp_path: Path, h: int, w: int, out_hw: tuple[int, int]) -> None:
+    path = viz.write_video(iter(_frames(5, h, w)), tmp_path / "clip.mp4", fps=12.5)
+    decoded = _decode(path)
+    assert len(decoded) == 5
+    assert decoded[0].shape == (*out_hw, 3)
+    levels = [float(f[:h, :w].mean()) for f in decoded]
+    assert levels == pytest.approx([30 + 40 * i for i in range(5)], abs=4)
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        assert stream.codec_context.pix_fmt == "yuv420p"
+        assert float(stream.average_rate) == pytest.approx(12.5)
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.mp4"]
+
+
+def test_write_gif_round_trip(tmp_path: Path) -> None:
+    path = viz.write_video(_frames(4, 30, 40), tmp_path / "clip.gif", fps=10)
+    with Image.open(path) as im:
+        assert im.size == (40, 30) and im.n_frames == 4
+        im.seek(2)
+        assert np.asarray(im.convert("RGB")).mean() == pytest.approx(110, abs=2)
+        assert im.info["duration"] == 100
+
+
+def test_write_video_bad_input_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(DynaPoseError, match=r"clip\.avi.*unsupported"):
+        viz.write_video(_frames(2, 8, 8), tmp_path / "clip.avi")
+    with pytest.raises(DynaPoseError, match="no frames"):
+        viz.write_video([], tmp_path / "empty.mp4")
+    mixed = [*_frames(2, 16, 16), np.zeros((8, 8, 3), np.uint8)]
+    for suffix in (".mp4", ".gif"):
+        with pytest.raises(DynaPoseError, match="frame size changed"):
+            viz.write_video(mixed, tmp_path / f"mixed{suffix}")
+    with pytest.raises(DynaPoseError, match="uint8"):
+        viz.write_video([np.zeros((8, 8, 3), np.float32)], tmp_path / "float.mp4")
+    with pytest.raises(DynaPoseError, match="frame rate"):
+        viz.write_video(_frames(2, 8, 8), tmp_path / "rate.mp4", fps=0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_destination_is_a_one_line_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("x")  # a file where the output folder should be: fails even for root
+    with pytest.raises(DynaPoseError, match=r"not_a_folder/clip\.mp4: cannot write"):
+        viz.write_video(_frames(2, 8, 8), blocker / "clip.mp4")
+    with pytest.raises(DynaPoseError, match=r"not_a_folder/loss\.png: cannot write"):
+        viz.plot_training_curves([{"epoch": 1, "train_loss": 1.0}], blocker)
+    assert [p.name for p in tmp_path.iterdir()] == ["not_a_folder"]
+
+
+# ---------------------------------------------------------------- comparison video
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".gif"])
+def test_comparison_video(tmp_path: Path, suffix: str) -> None:
+    n = 3
+    frames = np.zeros((n, 64, 64, 3), np.uint8)
+    true = np.stack([STANDING + np.array([20.0 * i, 0, 0]) for i in range(n)])
+    pred = true + np.array([60.0, 0.0, 150.0])
+    joints2d = true[..., :2] / 30.0 + np.array([32.0, 34.0])
+    path = viz.comparison_video(frames, pred, true, tmp_path / f"cmp{suffix}", fps=5,
+                                joints2d_pred=joints2d)
+    if suffix == ".mp4":
+        decoded = _decode(path)
+    else:
+        with Image.open(path) as im:
+            decoded = []
+            for k in range(im.n_frames):
+                im.seek(k)
+                decoded.append(np.asarray(im.convert("RGB")))
+    assert len(decoded) == n
+    assert decoded[0].shape == (256, 512, 3)  # the 64 px frame scaled to 256, then a 256 panel
+    left, right = decoded[0][:, :256], decoded[0][:, 256:]
+    assert left.max() > 100  # the 2D skeleton is drawn on the black frame
+    assert _mask(right, True).sum() > 20 and _mask(right, False).sum() > 20  # pred and true
+
+
+def test_comparison_frames_mismatch_leaves_nothing(tmp_path: Path) -> None:
+    frames = np.zeros((2, 32, 32, 3), np.uint8)
+    pred = np.stack([STANDING] * 3)
+    with pytest.raises(ValueError, match="2 frames for 3 poses"):
+        viz.comparison_video(frames, pred, None, tmp_path / "x.mp4")
+    with pytest.raises(ValueError, match="true3d"):
+        viz.comparison_video(frames, pred, pred[:2], tmp_path / "x.mp4")
+    assert list(tmp_path.iterdir()) == []
