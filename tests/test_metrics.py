@@ -241,6 +241,26 @@ def test_compute_all_keys_and_types() -> None:
     assert math.isnan(single["mpjve"]) and single["mpjpe"] > 0
 
 
+def test_compute_all_per_sample_matches_one_by_one() -> None:
+    rng = np.random.default_rng(10)
+    target = _poses(rng, 3, 8)  # 3 clips of 8 frames
+    pred = target + rng.normal(scale=70.0, size=target.shape)
+    per = M.compute_all(pred, target, per_sample=True)
+    assert tuple(per) == M.METRIC_KEYS
+    for i in range(3):
+        one = M.compute_all(pred[i], target[i])
+        for key in M.METRIC_KEYS:
+            assert per[key].shape == (3,)
+            assert per[key][i] == pytest.approx(one[key], rel=1e-12), key
+    whole = M.compute_all(pred, target)
+    for key in M.METRIC_KEYS:  # equal-sized samples: the mean of the means is the mean
+        assert per[key].mean() == pytest.approx(whole[key], rel=1e-12), key
+    frames = M.compute_all(pred[0], target[0], per_sample=True)  # samples are single poses
+    assert frames["mpjpe"].shape == (8,) and np.isnan(frames["mpjve"]).all()
+    with pytest.raises(ValueError, match="per_sample"):
+        M.compute_all(pred[0, 0], target[0, 0], per_sample=True)
+
+
 def test_bad_shapes_raise() -> None:
     with pytest.raises(ValueError, match="differ"):
         M.mpjpe(np.zeros((2, 17, 3)), np.zeros((3, 17, 3)))

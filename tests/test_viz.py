@@ -270,3 +270,18 @@ def test_comparison_frames_mismatch_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="true3d"):
         viz.comparison_video(frames, pred, pred[:2], tmp_path / "x.mp4")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bench_viz_command_prints_json() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dynapose.cli import main
+
+    result = CliRunner().invoke(main, ["bench", "viz", "--frames", "3", "--size", "32", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for key in ("overlay_2d", "render_3d", "comparison_mp4", "comparison_gif"):
+        assert data[key]["frames_per_s"] > 0, key
+    assert data["frames"] == 3 and data["training_curves_s"] > 0

@@ -71,6 +71,38 @@ def import_arrays_cmd(x_npy: str, y_npy: str, out: str, val_fraction: float, see
 
 
 @main.command()
+@click.option("--out", "-o", required=True, help="Clip store folder to create.")
+@click.option("--clips", required=True, type=int, help="Number of 8-frame clips.")
+@click.option("--size", default=224, show_default=True, help="Side of the square frames, px.")
+@click.option("--motions", multiple=True, type=click.Path(path_type=str),
+              help="BVH files to animate (repeat or list after --motions; default: "
+                   "procedural motion).")
+@click.argument("more_motions", nargs=-1, type=click.Path(path_type=str),
+                metavar="[BVH]...")
+@click.option("--seed", default=0, show_default=True, help="Everything follows from it.")
+@click.option("--workers", type=int, default=None,
+              help="Rendering processes (default: all cores; the output does not depend on it).")
+@click.option("--subjects", type=int, default=None,
+              help="Synthetic people (default: one per 32 clips, 5 to 40).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing store (only once complete).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
+          more_motions: tuple[str, ...], seed: int, workers: int | None, subjects: int | None,
+          overwrite: bool, quiet: bool) -> None:
+    """Render synthetic people (procedural or BVH motion) into a clip store with exact 3D labels;
+    train/val/test split by subject and motion."""
+    from dynapose.data.store import ClipStore
+    from dynapose.data.synth import synthesize
+
+    files = [*motions, *more_motions]
+    path = synthesize(out, clips, size=size, motions=files or None, seed=seed, workers=workers,
+                      overwrite=overwrite, progress=not quiet, subjects=subjects)
+    store = ClipStore(path)
+    counts = ", ".join(f"{len(store.indices(s))} {s}" for s in ("train", "val", "test"))
+    click.echo(f"wrote {len(store)} clips ({counts}) of {size}x{size} to {path}")
+
+
+@main.command()
 @click.option("--data", required=True, help="Clip store to train on (its train/val splits).")
 @click.option("--out", "-o", required=True, help="Run folder (metrics, figures, checkpoint).")
 @click.option("--preset", default="seed", show_default=True,
@@ -211,8 +243,9 @@ def export(checkpoint: str, onnx_path: str) -> None:
     from dynapose.export import export_onnx
 
     summary = export_onnx(checkpoint, onnx_path)
-    click.echo(f"wrote {summary['path']} (input {summary['input']}); onnxruntime vs torch: max "
-               f"|diff| {summary['max_abs_diff_mm']:.2g} mm, relative {summary['max_rel_diff']:.2g}")
+    click.echo(f"wrote {summary['path']} (input {summary['input']}); onnxruntime vs torch: "
+               f"max |diff| {summary['max_abs_diff_mm']:.2g} mm, "
+               f"relative {summary['max_rel_diff']:.2g}")
 
 
 @bench.command("predict")
@@ -244,6 +277,117 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
             click.echo(f"{key:>24}: {value['frames_per_s']:8.1f} frames/s")
         else:
             click.echo(f"{key:>24}: {value}")
+
+
+@main.group()
+def prepare() -> None:
+    """Turn datasets into clip stores (or pose stores)."""
+
+
+def _csv(values: tuple[str, ...]) -> list[str] | None:
+    """Values given as repeated options and/or comma-separated lists."""
+    items = [v.strip() for value in values for v in value.split(",") if v.strip()]
+    return items or None
+
+
+@prepare.command("h36m")
+@click.argument("root", type=click.Path(path_type=str))
+@click.option("--out", "-o", required=True, help="Store folder to create.")
+@click.option("--subjects", multiple=True,
+              help="e.g. S1,S5 (default: all). Splits: train S1,S5-S8; test S9,S11.")
+@click.option("--cameras", multiple=True, help="Camera ids, e.g. 54138969 (default: all four).")
+@click.option("--stride", type=int, default=None,
+              help="Source frames between clip starts (default: clip length x downsample).")
+@click.option("--downsample", default=1, show_default=True, help="Keep every n-th frame.")
+@click.option("--size", default=224, show_default=True, help="Side of the square crops, px.")
+@click.option("--clip-len", default=8, show_default=True, help="Frames per clip.")
+@click.option("--margin", default=0.2, show_default=True,
+              help="Added around the joints' box on each side, as a share of its longer side.")
+@click.option("--poses-only", is_flag=True,
+              help="Write a pose store (2D + 3D joints, no images); any layout with 3D.")
+@click.option("--workers", default=1, show_default=True, help="Decoding processes.")
+@click.option("--cameras-h5", default=None,
+              help="A 3d-pose-baseline cameras.h5 to use instead of the published calibration.")
+@click.option("--keypoints", default=None,
+              help="With --poses-only: a VideoPose3D 2D keypoint .npz to use as the 2D joints.")
+@click.option("--segment-clips", type=int, default=None, help="Clips per unit of work.")
+@click.option("--chunk-clips", default=256, show_default=True, help="Clips per store chunk.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing store (only once complete).")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def prepare_h36m_cmd(root: str, out: str, subjects: tuple[str, ...], cameras: tuple[str, ...],
+                     stride: int | None, downsample: int, size: int, clip_len: int, margin: float,
+                     poses_only: bool, workers: int, cameras_h5: str | None,
+                     keypoints: str | None, segment_clips: int | None, chunk_clips: int,
+                     overwrite: bool, progress: bool) -> None:
+    """Human3.6M (official release; with --poses-only also 3d-pose-baseline or VideoPose3D npz)
+    -> a clip store of cropped 8-frame clips with camera-frame mm labels. Resumes an
+    interrupted run with the same arguments."""
+    import warnings
+
+    from dynapose.data.prepare import prepare_h36m
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+             line: Any = None) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = show
+        path = prepare_h36m(root, out, _csv(subjects), _csv(cameras), stride=stride,
+                            downsample=downsample, size=size, clip_len=clip_len, margin=margin,
+                            poses_only=poses_only, workers=workers, cameras_h5=cameras_h5,
+                            keypoints=keypoints, segment_clips=segment_clips,
+                            chunk_clips=chunk_clips, overwrite=overwrite, progress=progress)
+    if poses_only:
+        from dynapose.data.pose_store import PoseStore
+
+        poses = PoseStore(path)
+        click.echo(f"wrote {len(poses)} sequences ({poses.num_frames} frames) to {path}")
+    else:
+        from dynapose.data.store import ClipStore
+
+        store = ClipStore(path)
+        click.echo(f"wrote {len(store)} clips ({len(store.indices('train'))} train, "
+                   f"{len(store.indices('test'))} test) to {path}")
+
+
+@bench.command("viz")
+@click.option("--frames", default=200, show_default=True, help="Frames per measurement.")
+@click.option("--size", default=224, show_default=True, help="Side of the input frames (px).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
+    """Frames/s of the 2D overlay, the 3D view and the comparison video (MP4, GIF)."""
+    import json
+
+    from dynapose.viz import bench_viz
+
+    result = bench_viz(frames=frames, size=size)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        shown = f"{value['frames_per_s']:8.1f} frames/s" if isinstance(value, dict) else value
+        click.echo(f"{key:>18}: {shown}")
+
+
+@bench.command("synth")
+@click.option("--size", default=224, show_default=True, help="Side of the rendered frames, px.")
+@click.option("--frames", default=800, show_default=True, help="Frames per measurement.")
+@click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) -> None:
+    """Rendered frames/s of synthetic video, end to end (motion + render + crop)."""
+    import json
+
+    from dynapose.data.synth import bench_synth
+
+    result = bench_synth(size=size, frames=frames, workers=workers)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        shown = f"{value:.3g}" if isinstance(value, float) else value
+        click.echo(f"{key:>22}: {shown}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -161,7 +161,7 @@ Where everything is:
 - the report's figures: {', '.join(s['figures'])}
 - checkpoint (safetensors + JSON): {s['checkpoint']}
 - evaluation (overall, per joint, per subject, per action): {s['evaluation']}
-- held-out clips, prediction (red/blue) next to truth (grey): {s['video']}
+- held-out clips, each frame beside its predicted (orange) and true (blue) 3D skeleton: {s['video']}
 - the synthetic clip store: {s['data']}
 
 Time: synthesis {t['synthesise_s']:.0f} s, training {t['train_s']:.0f} s, evaluation \

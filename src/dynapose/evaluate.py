@@ -38,11 +38,8 @@ def default_split(store: ClipStore) -> str | None:
 
 def _per_clip(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """Each metric for each clip of a batch: (B, T, 17, 3) -> {metric: (B,)}."""
-    return {
-        name: np.asarray([metrics.compute_all(p, t)[name] for p, t in zip(pred, target,
-                                                                          strict=True)])
-        for name in CLIP_METRICS
-    }
+    values = metrics.compute_all(pred, target, per_sample=True)
+    return {name: np.asarray(values[name]) for name in CLIP_METRICS}
 
 
 def evaluate(

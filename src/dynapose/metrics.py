@@ -230,24 +230,37 @@ def auc(
     return _finish(within, reduce)
 
 
-def compute_all(pred: Any, target: Any) -> dict[str, float]:
-    """All metrics as Python floats, keys `METRIC_KEYS`: mpjpe, mpjpe_p1, p_mpjpe, n_mpjpe (mm),
-    mpjve (mm/frame; NaN when there is no time axis of length >= 2), pck3d and auc (shares).
+def compute_all(pred: Any, target: Any, per_sample: bool = False) -> dict[str, Any]:
+    """All metrics, keys `METRIC_KEYS`: mpjpe, mpjpe_p1, p_mpjpe, n_mpjpe (mm), mpjve (mm/frame;
+    NaN when there is no time axis of length >= 2), pck3d and auc (shares in [0, 1]).
 
     pred, target: (..., J, 3) mm, numpy or torch (computed in float64 either way, no gradient).
+    Returns Python floats averaged over everything, or with `per_sample` one float64 array (N,)
+    per metric for inputs (N, ..., J, 3), each sample averaged over its own frames and joints
+    (mpjve needs (N, T, J, 3) for a time axis).
     """
     if isinstance(pred, torch.Tensor):
         pred = pred.detach().cpu().double().numpy()
     if isinstance(target, torch.Tensor):
         target = target.detach().cpu().double().numpy()
     p, t, _ = _prepare(pred, target)
-    out = {
-        "mpjpe": mpjpe(p, t),
-        "mpjpe_p1": mpjpe_p1(p, t),
-        "p_mpjpe": p_mpjpe(p, t),
-        "n_mpjpe": n_mpjpe(p, t),
-        "mpjve": mpjve(p, t) if p.ndim >= 3 and p.shape[-3] >= 2 else math.nan,
-        "pck3d": pck3d(p, t),
-        "auc": auc(p, t),
+    if per_sample and p.ndim < 3:
+        raise ValueError(f"per_sample needs (N, ..., J, 3), got {p.shape}")
+    has_time = p.ndim >= (4 if per_sample else 3) and p.shape[-3] >= 2
+    per_joint = {
+        "mpjpe": joint_errors(p, t, "none"),
+        "mpjpe_p1": joint_errors(p, t, "pelvis"),
+        "p_mpjpe": joint_errors(p, t, "procrustes"),
+        "n_mpjpe": joint_errors(p, t, "scale"),
+        "mpjve": mpjve(p, t, reduce=False) if has_time else None,
     }
-    return {k: float(out[k]) for k in METRIC_KEYS}
+    per_joint["pck3d"] = (per_joint["mpjpe"] <= PCK_THRESHOLD_MM).astype(np.float64)
+    th = np.asarray(AUC_THRESHOLDS_MM, dtype=np.float64)
+    per_joint["auc"] = (per_joint["mpjpe"][..., None] <= th).mean(axis=-1)
+    if not per_sample:
+        return {k: math.nan if v is None else float(np.mean(v)) for k, v in per_joint.items()}
+    n = p.shape[0]
+    return {
+        k: np.full(n, math.nan) if v is None else v.reshape(n, -1).mean(axis=1)
+        for k, v in per_joint.items()
+    }

@@ -42,7 +42,9 @@ import csv
 import json
 import math
 import os
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -209,12 +211,21 @@ class _TorchRunner:
 
 @dataclass
 class LoadedModel:
-    """A model ready for inference: `run` maps uint8 (B, T, N, N, 3) to float32 (B, T, 17, 3) mm."""
+    """A model ready for inference: `run` maps uint8 (B, T, N, N, 3) to float32 (B, T, 17, 3) mm.
+
+    When the model splits into a per-frame encoder and a temporal head (the seed model: CNN, then
+    LSTM and dense layers), `encode` maps frames uint8 (M, N, N, 3) to features (M, F) and `head`
+    maps feature windows (B, T, F) to joints (B, T, 17, 3). Overlapping windows then share each
+    frame's CNN features instead of recomputing them (stride 4: half the work), with the same
+    result: the split is checked against the whole model when loading.
+    """
 
     run: Callable[[np.ndarray], np.ndarray]
     clip_len: int
     input_size: int
     info: dict[str, Any]
+    encode: Callable[[np.ndarray], np.ndarray] | None = None
+    head: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def load_model(
@@ -249,7 +260,51 @@ def load_model(
         _check_model(runner, clip_len, size, Path(onnx_path) if onnx_path else folder)
         if onnx_path:
             info["onnx"] = str(onnx_path)
-    return LoadedModel(run=runner, clip_len=clip_len, input_size=size, info=info)
+        return LoadedModel(run=runner, clip_len=clip_len, input_size=size, info=info)
+    split = _split_model(model, clip_len, size)
+    encode, head = split if split else (None, None)
+    return LoadedModel(runner, clip_len, size, info, encode, head)
+
+
+def _split_model(
+    model: torch.nn.Module, clip_len: int, size: int
+) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]] | None:
+    """(encode, head) for a model with per-frame ``features`` and a temporal rest, or None.
+
+    The head is the model's ``forward_from_features`` when it has one, else the seed model's
+    layers after ``features`` (LSTM, dense, ReLU, dense). Accepted only when encode-then-head
+    reproduces the whole model's output on random clips (1e-4 relative).
+    """
+    features = getattr(model, "features", None)
+    rest = getattr(model, "forward_from_features", None)
+    if rest is None and all(hasattr(model, a) for a in ("lstm", "dense1", "dense2")):
+
+        def rest(feats: torch.Tensor) -> torch.Tensor:
+            seq = model.lstm(feats)
+            out = model.dense2(torch.relu(model.dense1(seq)))
+            return out.view(*feats.shape[:2], NUM_JOINTS, 3)
+
+    if features is None or rest is None:
+        return None
+
+    def encode(frames: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return features(torch.from_numpy(frames)).numpy()
+
+    def head(feats: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return rest(torch.from_numpy(feats)).numpy()
+
+    probe = np.random.default_rng(0).integers(0, 256, (2, clip_len, size, size, 3), np.uint8)
+    try:
+        whole = _TorchRunner(model)(probe)
+        feats = encode(probe.reshape(-1, size, size, 3))
+        parts = head(np.ascontiguousarray(feats.reshape(2, clip_len, -1)))
+    except Exception:  # not splittable after all: use whole windows
+        return None
+    if parts.shape != whole.shape or not np.allclose(parts, whole, rtol=1e-4, atol=1e-3):
+        return None
+    return encode, head
 
 
 def _onnx_runner(
@@ -473,9 +528,11 @@ def iter_crops(
 
 
 class WindowAverager:
-    """Feed crops one by one; runs the model on batches of T-frame windows every `stride` frames
-    and keeps, per frame, the sum and count of the estimates covering it.
+    """Feed frames one by one; runs the model on batches of T-frame windows every `stride`
+    frames and keeps, per frame, the sum and count of the estimates covering it.
 
+    A frame is whatever `run` takes per time step: a crop (N, N, 3) uint8 for a whole model, or
+    a feature vector (F,) for a temporal head. `run` maps (B, T, ...) to (B, T, 17, 3).
     `finish()` adds the padded tail windows and returns the per-frame means, (F, 17, 3).
     """
 
@@ -483,7 +540,6 @@ class WindowAverager:
         self,
         run: Callable[[np.ndarray], np.ndarray],
         clip_len: int,
-        size: int,
         stride: int = DEFAULT_STRIDE,
         batch: int = DEFAULT_BATCH,
     ) -> None:
@@ -491,23 +547,26 @@ class WindowAverager:
             raise DynaPoseError(f"stride must be between 1 and {clip_len}, got {stride}")
         if batch < 1:
             raise DynaPoseError(f"batch must be at least 1, got {batch}")
-        self.run, self.clip_len, self.stride = run, clip_len, stride
+        self.run, self.clip_len, self.stride, self.batch = run, clip_len, stride, batch
         self.recent: collections.deque[np.ndarray] = collections.deque(maxlen=clip_len)
-        self.clips = np.empty((batch, clip_len, size, size, 3), dtype=np.uint8)
+        self.clips: np.ndarray | None = None  # (batch, T, *frame shape), allocated on first use
         self.starts: list[int] = []
         self.count = 0  # frames fed
         self.sums = np.zeros((256, NUM_JOINTS, 3), dtype=np.float64)
         self.hits = np.zeros(256, dtype=np.int32)
 
-    def add(self, crop: np.ndarray) -> None:
-        """Feed the next frame's crop (N, N, 3) uint8."""
-        self.recent.append(crop)
+    def add(self, frame: np.ndarray) -> None:
+        """Feed the next frame (a crop or a feature vector)."""
+        if self.clips is None:
+            self.clips = np.empty((self.batch, self.clip_len, *frame.shape), dtype=frame.dtype)
+        self.recent.append(frame)
         self.count += 1
         start = self.count - self.clip_len
         if start >= 0 and start % self.stride == 0:
             self._queue(start, list(self.recent))
 
     def _queue(self, start: int, frames: list[np.ndarray]) -> None:
+        assert self.clips is not None
         slot = len(self.starts)
         for t, frame in enumerate(frames):
             self.clips[slot, t] = frame
@@ -516,7 +575,7 @@ class WindowAverager:
             self._flush()
 
     def _flush(self) -> None:
-        if not self.starts:
+        if not self.starts or self.clips is None:
             return
         k = len(self.starts)
         out = np.asarray(self.run(self.clips[:k]), dtype=np.float64)
@@ -551,6 +610,50 @@ class WindowAverager:
         if (hits == 0).any():  # cannot happen with 1 <= stride <= T; guard the invariant
             raise RuntimeError("a frame received no window estimate")
         return (self.sums[:n] / hits[:, None, None]).astype(np.float32)
+
+
+def prefetch(items: Iterator[Any], depth: int = 64) -> Iterator[Any]:
+    """Iterate `items` in a background thread, up to `depth` ahead (decoding overlaps the model;
+    PyAV and torch release the GIL). Exceptions are re-raised in the caller's thread."""
+    done = object()
+    box: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[BaseException | None, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((None, item)):
+                    return
+            put((None, done))
+        except BaseException as exc:  # handed to the consumer
+            put((exc, None))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="dynapose-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            exc, item = box.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,10 +702,21 @@ def predict_video(
             pred = _predict(video, info, loaded, box, detector, policy, stride, batch)
             pred.files = write_joints(pred, tmp)
             pred.files.update(write_visuals(pred, video, tmp, visuals, viewer_frames))
+            _usual_permissions(tmp)
     except OSError as exc:
         raise DynaPoseError(f"cannot write output ({exc.strerror or exc})", out_dir) from exc
     pred.files = {k: out_dir / p.name for k, p in pred.files.items()}
     return pred
+
+
+def _usual_permissions(folder: Path) -> None:
+    """Give the output folder and its files the modes the umask implies (temporary files and
+    folders are created private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for file in folder.iterdir():
+        file.chmod(0o666 & ~umask)
 
 
 def _predict(
@@ -615,13 +729,31 @@ def _predict(
     stride: int,
     batch: int,
 ) -> Prediction:
-    averager = WindowAverager(loaded.run, loaded.clip_len, loaded.input_size, stride, batch)
     times: list[float] = []
     boxes: list[Box] = []
-    for t, crop, crop_box in iter_crops(video, loaded.input_size, box, detector, info):
-        averager.add(crop)
-        times.append(t)
-        boxes.append(crop_box)
+    crops = prefetch(iter_crops(video, loaded.input_size, box, detector, info))
+    if loaded.encode is not None and loaded.head is not None:
+        # Each frame through the CNN once, windows of features through the temporal head.
+        averager = WindowAverager(loaded.head, loaded.clip_len, stride, batch)
+        chunk = max(1, batch * stride)
+        pending: list[np.ndarray] = []
+        for t, crop, crop_box in crops:
+            pending.append(crop)
+            times.append(t)
+            boxes.append(crop_box)
+            if len(pending) == chunk:
+                for feat in loaded.encode(np.stack(pending)):
+                    averager.add(feat)
+                pending = []
+        if pending:
+            for feat in loaded.encode(np.stack(pending)):
+                averager.add(feat)
+    else:
+        averager = WindowAverager(loaded.run, loaded.clip_len, stride, batch)
+        for t, crop, crop_box in crops:
+            averager.add(crop)
+            times.append(t)
+            boxes.append(crop_box)
     joints = averager.finish()
     return Prediction(
         joints=joints,
@@ -705,10 +837,12 @@ def write_visuals(
     frame. skeleton3d.mp4: the 3D skeleton animated at the video's frame rate. viewer.html: the
     interactive viewer with up to `viewer_frames` frames embedded as JPEG.
     """
-    from dynapose import viewer, viz
-
     folder = Path(folder)
     files: dict[str, Path] = {}
+    if not visuals:
+        return files
+    from dynapose import viewer, viz
+
     fps = pred.fps if pred.fps > 0 else 25.0
     want_overlay = "overlay" in visuals
     want_frames = "viewer" in visuals and viewer_frames > 0 and pred.num_frames > 0

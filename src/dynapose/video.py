@@ -85,7 +85,7 @@ def _open(path: Path) -> av.container.InputContainer:
         raise DynaPoseError(f"not a readable video ({_reason(exc)})", path) from exc
     if not container.streams.video:
         container.close()
-        raise DynaPoseError("has no video stream", path)
+        raise DynaPoseError("has no video stream (no video frames)", path)
     return container
 
 
@@ -173,9 +173,10 @@ def iter_frames(
     """Decode `path` frame by frame: yields :class:`Frame` (RGB uint8, upright) in display order.
 
     size: optional (width, height) to scale every frame to while converting to RGB (one swscale
-    pass, much faster than converting at full size and resizing after). threads: let FFmpeg decode
-    with several threads. Raises DynaPoseError for no frames, or a stream that ends before the
-    frame count or duration its container declares (truncated), or undecodable data (corrupt).
+    pass with area averaging, much faster than converting at full size and resizing after).
+    threads: let FFmpeg decode with several threads. Raises DynaPoseError for no frames, for a
+    stream that ends before the frame count or duration its container declares (truncated), or
+    for undecodable data (corrupt).
     """
     path = Path(path)
     container = _open(path)
@@ -201,7 +202,9 @@ def iter_frames(
                     start = t
                 last_time = t - start
                 if out_w is not None:
-                    image = frame.to_ndarray(width=out_w, height=out_h, format="rgb24")
+                    image = frame.to_ndarray(
+                        width=out_w, height=out_h, format="rgb24", interpolation="AREA"
+                    )
                 else:
                     image = frame.to_ndarray(format="rgb24")
                 yield Frame(index=n, time=last_time, image=_upright(image, _frame_rotation(frame)))

@@ -155,6 +155,7 @@ def plot_training_curves(
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         drawn = 0
+        positive = []
         for i, (key, name) in enumerate(series):
             for split, color, marker in (("train", "tab:blue", "o"), ("val", "tab:orange", "s")):
                 values = column(f"{split}_{key}")
@@ -167,6 +168,9 @@ def plot_training_curves(
                 ax.plot(epochs[ok], values[ok], linestyle=styles[i], marker=marker, color=color,
                         label=label, markersize=4)
                 drawn += 1
+                positive.extend(values[ok])
+        if drawn and min(positive) > 0 and max(positive) > 100 * min(positive):
+            ax.set_yscale("log")  # e.g. an MSE loss in mm^2 that falls by orders of magnitude
         if drawn:
             ax.legend()
         else:
@@ -329,6 +333,9 @@ class Skeleton3DRenderer:
     def set_limits(self, limits: Limits) -> None:
         """Fix the camera-frame axis limits ((x0, x1), (y0, y1), (z0, z1)) mm."""
         (x0, x1), (y0, y1), (z0, z1) = (tuple(map(float, lim)) for lim in limits)
+        if not all(math.isfinite(a) and math.isfinite(b) and b > a
+                   for a, b in ((x0, x1), (y0, y1), (z0, z1))):
+            raise ValueError(f"axis limits must be finite (low, high) pairs, got {limits}")
         self.limits = ((x0, x1), (y0, y1), (z0, z1))
         self.ax.set_xlim(x0, x1)
         self.ax.set_ylim(z0, z1)  # depth into the picture
@@ -503,7 +510,7 @@ def _write_gif(frames: Iterable[Any], tmp: Path, dest: Path, fps: float) -> int:
     for frame in frames:
         arr = _check_frame(frame, dest, first)
         first = arr.shape
-        images.append(Image.fromarray(arr).quantize(256, method=Image.Quantize.MEDIANCUT))
+        images.append(Image.fromarray(arr).quantize(256, method=Image.Quantize.FASTOCTREE))
     if images:
         images[0].save(
             tmp, format="GIF", save_all=True, append_images=images[1:],
@@ -522,9 +529,9 @@ def write_video(
 
     The suffix picks the format: ``.mp4`` is H.264 (libx264, yuv420p, quality `crf`; an odd
     width or height is padded by one edge pixel to make it even), ``.gif`` is an endlessly
-    looping GIF (Pillow, one palette per frame; identical consecutive frames are merged into
-    one longer frame, and GIF timing has 10 ms steps). Frames are streamed for MP4; a GIF keeps
-    them in memory (1 byte per pixel).
+    looping GIF (Pillow, one fast-octree palette per frame; identical consecutive frames are
+    merged into one longer frame, and GIF timing has 10 ms steps). Frames are streamed for MP4;
+    a GIF keeps them in memory (1 byte per pixel).
     """
     dest = Path(path)
     suffix = dest.suffix.lower()
@@ -577,8 +584,9 @@ def comparison_frames(
     of the predicted and, if given, true skeletons.
 
     frames: N uint8 (H, W, 3) images; pred3d, true3d: (N, 17, 3) mm camera frame;
-    joints2d_pred: (N, 17, 2) px in the input frames. Output frames are (h, w*h/H + h, 3) with
-    h = `height` (default max(H, 256)): the input scaled to h rows, then an h x h 3D panel.
+    joints2d_pred: (N, 17, 2) px in the input frames, drawn in the prediction's colour. Output
+    frames are (h, W*h/H + h, 3) with h = `height` (default max(H, 256), made even): the input
+    scaled to h rows, then an h x h 3D panel.
     The 3D axis limits are fixed for the whole sequence (`limits`, default fitted to all poses).
     `root_align` moves each pose's pelvis to the origin (compare shape, not placement).
     """
@@ -611,7 +619,7 @@ def comparison_frames(
             renderer = Skeleton3DRenderer((h, h), limits, labels=names, elev=elev, azim=azim)
         left, scale = _resize(img, h)
         if j2d is not None:
-            left = draw_skeleton_2d(left, j2d[i] * scale)
+            left = draw_skeleton_2d(left, j2d[i] * scale, color=renderer.colors[0])
         right = renderer.render(pred[i], [] if true is None else [true[i]])
         yield np.concatenate([left, right], axis=1)
         n = i + 1
@@ -636,3 +644,58 @@ def comparison_video(
     return write_video(
         comparison_frames(frames, pred3d, true3d, joints2d_pred, **kwargs), path, fps=fps
     )
+
+
+# ---------------------------------------------------------------- benchmark
+
+#: A person standing 4 m in front of the camera, facing it (camera frame, mm): benchmark input.
+_STANDING_MM = np.array(
+    [[0, 0, 0], [-120, 0, 0], [-120, 450, 0], [-120, 880, 0], [120, 0, 0], [120, 450, 0],
+     [120, 880, 0], [0, -230, 0], [0, -480, 0], [0, -580, 0], [0, -700, 0], [180, -480, 0],
+     [200, -220, 0], [210, 20, 0], [-180, -480, 0], [-200, -220, 0], [-210, 20, 0]],
+    dtype=np.float64,
+) + np.array([0.0, 0.0, 4000.0])
+
+
+def bench_viz(frames: int = 200, size: int = 224) -> dict[str, Any]:
+    """Time the visual outputs on generated input: frames per second of the 2D overlay (on
+    `size` x `size` frames), of the 3D view (256 x 256, predicted and true skeletons), of
+    `comparison_video` end to end to MP4 and to GIF, and the seconds to draw the training
+    curves of a 5-epoch run. Returns a JSON-able dict."""
+    import tempfile
+    import time
+
+    rng = np.random.default_rng(0)
+    t = np.arange(frames)[:, None, None]
+    true = _STANDING_MM + 80.0 * np.sin(t / 7.0 + np.arange(17)[None, :, None])
+    pred = true + rng.normal(scale=40.0, size=true.shape)
+    j2d = true[..., :2] * (size / 2200.0) + size / 2
+    video = rng.integers(0, 255, size=(frames, size, size, 3), dtype=np.uint8)
+    result: dict[str, Any] = {"frames": frames, "frame_size": size}
+
+    start = time.perf_counter()
+    for i in range(frames):
+        draw_skeleton_2d(video[i], j2d[i])
+    result["overlay_2d"] = {"frames_per_s": frames / (time.perf_counter() - start)}
+
+    renderer = Skeleton3DRenderer((256, 256), skeleton_limits(pred, true), labels=["p", "t"])
+    renderer.render(pred[0], [true[0]])  # the first frame draws the cached background
+    start = time.perf_counter()
+    for i in range(frames):
+        renderer.render(pred[i], [true[i]])
+    result["render_3d"] = {"frames_per_s": frames / (time.perf_counter() - start)}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for suffix in (".mp4", ".gif"):
+            start = time.perf_counter()
+            comparison_video(video, pred, true, Path(tmp) / f"c{suffix}", fps=25,
+                             joints2d_pred=j2d)
+            key = f"comparison_{suffix[1:]}"
+            result[key] = {"frames_per_s": frames / (time.perf_counter() - start)}
+        rows = [{"epoch": e, **{f"{s}_{m}": 100.0 / e for s in ("train", "val")
+                                for m in ("loss", "mpjpe", "mpjpe_p1", "p_mpjpe", "pck3d")}}
+                for e in range(1, 6)]
+        start = time.perf_counter()
+        plot_training_curves(rows, tmp)
+        result["training_curves_s"] = time.perf_counter() - start
+    return result

@@ -98,6 +98,23 @@ def read_cdf_pose(path: str | os.PathLike[str], dims: int) -> np.ndarray:
     return pose.reshape(len(pose), 32, dims)
 
 
+def cdf_pose_frames(path: str | os.PathLike[str], dims: int) -> int:
+    """Number of frames T of a CDF file's ``Pose`` variable, read from its header only."""
+    import cdflib
+
+    path = Path(path)
+    try:
+        info = cdflib.CDF(str(path)).varinq("Pose")
+        sizes, records = list(info.Dim_Sizes), int(info.Last_Rec) + 1
+    except Exception:  # missing, unreadable, no Pose: let the full reader name the problem
+        return len(read_cdf_pose(path, dims))
+    if sizes == [32 * dims]:
+        return records
+    if len(sizes) == 2 and sizes[1] == 32 * dims and records == 1 and sizes[0] > 0:
+        return int(sizes[0])
+    return len(read_cdf_pose(path, dims))
+
+
 def _split_name(stem: str) -> tuple[str, str | None]:
     """'Walking 1.54138969' -> ('Walking 1', '54138969'); 'Walking' -> ('Walking', None)."""
     action, dot, cam = stem.rpartition(".")
@@ -266,8 +283,8 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
                         c=np.asarray(g["c"], dtype=np.float64).ravel(),
                         k=np.asarray(g["k"], dtype=np.float64).ravel(),
                         p=np.asarray(g["p"], dtype=np.float64).ravel(),
-                        width=width,
-                        height=height,
+                        width=int(width),
+                        height=int(height),
                         name=name,
                     )
     except DynaPoseError:
@@ -431,8 +448,9 @@ def read_npz_entry(path: str | os.PathLike[str], key: str) -> Any:
                 shape, fortran, dtype = read_header(f)
                 if not dtype.hasobject:
                     array = np.frombuffer(f.read(), dtype=dtype)
-                    order = "F" if fortran else "C"
-                    return array.reshape(shape, order=order).copy()
+                    if fortran:
+                        return array.reshape(shape[::-1]).T.copy()
+                    return array.reshape(shape).copy()
                 value = load_plain_pickle(f)
         except pickle.UnpicklingError as exc:
             raise DynaPoseError(f"refused to load {key!r}: {exc}", path) from exc

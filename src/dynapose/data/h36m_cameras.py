@@ -137,7 +137,7 @@ EXTRINSICS: dict[str, tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]] =
 }
 
 
-def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
+def quaternion_to_matrix(q: np.ndarray | tuple[float, ...]) -> np.ndarray:
     """Unit quaternion (w, x, y, z) -> the 3x3 rotation matrix it applies (float64)."""
     w, x, y, z = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
     return np.array([
@@ -166,8 +166,8 @@ def camera(subject: str, camera_id: str) -> Camera:
         c=np.asarray(c),
         k=np.asarray(k),
         p=np.asarray(p),
-        width=width,
-        height=height,
+        width=int(width),
+        height=int(height),
         name=camera_id,
     )
 

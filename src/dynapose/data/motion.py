@@ -186,7 +186,7 @@ def sample_body(rng: np.random.Generator) -> BodyShape:
     then the whole body is scaled so that its stature is the drawn height.
     """
     height = float(np.clip(rng.normal(1715.0, 95.0), 1500.0, 1950.0))
-    vals = {k: v * float(np.clip(rng.normal(1.0, _SPREAD.get(k, 0.0)), 0.8, 1.2))
+    vals = {k: v * float(np.clip(rng.normal(1.0, _SPREAD.get(k, 0.0)), 0.85, 1.15))
             for k, v in _REFERENCE.items()}
     bulk = float(np.clip(rng.normal(1.0, 0.12), 0.8, 1.3))
     probe = BodyShape(height=0.0, bulk=bulk, **vals)
@@ -286,13 +286,16 @@ def _pose_to_rotations(pose: dict[str, np.ndarray], heading: np.ndarray, t: int
 class _Plan:
     """What an action contributes: joint angles (degrees, (T,) arrays), heading change (rad),
     extra pelvis lift above the grounded height (mm), the weight of foot locking (1 = a foot is
-    planted, 0 = airborne) and the forward speed carried while airborne (mm/s)."""
+    planted, 0 = airborne), the forward speed carried while airborne (mm/s), and optionally which
+    foot supports the body ((T, 2) weights for the right and left ankle, summing to 1; default:
+    the lower ankle)."""
 
     pose: dict[str, np.ndarray]
     heading: np.ndarray
     lift: np.ndarray
     contact: np.ndarray
     carry_speed: float = 0.0
+    support: np.ndarray | None = None
     extras: dict[str, float] = field(default_factory=dict)
 
 
@@ -352,9 +355,9 @@ def _gait(rng: np.random.Generator, t: np.ndarray, run: bool) -> _Plan:
     """Walking or running: phase-coupled legs and arms, pelvis rotation and sway."""
     zeros = np.zeros_like(t)
     if run:
-        freq = rng.uniform(1.3, 1.6)  # strides (two steps) per second
-        hip_amp, hip_off = rng.uniform(30.0, 40.0), rng.uniform(8.0, 14.0)
-        knee_swing, knee_stance = rng.uniform(85.0, 110.0), rng.uniform(20.0, 32.0)
+        freq = rng.uniform(1.3, 1.5)  # strides (two steps) per second
+        hip_amp, hip_off = rng.uniform(27.0, 35.0), rng.uniform(8.0, 14.0)
+        knee_swing, knee_stance = rng.uniform(75.0, 95.0), rng.uniform(20.0, 32.0)
         arm_amp, elbow = rng.uniform(25.0, 40.0), rng.uniform(75.0, 95.0)
         lean = rng.uniform(6.0, 14.0)
     else:
@@ -378,6 +381,10 @@ def _gait(rng: np.random.Generator, t: np.ndarray, run: bool) -> _Plan:
          spine_yaw=-(10.0 if run else 6.0) * np.sin(phase),
          pelvis_roll=3.0 * np.sin(2 * phase + 0.5), spine_pitch=lean + zeros)
     turn_rate = np.deg2rad(rng.uniform(-12.0, 12.0))  # gently curving path, rad/s
+    # The right foot supports the body while its hip extends (cos(phase) < 0); the hand-over
+    # happens at the hip's extremes, where both feet rest relative to the pelvis.
+    right = 1.0 / (1.0 + np.exp(np.clip(np.cos(phase) / 0.08, -50.0, 50.0)))
+    support = np.stack([right, 1.0 - right], axis=-1)
     if run:
         # Flight phases between the stance phases (around phase = +-pi/2).
         flight = np.maximum(0.0, -np.cos(2 * phase)) ** 2
@@ -385,7 +392,7 @@ def _gait(rng: np.random.Generator, t: np.ndarray, run: bool) -> _Plan:
         contact = 1.0 - flight
     else:
         lift, contact = zeros, np.ones_like(t)
-    return _Plan(pose, turn_rate * t, lift, contact, extras={"freq": freq})
+    return _Plan(pose, turn_rate * t, lift, contact, support=support, extras={"freq": freq})
 
 
 def _walk(rng: np.random.Generator, t: np.ndarray) -> _Plan:
@@ -407,15 +414,15 @@ def _legs_sagittal(pose: dict[str, np.ndarray], thigh: np.ndarray, shank: np.nda
 def _jump(rng: np.random.Generator, t: np.ndarray) -> _Plan:
     """Crouch, take-off with an arm swing, ballistic flight, landing, recovery; repeated."""
     flight_time = rng.uniform(0.32, 0.55)
-    period = flight_time / 0.2 * rng.uniform(0.9, 1.2)
+    period = rng.uniform(1.9, 2.6)
     u = np.mod(t / period + rng.uniform(0, 1), 1.0)
     k_to, k_land = 0.45, 0.45 + flight_time / period
     depth = rng.uniform(0.7, 1.0)
-    keys = [0.0, 0.12, 0.34, k_to, 0.5 * (k_to + k_land), k_land, k_land + 0.1, 0.92, 1.0]
+    keys = [0.0, 0.1, 0.29, k_to, 0.5 * (k_to + k_land), k_land, k_land + 0.1, 0.92, 1.0]
     thigh = depth * np.array([0, 0, 62, 2, 22, 12, 50, 0, 0], dtype=float)
     shank = depth * np.array([0, 0, -32, -2, -10, -8, -28, 0, 0], dtype=float)
     pitch = depth * np.array([0, 0, 28, 2, 6, 8, 24, 0, 0], dtype=float)
-    arms = np.array([0, 0, -45, 150, 110, 60, 10, 0, 0], dtype=float) * rng.uniform(0.6, 1.0)
+    arms = np.array([0, 0, -40, 130, 110, 60, 10, 0, 0], dtype=float) * rng.uniform(0.6, 1.0)
     pose = _idle(rng, t, 0.5)
     _legs_sagittal(pose, _keyframes(u, keys, list(thigh)), _keyframes(u, keys, list(shank)),
                    _keyframes(u, keys, list(pitch)))
@@ -553,16 +560,20 @@ def _pose_relative(body: BodyShape, plan: _Plan, heading: np.ndarray) -> np.ndar
     return forward_kinematics(body.rest_offsets(), local, root, np.zeros((t, 3)))
 
 
-def _foot_lock_velocity(rel: np.ndarray) -> np.ndarray:
+def _foot_lock_velocity(rel: np.ndarray, support: np.ndarray | None = None) -> np.ndarray:
     """Per-frame pelvis displacement (T, 2) that keeps the supporting foot still, mm.
 
-    The supporting foot is the lower ankle; near-level feet share the support (soft-min
-    weights over ankle heights with a 15 mm temperature). Entry 0 is zero.
+    `support` (T, 2) weights the right and left ankle; by default the lower ankle supports,
+    near-level feet sharing the support (soft-min weights over ankle heights with a 15 mm
+    temperature). Entry 0 is zero.
     """
     ankles = rel[:, [3, 6]]
-    z = ankles[..., 2] - ankles[..., 2].min(axis=1, keepdims=True)
-    w = np.exp(-z / 15.0)
-    w /= w.sum(axis=1, keepdims=True)
+    if support is None:
+        z = ankles[..., 2] - ankles[..., 2].min(axis=1, keepdims=True)
+        w = np.exp(-z / 15.0)
+    else:
+        w = np.asarray(support, dtype=np.float64)
+    w = w / w.sum(axis=1, keepdims=True)
     disp = np.zeros((rel.shape[0], 2))
     if rel.shape[0] > 1:
         step = np.diff(ankles[..., :2], axis=0)  # (T-1, 2 feet, 2)
@@ -601,7 +612,7 @@ def generate_motion(action: str, body: BodyShape, num_frames: int, fps: float = 
     if action == "run":
         carry = _mean_contact_speed(body, action, replay, t[0], plan.extras["freq"])
     contact = np.clip(plan.contact, 0.0, 1.0)
-    disp = _foot_lock_velocity(rel)
+    disp = _foot_lock_velocity(rel, plan.support)
     c_mid = np.concatenate([[1.0], 0.5 * (contact[1:] + contact[:-1])])
     h_mid = np.concatenate([heading[:1], 0.5 * (heading[1:] + heading[:-1])])
     flying = carry / fps * np.stack([np.cos(h_mid), np.sin(h_mid)], axis=-1)
@@ -623,6 +634,6 @@ def _mean_contact_speed(body: BodyShape, action: str, rng: np.random.Generator, 
     t = t0 + np.arange(0.0, 2.0 / freq, 1.0 / 200.0)
     plan = _ACTION_FNS[action](rng, t)
     rel = _pose_relative(body, plan, np.zeros_like(t))
-    speed = np.linalg.norm(_foot_lock_velocity(rel), axis=1) * 200.0
+    speed = np.linalg.norm(_foot_lock_velocity(rel, plan.support), axis=1) * 200.0
     c = plan.contact
     return float((speed[1:] * c[1:]).sum() / max(c[1:].sum(), 1e-6))

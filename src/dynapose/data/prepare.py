@@ -27,6 +27,7 @@ any layout with 3D positions (official, 3d-pose-baseline, VideoPose3D npz).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import json
 import math
 import multiprocessing
@@ -49,7 +50,9 @@ from dynapose.data.h36m import (
     BaselineLayout,
     OfficialLayout,
     _subject_key,
+    cdf_pose_frames,
     detect_layout,
+    load_npz_2d,
     load_npz_3d,
     read_cameras_h5,
     read_cdf_pose,
@@ -180,69 +183,91 @@ def video_frame_count(path: str | os.PathLike[str]) -> tuple[int, int, int]:
 
 
 def iter_video_frames(
-    path: str | os.PathLike[str], first: int, last: int, labels: int
+    path: str | os.PathLike[str], first: int, last: int, labels: int, seek: bool = True
 ) -> Iterator[tuple[int, Any]]:
     """(index, av.VideoFrame) for frames first..last of a video, decoded in order.
 
-    Seeks to the keyframe before `first` when the stream has timestamps; otherwise (or if the
-    seek lands past `first`) decodes from the start. `labels` (the pose count) names the problem
-    when the video ends too early.
+    With `seek`, jumps to the keyframe before `first` when the stream has timestamps; otherwise
+    (or if the jump lands past `first`) decodes from the start. `labels` (the number of pose
+    frames) goes into the error when the video ends before `last`.
     """
+    if seek and first > 0:
+        located = _seek(path, first)
+        if located is not None:
+            yield from _frames(path, located, first, last, labels)
+            return
+    yield from _frames(path, None, first, last, labels)
+
+
+def _open_video(path: str | os.PathLike[str]) -> tuple[Any, Any]:
     import av
 
     try:
         container = av.open(str(path))
-    except Exception as exc:
+    except Exception as exc:  # PyAV raises many error types for unreadable files
         raise DynaPoseError(f"not a readable video ({exc})", path) from exc
+    if not container.streams.video:
+        container.close()
+        raise DynaPoseError("file has no video stream", path)
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    return container, stream
+
+
+def _seek(path: str | os.PathLike[str], first: int) -> tuple[Any, Any, Any, int] | None:
+    """(container, stream, frame iterator, index of its next frame) positioned at or before
+    frame `first`, or None when the video cannot be positioned exactly."""
+    container, stream = _open_video(path)
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
         rate, tb = stream.average_rate or stream.guessed_rate, stream.time_base
         start = stream.start_time or 0
-        seekable = bool(first > 0 and rate and tb)
-        if seekable:
-            back = max(first - 4, 0)
-            container.seek(start + int(back / rate / tb), stream=stream, backward=True)
-        index = -1
-        for frame in container.decode(stream):
-            if index < 0:
-                if seekable and frame.pts is not None:
-                    index = round(float((frame.pts - start) * tb * rate))
-                    if index > first:  # seek overshot: decode from the beginning instead
-                        container.seek(start, stream=stream, backward=True)
-                        seekable, index = False, -1
-                        yield from _sequential(container, stream, first, last)
-                        break
-                else:
-                    index = 0
-            else:
-                index += 1
+        if rate and tb:
+            container.seek(start + int(max(first - 4, 0) / rate / tb), stream=stream,
+                           backward=True)
+            frames = container.decode(stream)
+            head = next(frames, None)
+            if head is not None and head.pts is not None:
+                index = round(float((head.pts - start) * tb * rate))
+                if 0 <= index <= first:
+                    return container, stream, itertools.chain([head], frames), index
+    except Exception:  # any trouble positioning: decode from the start instead
+        pass
+    container.close()
+    return None
+
+
+def _frames(
+    path: str | os.PathLike[str],
+    located: tuple[Any, Any, Any, int] | None,
+    first: int,
+    last: int,
+    labels: int,
+) -> Iterator[tuple[int, Any]]:
+    if located is None:
+        container, stream = _open_video(path)
+        frames, index = None, 0
+    else:
+        container, stream, frames, index = located
+    try:
+        if frames is None:
+            frames = container.decode(stream)
+        for frame in frames:
             if index >= first:
                 yield index, frame
             if index >= last:
-                break
-        else:
-            raise DynaPoseError(
-                f"video is shorter than its poses (it ends at frame {index + 1}; the poses "
-                f"have {labels} frames)",
-                path,
-            )
+                return
+            index += 1
+        raise DynaPoseError(
+            f"video is shorter than its poses (it ends at frame {index}; the poses have "
+            f"{labels} frames)",
+            path,
+        )
     except DynaPoseError:
         raise
     except Exception as exc:
         raise DynaPoseError(f"cannot decode video ({exc})", path) from exc
     finally:
         container.close()
-
-
-def _sequential(container: Any, stream: Any, first: int, last: int) -> Iterator[tuple[int, Any]]:
-    for index, frame in enumerate(container.decode(stream)):
-        if index >= first:
-            yield index, frame
-        if index >= last:
-            return
-    raise DynaPoseError(f"video is shorter than its poses (ends at frame {index + 1})",
-                        container.name)
 
 
 def _segment_clips(segment: _Segment, settings: Settings) -> Iterator[dict[str, Any]]:
@@ -299,7 +324,7 @@ def _plan(layout: OfficialLayout, settings: Settings) -> list[_Sequence]:
                 camera = layout.camera(subject, cam_id)
                 mono = layout.mono_path(subject, action, cam_id)
                 label_file = mono if mono.is_file() else layout.world_path(subject, action)
-                frames = len(read_cdf_pose(label_file, 3))
+                frames = cdf_pose_frames(label_file, 3)
                 video = layout.video_path(subject, action, cam_id)
                 stated, _, _ = video_frame_count(video)
                 if 0 < stated < frames:
@@ -362,6 +387,7 @@ def prepare_h36m(
     poses_only: bool = False,
     workers: int = 1,
     cameras_h5: str | os.PathLike[str] | None = None,
+    keypoints: str | os.PathLike[str] | None = None,
     segment_clips: int | None = None,
     chunk_clips: int = 256,
     overwrite: bool = False,
@@ -381,6 +407,7 @@ def prepare_h36m(
         share of its longer side. min_crop: smallest crop side in source px.
     workers: decoding processes (the output does not depend on it).
     cameras_h5: a 3d-pose-baseline ``cameras.h5`` to use instead of the published calibration.
+    keypoints: with `poses_only`, a VideoPose3D 2D keypoint file to use as the 2D joints.
     segment_clips: clips per unit of work (default: ~64 MB of frames).
 
     The known-corrupt video (S11 Directions, camera 54138969) is skipped with a warning. An
@@ -389,7 +416,9 @@ def prepare_h36m(
     root, out = Path(root), Path(out)
     if poses_only:
         return prepare_h36m_poses(root, out, subjects, cameras, cameras_h5=cameras_h5,
-                                  overwrite=overwrite)
+                                  keypoints=keypoints, overwrite=overwrite)
+    if keypoints:
+        raise DynaPoseError("2D keypoint files go into pose stores: add --poses-only", keypoints)
     for name, value in (("stride", stride), ("downsample", downsample), ("size", size),
                         ("clip_len", clip_len), ("workers", workers),
                         ("segment_clips", segment_clips)):
@@ -439,7 +468,8 @@ def prepare_h36m(
         out, height=size, width=size, clip_len=clip_len, joints2d=True,
         chunk_clips=chunk_clips, overwrite=overwrite, resume=resume,
         attrs={"source": "h36m", "fps": FPS / settings.downsample,
-               **{k: v for k, v in asdict(settings).items() if k != "root"}},
+               **{k: v for k, v in asdict(settings).items()
+                  if k not in ("root", "segment_clips")}},
     )
     atomic_write_text(sidecar, recorded)
     done = writer.num_committed
@@ -488,6 +518,7 @@ def prepare_h36m_poses(
     cameras: Sequence[str] | None = None,
     *,
     cameras_h5: str | os.PathLike[str] | None = None,
+    keypoints: str | os.PathLike[str] | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write a pose store (whole sequences, 17 joints, per camera) from any layout with 3D.
@@ -495,7 +526,9 @@ def prepare_h36m_poses(
     Official: D3_Positions_mono (else D3_Positions through the camera) and D2_Positions (else
     projected). 3d-pose-baseline: world poses through ``cameras.h5``. VideoPose3D npz: world
     poses (m -> mm) through the published calibration (or `cameras_h5`). 2D is projected with
-    lens distortion where the layout has none.
+    lens distortion where the layout has none. `keypoints`: a VideoPose3D 2D file
+    (``data_2d_h36m_*.npz``, 17 joints, e.g. detections) whose keypoints replace the 2D joints
+    (trimmed to the 3D length, as VideoPose3D does).
     """
     root, out = Path(root), Path(out)
     layout_name = detect_layout(root)
@@ -503,53 +536,92 @@ def prepare_h36m_poses(
     lookup = read_cameras_h5(cameras_h5) if cameras_h5 else None
     if out.exists() and not overwrite:
         raise DynaPoseError("already exists (pass --overwrite to replace it)", out)
-    attrs = {"source": "h36m", "layout": layout_name, "fps": FPS, "cameras": list(cams)}
+    kp_path = Path(keypoints) if keypoints else None
+    kp = _load_keypoints(kp_path) if kp_path else None
+    attrs = {"source": "h36m", "layout": layout_name, "fps": FPS, "cameras": list(cams),
+             "joints2d": kp_path.name if kp_path else "ground truth"}
     with PoseStoreWriter(out, overwrite=overwrite, attrs=attrs) as writer:
-        if layout_name == "official":
-            official = OfficialLayout(root, cameras=lookup)
-            for subject in subjects or official.subjects():
-                official.subject_dir(subject)
-                official.check_camera_ids(subject)
-                for action in official.actions(subject):
-                    for cam_id in cams:
-                        camera = official.camera(subject, cam_id)
-                        seq = _Sequence(subject, action, camera, "", 0, ())
-                        j3, j2 = _labels(official, seq)
-                        writer.add(j3, j2, camera=camera, subject=subject, action=action,
-                                   fps=FPS, split=split_of(subject))
-            return out
-        if layout_name == "baseline":
-            base = BaselineLayout(root)
-            default_camera = base.camera
-            wanted = list(subjects or base.subjects())
-
-            def world(subject: str) -> Iterator[tuple[str, np.ndarray]]:
-                for action in base.actions(subject):
-                    yield action, base.world_positions(subject, action)
-        else:
-            data = load_npz_3d(root)
-            default_camera = h36m_cameras.camera
-            wanted = list(subjects or sorted(data, key=_subject_key))
-            for s in wanted:
-                if s not in data:
-                    raise DynaPoseError(f"subject {s} is not in the file (it has: "
-                                        f"{', '.join(sorted(data, key=_subject_key))})", root)
-
-            def world(subject: str) -> Iterator[tuple[str, np.ndarray]]:
-                for action in sorted(data[subject]):
-                    yield action, data[subject][action]
-        for subject in wanted:
-            for action, pos in world(subject):
-                if pos.shape[1] != 32:
-                    raise DynaPoseError(f"{subject} {action} has {pos.shape[1]} joints, "
-                                        "expected Human3.6M's 32", root)
-                for cam_id in cams:
-                    camera = (default_camera(subject, cam_id) if lookup is None
-                              else _lookup(lookup, subject, cam_id, root))
-                    j3 = camera.world_to_camera(pos[:, _J17])
-                    writer.add(j3, camera.project(j3), camera=camera, subject=subject,
-                               action=action, fps=FPS, split=split_of(subject))
+        for subject, action, camera, j3, j2 in _pose_sequences(root, layout_name, subjects,
+                                                               cams, lookup):
+            if kp is not None and kp_path is not None:
+                j2 = _keypoints_for(kp, kp_path, subject, action, camera.name, len(j3))
+            writer.add(j3, j2, camera=camera, subject=subject, action=action, fps=FPS,
+                       split=split_of(subject))
     return out
+
+
+def _load_keypoints(path: str | os.PathLike[str]) -> dict[str, dict[str, list[np.ndarray]]]:
+    positions, metadata = load_npz_2d(path)
+    joints = {a.shape[1] for acts in positions.values() for per in acts.values() for a in per}
+    if joints != {17} or metadata.get("num_joints", 17) != 17:
+        raise DynaPoseError(
+            f"keypoints have {sorted(joints)} joints; the pose store needs the 17 Human3.6M "
+            "joints in VideoPose3D order", path)
+    return positions
+
+
+def _keypoints_for(kp: dict[str, dict[str, list[np.ndarray]]], path: Path, subject: str,
+                   action: str, cam_id: str, frames: int) -> np.ndarray:
+    try:
+        seq = kp[subject][action][CAMERA_IDS.index(cam_id)]
+    except (KeyError, IndexError):
+        raise DynaPoseError(f"no keypoints for {subject} {action!r} camera {cam_id}",
+                            path) from None
+    if len(seq) < frames:
+        raise DynaPoseError(f"keypoints of {subject} {action!r} camera {cam_id} have "
+                            f"{len(seq)} frames, the 3D poses {frames}", path)
+    return seq[:frames]
+
+
+def _pose_sequences(
+    root: Path,
+    layout_name: str,
+    subjects: Sequence[str] | None,
+    cams: Sequence[str],
+    lookup: dict[tuple[str, str], Camera] | None,
+) -> Iterator[tuple[str, str, Camera, np.ndarray, np.ndarray]]:
+    """(subject, action, camera, 3D (T, 17, 3) camera mm, 2D (T, 17, 2) px) of every sequence."""
+    if layout_name == "official":
+        official = OfficialLayout(root, cameras=lookup)
+        for subject in subjects or official.subjects():
+            official.subject_dir(subject)
+            official.check_camera_ids(subject)
+            for action in official.actions(subject):
+                for cam_id in cams:
+                    camera = official.camera(subject, cam_id)
+                    j3, j2 = _labels(official, _Sequence(subject, action, camera, "", 0, ()))
+                    yield subject, action, camera, j3, j2
+        return
+    if layout_name == "baseline":
+        base = BaselineLayout(root)
+        default_camera = base.camera
+        wanted = list(subjects or base.subjects())
+
+        def world(subject: str) -> Iterator[tuple[str, np.ndarray]]:
+            for action in base.actions(subject):
+                yield action, base.world_positions(subject, action)
+    else:
+        data = load_npz_3d(root)
+        default_camera = h36m_cameras.camera
+        wanted = list(subjects or sorted(data, key=_subject_key))
+        for s in wanted:
+            if s not in data:
+                raise DynaPoseError(f"subject {s} is not in the file (it has: "
+                                    f"{', '.join(sorted(data, key=_subject_key))})", root)
+
+        def world(subject: str) -> Iterator[tuple[str, np.ndarray]]:
+            for action in sorted(data[subject]):
+                yield action, data[subject][action]
+    for subject in wanted:
+        for action, pos in world(subject):
+            if pos.shape[1] != 32:
+                raise DynaPoseError(f"{subject} {action} has {pos.shape[1]} joints, "
+                                    "expected Human3.6M's 32", root)
+            for cam_id in cams:
+                camera = (default_camera(subject, cam_id) if lookup is None
+                          else _lookup(lookup, subject, cam_id, root))
+                j3 = camera.world_to_camera(pos[:, _J17])
+                yield subject, action, camera, j3, camera.project(j3)
 
 
 def _lookup(cams: dict[tuple[str, str], Camera], subject: str, cam_id: str, root: Path) -> Camera:

@@ -2,27 +2,30 @@
 
 The body is a union of tapered capsules (sphere-swept segments whose radius changes linearly
 from one end to the other): two thighs, two shins, two feet, upper arms, forearms, hands, a neck,
-a torso built from six capsules (spine, hip bar, shoulder bar, two flanks) so that it is wide seen
+a torso built from seven capsules (pelvis, two spine segments, two flanks, hip and shoulder
+bars) so that it is wide seen
 from the front and narrow seen from the side, and a head made of a vertical capsule (an
 ellipsoid-like shape) with a hair cap. Radii come from the body's own bone lengths times a
 per-subject build.
 
 Rendering is done directly at crop resolution (the crop is a change of intrinsics, so it is
-equivalent to rendering the 1000x1000 camera image and resizing the crop, and far cheaper).
-Each capsule is drawn inside its projected bounding box only, vectorised over those pixels,
-with a z-buffer across capsules, so the nearer limb hides the farther one.
+equivalent to rendering the 1000x1000 camera image and resizing the crop, and far cheaper). Each
+capsule is evaluated only inside its projected bounding box; all capsules of all frames of a clip
+go through one vectorised NumPy pass, and a z-buffer keeps the nearest surface of every pixel,
+so the nearer limb hides the farther one.
 
 **The approximation** (documented because it is not exact ray casting): for a pixel ``p``, let
 ``q`` be the nearest point of the *projected* axis segment and ``t`` its parameter along it. The
-axis point behind ``q`` is found perspective-correctly (``1/z`` is linear in ``t``), giving its
-depth ``z`` and the capsule radius ``r`` there; the projected radius is ``R = f r / z``. The pixel
-is covered when ``|p - q| < R``, and the surface there is taken to be that of the sphere of
-radius ``r`` centred on the axis point: depth ``z - r h`` and normal ``((p - q) / R, -h)`` with
-``h = sqrt(1 - |p - q|^2 / R^2)``. This is exact for a capsule whose axis lies parallel to the
-image plane (and for every sphere, up to the tiny difference between the sphere's true
-silhouette and ``f r / z``); for a limb pointing towards the camera the depth and normal are
-those of the sphere-swept surface seen along the axis, which errs by at most the radius and only
-on the shading and on depth ties between touching limbs.
+projected radius ``R`` there is interpolated linearly in ``t`` between ``f r_a / z_a`` and
+``f r_b / z_b`` (the perspective-correct radii of the two ends), and the pixel is covered when
+``|p - q| < R``. The depth of the axis point behind ``q`` is perspective-correct (``1/z`` is
+linear in ``t``). The surface there is taken to be that of the sphere of radius ``r`` (the
+capsule radius at ``t``) centred on the axis point: depth ``z - r h`` and normal
+``((p - q) / R, -h)`` with ``h = sqrt(1 - |p - q|^2 / R^2)``. This is exact for a sphere (up to
+the tiny difference between its true silhouette and ``f r / z``) and for a cylinder whose axis
+lies parallel to the image plane; for a limb pointing towards the camera the depth and normal
+are those of the sphere-swept surface seen along the axis, which errs by less than the radius,
+only in shading and in depth ties between touching limbs.
 
 Shading is Lambert plus ambient with one directional light. Backgrounds are procedural: a room
 seen through the same camera — a textured floor (checker, planks, tiles or mottled noise) with a
@@ -36,14 +39,19 @@ Pixel convention: pixel ``(row i, column j)`` has its centre at image coordinate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dynapose.camera import Camera, look_at
 
+if TYPE_CHECKING:
+    from dynapose.data.motion import BodyShape
+
 # Colour slots of the palette; 0 is the background.
 SKIN, TOP, BOTTOM, SHOES, HAIR, SLEEVE, LEG = 1, 2, 3, 4, 5, 6, 7
 _NEAR_MM = 100.0  # capsules closer to the camera than this are not drawn
+_MAX_CANDIDATES = 2_000_000  # (capsule, pixel) pairs evaluated at once by `render_capsules`
 
 #: Human3.6M-like camera: focal length (px) and image size of the full virtual camera.
 FULL_FOCAL = 1150.0
@@ -141,7 +149,7 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-6)
 
 
-def body_capsules(joints: np.ndarray, appearance: Appearance, body: object | None = None
+def body_capsules(joints: np.ndarray, appearance: Appearance, body: BodyShape | None = None
                   ) -> Capsules:
     """The body of a (T, 17, 3) world-frame (mm, Z up) joint sequence as tapered capsules.
 
@@ -213,12 +221,12 @@ def body_capsules(joints: np.ndarray, appearance: Appearance, body: object | Non
         (flank_r, sh_in_r, 0.19 * trunk * b, 0.21 * trunk * b, TOP),
         (flank_l, sh_in_l, 0.19 * trunk * b, 0.21 * trunk * b, TOP),
         (j[:, 14], j[:, 11], 0.16 * trunk * b, 0.16 * trunk * b, TOP),
-        (pelvis, waist, 0.26 * trunk * b, 0.27 * trunk * b, BOTTOM),
-        (j[:, 1], j[:, 4], 0.36 * hip_w * b, 0.36 * hip_w * b, BOTTOM),
-        (j[:, 1], j[:, 2], 0.18 * thigh * lb, 0.12 * thigh * lb, BOTTOM),
-        (j[:, 4], j[:, 5], 0.18 * thigh * lb, 0.12 * thigh * lb, BOTTOM),
-        (j[:, 2], j[:, 3], 0.115 * shin * lb, 0.08 * shin * lb, LEG),
-        (j[:, 5], j[:, 6], 0.115 * shin * lb, 0.08 * shin * lb, LEG),
+        (pelvis, waist, 0.24 * trunk * b, 0.26 * trunk * b, BOTTOM),
+        (j[:, 1], j[:, 4], 0.30 * hip_w * b, 0.30 * hip_w * b, BOTTOM),
+        (j[:, 1], j[:, 2], 0.19 * thigh * lb, 0.13 * thigh * lb, BOTTOM),
+        (j[:, 4], j[:, 5], 0.19 * thigh * lb, 0.13 * thigh * lb, BOTTOM),
+        (j[:, 2], j[:, 3], 0.125 * shin * lb, 0.085 * shin * lb, LEG),
+        (j[:, 5], j[:, 6], 0.125 * shin * lb, 0.085 * shin * lb, LEG),
         (*feet[0], r_heel, r_toe, SHOES),
         (*feet[1], r_heel, r_toe, SHOES),
         (j[:, 14], j[:, 15], 0.19 * upper * lb, 0.145 * upper * lb, TOP),
@@ -261,7 +269,8 @@ def place_camera(
     name: str = "",
 ) -> Camera:
     """A 1000x1000 camera, focal ~1150 px, at ``placement`` (see `camera_rig`) around the world
-    point ``centre`` (x, y mm), looking at ``(centre, target_z)``. ``rng`` jitters the intrinsics."""
+    point ``centre`` (x, y mm), looking at ``(centre, target_z)``; ``rng`` jitters the
+    intrinsics (focal +-3 %, principal point +-8 px)."""
     az, dist, height = placement
     cx, cy = float(centre[0]), float(centre[1])
     eye = np.array([cx + dist * np.cos(az), cy + dist * np.sin(az), height])
@@ -446,82 +455,100 @@ def render_capsules(
     ambient: float = 0.35,
     diffuse: float = 0.75,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rasterise P tapered capsules of one frame, given in `camera`'s frame (mm).
+    """Rasterise P tapered capsules in `camera`'s frame (mm), for one frame or T at once.
 
-    a, b: (P, 3) axis ends; ra, rb: (P,) radii (mm); slot: (P,) colour slot (> 0);
-    light: (3,) unit vector towards the light, camera frame. Distortion is ignored.
-    Returns ``(depth, shade, slots)`` of shape (H, W): depth in mm (inf where empty), the
-    Lambert + ambient factor, and the colour slot of the visible capsule (0 where empty).
-    See the module docstring for the surface approximation.
+    a, b: (P, 3) or (T, P, 3) axis ends; ra, rb: (P,) radii (mm); slot: (P,) colour slot (> 0);
+    light: (3,) unit vector towards the light, camera frame. Distortion is ignored; capsules
+    with an end nearer than 10 cm are skipped. Returns ``(depth, shade, slots)``, each (H, W)
+    or (T, H, W): depth in mm (inf where empty), the Lambert + ambient factor, and the colour
+    slot of the nearest capsule (0 where empty). See the module docstring for the surface.
+
+    All frames and capsules are evaluated in one vectorised pass over the pixels of each
+    capsule's projected bounding box (NumPy call overhead would dominate a loop over capsules);
+    the z-buffer keeps the nearest candidate of every pixel.
     """
-    H, W = camera.height, camera.width
-    depth = np.full((H, W), np.inf, dtype=np.float32)
-    shade = np.zeros((H, W), dtype=np.float32)
-    slots = np.zeros((H, W), dtype=np.uint8)
-    f = float(camera.f[0])
-    cx, cy = float(camera.c[0]), float(camera.c[1])
-    lx, ly, lz = (float(x) for x in light)
-    cols = np.arange(W, dtype=np.float32)
-    rows = np.arange(H, dtype=np.float32)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    for k in range(len(slot)):
-        za, zb = a[k, 2], b[k, 2]
-        if za < _NEAR_MM or zb < _NEAR_MM:
-            continue
-        ax, ay = f * a[k, 0] / za + cx, f * a[k, 1] / za + cy
-        bx, by = f * b[k, 0] / zb + cx, f * b[k, 1] / zb + cy
-        rpa, rpb = f * ra[k] / za, f * rb[k] / zb
-        x0 = max(int(np.floor(min(ax - rpa, bx - rpb))), 0)
-        x1 = min(int(np.ceil(max(ax + rpa, bx + rpb))) + 1, W)
-        y0 = max(int(np.floor(min(ay - rpa, by - rpb))), 0)
-        y1 = min(int(np.ceil(max(ay + rpa, by + rpb))) + 1, H)
-        if x0 >= x1 or y0 >= y1:
-            continue
-        px = (cols[x0:x1] - ax)[None, :]
-        py = (rows[y0:y1] - ay)[:, None]
-        ex, ey = bx - ax, by - ay
-        e2 = ex * ex + ey * ey
-        if e2 > 1e-6:
-            t = px * np.float32(ex / e2) + py * np.float32(ey / e2)
-            np.clip(t, 0.0, 1.0, out=t)
-            dx = px - t * np.float32(ex)
-            dy = py - t * np.float32(ey)
-            # Perspective-correct: 1/z is linear along the projected segment.
-            iz = np.float32(1 / za) + t * np.float32(1 / zb - 1 / za)
-            s = t * (np.float32(1 / zb) / iz)  # parameter along the 3D axis
-            r = np.float32(ra[k]) + s * np.float32(rb[k] - ra[k])
-            z = 1.0 / iz
-        else:  # a sphere (or an axis seen end on)
-            dx = np.broadcast_to(px, (y1 - y0, x1 - x0))
-            dy = np.broadcast_to(py, (y1 - y0, x1 - x0))
-            iz = np.float32(1 / za)
-            r = np.float32(max(ra[k], rb[k]))
-            z = np.float32(za)
-        rp = (f * r) * iz  # projected radius, px
-        q = (dx * dx + dy * dy) / (rp * rp)
-        inside = q < 1.0
-        hgt = np.sqrt(np.maximum(1.0 - q, 0.0))
-        dep = z - r * hgt
-        sub = depth[y0:y1, x0:x1]
-        upd = inside & (dep < sub)
-        if not upd.any():
-            continue
-        np.copyto(sub, dep, where=upd)
-        lam = (dx * np.float32(lx) + dy * np.float32(ly)) / rp - hgt * np.float32(lz)
-        np.copyto(shade[y0:y1, x0:x1], ambient + diffuse * np.maximum(lam, 0.0), where=upd)
-        slots[y0:y1, x0:x1][upd] = slot[k]
-    return depth, shade, slots
+    single = a.ndim == 2
+    if single:
+        a, b = a[None], b[None]
+    T, P = a.shape[:2]
+    H, W = camera.height, camera.width
+    f = float(camera.f[0])
+    cx, cy = float(camera.c[0]), float(camera.c[1])
+    za, zb = a[..., 2], b[..., 2]
+    valid = (za > _NEAR_MM) & (zb > _NEAR_MM)
+    za, zb = np.maximum(za, _NEAR_MM), np.maximum(zb, _NEAR_MM)
+    ax, ay = f * a[..., 0] / za + cx, f * a[..., 1] / za + cy
+    bx, by = f * b[..., 0] / zb + cx, f * b[..., 1] / zb + cy
+    ra = np.broadcast_to(np.asarray(ra, dtype=np.float64), (T, P))
+    rb = np.broadcast_to(np.asarray(rb, dtype=np.float64), (T, P))
+    rpa, rpb = f * ra / za, f * rb / zb  # projected radii at the ends, px
+    # Bounding boxes of the projected capsules, clipped to the image.
+    x0 = np.clip(np.floor(np.minimum(ax - rpa, bx - rpb)), 0, W).astype(np.int64).ravel()
+    x1 = np.clip(np.ceil(np.maximum(ax + rpa, bx + rpb)) + 1, 0, W).astype(np.int64).ravel()
+    y0 = np.clip(np.floor(np.minimum(ay - rpa, by - rpb)), 0, H).astype(np.int64).ravel()
+    y1 = np.clip(np.ceil(np.maximum(ay + rpa, by + rpb)) + 1, 0, H).astype(np.int64).ravel()
+    w = np.where(valid.ravel(), np.maximum(x1 - x0, 0), 0)
+    n = w * np.maximum(y1 - y0, 0)
+    if T > 1 and n.sum() > _MAX_CANDIDATES:  # large images: one frame at a time bounds memory
+        per_frame = [render_capsules(a[i], b[i], ra[i], rb[i], slot, camera, light, ambient,
+                                     diffuse) for i in range(T)]
+        return tuple(np.stack(arrays) for arrays in zip(*per_frame, strict=True))  # type: ignore
+    ex, ey = bx - ax, by - ay
+    e2 = ex * ex + ey * ey
+    inv_e2 = np.where(e2 > 1e-6, 1.0 / np.maximum(e2, 1e-6), 0.0)  # 0: a sphere, t = 0
+    prm = np.stack([ax, ay, ex, ey, inv_e2, 1 / za, 1 / zb - 1 / za, rpa, rpb - rpa, ra, rb - ra])
+    prm = prm.reshape(len(prm), T * P).astype(np.float32)
+    # One candidate per (capsule, pixel of its box): capsule id k, pixel row and column.
+    k = np.repeat(np.arange(T * P, dtype=np.int32), n)
+    off = np.arange(k.size, dtype=np.int32) - np.repeat((np.cumsum(n) - n).astype(np.int32), n)
+    wk = w.astype(np.int32)[k]
+    row = y0.astype(np.int32)[k] + off // wk
+    col = x0.astype(np.int32)[k] + off % wk
+    c_ax, c_ay, c_ex, c_ey, c_ie2, c_rpa, c_drp = prm[[0, 1, 2, 3, 4, 7, 8]][:, k]
+    px = col.astype(np.float32) - c_ax
+    py = row.astype(np.float32) - c_ay
+    # Nearest point of the projected axis: parameter t; offset (dx, dy) px from it.
+    t = (px * c_ex + py * c_ey) * c_ie2
+    np.clip(t, 0.0, 1.0, out=t)
+    dx = px - t * c_ex
+    dy = py - t * c_ey
+    rp = c_rpa + t * c_drp  # projected radius there, px
+    q = (dx * dx + dy * dy) / (rp * rp)
+    inside = np.flatnonzero(q < 1.0)
+    t, dx, dy, rp, q, k = t[inside], dx[inside], dy[inside], rp[inside], q[inside], k[inside]
+    c_iza, c_diz, c_ra, c_dr = prm[[5, 6, 9, 10]][:, k]
+    hgt = np.sqrt(1.0 - q)
+    # 1/z is linear along the projected axis (perspective-correct depth of the axis point).
+    dep = 1.0 / (c_iza + t * c_diz) - (c_ra + t * c_dr) * hgt
+    lx, ly, lz = (np.float32(v) for v in light)
+    lam = (dx * lx + dy * ly) / rp - hgt * lz  # normal . light
+    sh = np.float32(ambient) + np.float32(diffuse) * np.maximum(lam, 0.0)
+    pix = (k // P).astype(np.int64) * (H * W) + row[inside] * W + col[inside]
+    depth = np.full(T * H * W, np.inf, dtype=np.float32)
+    np.minimum.at(depth, pix, dep)
+    win = np.flatnonzero(dep <= depth[pix])
+    shade = np.zeros(T * H * W, dtype=np.float32)
+    slots = np.zeros(T * H * W, dtype=np.uint8)
+    shade[pix[win]] = sh[win]
+    slots[pix[win]] = np.asarray(slot, dtype=np.uint8)[k[win] % P]
+    out = depth.reshape(T, H, W), shade.reshape(T, H, W), slots.reshape(T, H, W)
+    if single:
+        return out[0][0], out[1][0], out[2][0]
+    return out
 
 
 def composite(
     shade: np.ndarray, slots: np.ndarray, palette: np.ndarray, background: np.ndarray
 ) -> np.ndarray:
-    """Final uint8 (H, W, 3) image: ``palette[slot] * shade`` over the uint8 background."""
-    out = background.copy()
-    where = np.nonzero(slots)
-    body = palette[slots[where]] * shade[where][:, None]
-    out[where] = (np.minimum(body, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    """Final uint8 image(s) (..., H, W, 3): ``palette[slot] * shade`` over the uint8 background
+    (H, W, 3); shade and slots (..., H, W) as `render_capsules` returns them."""
+    out = np.empty((*slots.shape, 3), dtype=np.uint8)
+    out[...] = background
+    where = np.flatnonzero(slots)
+    body = palette[slots.reshape(-1)[where]] * shade.reshape(-1)[where][:, None]
+    out.reshape(-1, 3)[where] = (np.minimum(body, 1.0) * 255.0 + 0.5).astype(np.uint8)
     return out
 
 
@@ -546,7 +573,7 @@ def render_clip(
     rng: np.random.Generator,
     size: int = 224,
     camera_name: str = "",
-    body: object | None = None,
+    body: BodyShape | None = None,
 ) -> RenderedClip:
     """Render a world-frame joint sequence (T, 17, 3) mm (Z up, floor z = 0) as a clip.
 
@@ -581,12 +608,9 @@ def render_clip(
     diffuse = float(rng.uniform(0.55, 0.9))
     palette = appearance.palette() * np.float32(rng.uniform(0.85, 1.15))
     joints_cam = full.world_to_camera(joints)
-    T = joints.shape[0]
-    frames = np.empty((T, size, size, 3), dtype=np.uint8)
-    for i in range(T):
-        _, shade, slots = render_capsules(a_cam[i], b_cam[i], caps.ra, caps.rb, caps.slot, cam,
-                                          light_c, ambient, diffuse)
-        frames[i] = composite(shade, slots, palette, bg_u8)
+    _, shade, slots = render_capsules(a_cam, b_cam, caps.ra, caps.rb, caps.slot, cam, light_c,
+                                      ambient, diffuse)
+    frames = composite(shade, slots, palette, bg_u8)
     joints2d = cam.project(joints_cam, distort=False)
     return RenderedClip(frames=frames, joints3d=joints_cam.astype(np.float32),
                         joints2d=joints2d.astype(np.float32), camera=cam)

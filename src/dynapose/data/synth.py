@@ -21,6 +21,11 @@ Splits, by subject *and* by motion, so that nothing of a test clip was seen in t
   file is cut in time (first 70 % train, next 10 % val, last 20 % test).
 * Sequences take their split from a fixed pattern of ten (7 train, 1 val, 2 test), then draw a
   subject and a motion of that split.
+
+Each clip's square crop is fixed over its 8 frames (see `render_clip`). Metadata columns:
+subject, action, camera (``cam0``..``cam3``), start (frame in the 50 fps motion), split, source
+(``procedural`` or ``bvh:<file>``), motion (``<action>/v<variant>`` or the file name) and
+intrinsics (the crop camera's ``[fx, fy, cx, cy]`` in pixels, no distortion).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import multiprocessing as mp
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +55,7 @@ SEQ_FRAMES = 150
 #: Procedural motion variants per action (partitioned into the splits).
 VARIANTS = 10
 #: The order in which sequences take their split: 7 train, 1 val, 2 test per ten.
-SPLIT_PATTERN = ("train", "test", "train", "val", "train", "train", "test", "train", "train",
+SPLIT_PATTERN = ("train", "test", "val", "train", "train", "test", "train", "train", "train",
                  "train")
 MIN_SIZE, MAX_SIZE = 32, 1024
 
@@ -221,7 +226,8 @@ def _procedural_motion(job: _Job, subject: SynthSubject, item: _MotionItem) -> M
 def render_sequence(job: _Job, q: int, timings: dict[str, float] | None = None
                     ) -> list[dict[str, Any]]:
     """The clips of sequence `q` (up to `VIEWS`, fewer at the end): dicts of frames, joints3d,
-    joints2d and metadata, exactly as `synthesize` writes them."""
+    joints2d and metadata, exactly as `synthesize` writes them (``intrinsics``: the crop
+    camera's [fx, fy, cx, cy] px, so that joints2d = project(joints3d) with them)."""
     t0 = time.perf_counter()
     rng = np.random.default_rng([job.seed, 1, q])
     split = SPLIT_PATTERN[q % len(SPLIT_PATTERN)]
@@ -249,11 +255,12 @@ def render_sequence(job: _Job, q: int, timings: dict[str, float] | None = None
         rendered = render_clip(motion.joints[start:start + CLIP_LEN], subject.appearance,
                                subject.rig[v], rng, size=job.size, camera_name=f"cam{v}",
                                body=body)
+        cam = rendered.camera
         clips.append({
             "frames": rendered.frames, "joints3d": rendered.joints3d,
             "joints2d": rendered.joints2d, "subject": subject.name, "action": item.action,
             "camera": f"cam{v}", "start": start, "split": split, "source": source,
-            "motion": motion_id,
+            "motion": motion_id, "intrinsics": [float(x) for x in (*cam.f, *cam.c)],
         })
     if timings is not None:
         timings["motion_s"] = timings.get("motion_s", 0.0) + t1 - t0
@@ -270,7 +277,7 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
 
 
-def _check_args(out: Path, num_clips: int, size: int, workers: int | None) -> None:
+def _check_args(out: Path | None, num_clips: int, size: int, workers: int | None) -> None:
     if isinstance(num_clips, bool) or int(num_clips) != num_clips or num_clips < 1:
         raise DynaPoseError(f"number of clips must be a positive integer, got {num_clips}", out)
     if isinstance(size, bool) or int(size) != size or not MIN_SIZE <= size <= MAX_SIZE:
@@ -297,7 +304,9 @@ def synthesize(
     follows from it; workers: processes (default: all CPUs; the output does not depend on it);
     subjects: number of synthetic people (default `default_num_subjects`). Frames are uint8
     RGB, joints3d (8, 17, 3) camera frame mm, joints2d (8, 17, 2) crop pixels; metadata columns
-    subject, action, camera, start, split, source and motion. Returns the store path.
+    subject, action, camera, start, split, source, motion (procedural ``action/vN`` or the BVH
+    file name) and intrinsics (the crop camera's [fx, fy, cx, cy], px; no distortion).
+    Returns the store path.
     Bad input raises DynaPoseError; on any failure no store (and no partial folder) is left.
     """
     out = Path(out)
@@ -316,9 +325,12 @@ def synthesize(
     }
     num_seq = -(-num_clips // VIEWS)
     pool = None
+    results: Iterable[list[dict[str, Any]]]
     try:
+        # Chunks of about 100 MB of frames: the writer buffers one chunk in memory.
+        chunk = int(np.clip(100e6 // (CLIP_LEN * size * size * 3), 1, 256))
         with ClipStoreWriter(out, height=size, width=size, clip_len=CLIP_LEN, joints2d=True,
-                             overwrite=overwrite, attrs=attrs) as writer:
+                             chunk_clips=chunk, overwrite=overwrite, attrs=attrs) as writer:
             if workers > 1:
                 pool = _context().Pool(workers, initializer=_init_worker, initargs=(job,))
                 results = pool.imap(_work, range(num_seq))
@@ -347,10 +359,14 @@ def bench_synth(size: int = 224, frames: int = 800, workers: int | None = None,
 
     Renders at least `frames` frames (whole 4-clip sequences) once in this process and once
     with `workers` processes (default: all CPUs; results are sent back to the parent, as in
-    `synthesize`, but not written to disk). Returns frames per second for both, plus the
-    split of single-process time between motion generation and rendering.
+    `synthesize`, but not written to disk). Returns wall-clock frames per second for both
+    (``frames_per_s`` is the all-cores figure), frames per CPU-second of the single process (what
+    one unshared core delivers; a fairer figure on a busy machine) and the split of the single
+    process's wall time between motion generation and rendering (ms per frame).
     """
-    _check_args(Path("<bench>"), max(frames // CLIP_LEN, 1), size, workers)
+    if isinstance(frames, bool) or int(frames) != frames or frames < 1:
+        raise DynaPoseError(f"number of frames must be a positive integer, got {frames}")
+    _check_args(None, -(-int(frames) // CLIP_LEN), size, workers)
     workers = workers or os.cpu_count() or 1
     num_seq = max(1, -(-frames // (CLIP_LEN * VIEWS)))
     job = _make_job(num_seq * VIEWS, size, seed, None, None)
@@ -359,10 +375,10 @@ def bench_synth(size: int = 224, frames: int = 800, workers: int | None = None,
     render_sequence(job, num_seq)  # warm-up (imports, caches), not timed
     _CACHE.clear()
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for q in range(num_seq):
         render_sequence(job, q, timings)
-    single = time.perf_counter() - t0
+    single, single_cpu = time.perf_counter() - t0, time.process_time() - c0
     _CACHE.clear()
     with _context().Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
         pool.map(_warm, range(workers))  # start-up not timed
@@ -378,6 +394,7 @@ def bench_synth(size: int = 224, frames: int = 800, workers: int | None = None,
         "cpus": os.cpu_count(),
         "frames_per_s": n_frames / multi,
         "frames_per_s_single": n_frames / single,
+        "frames_per_cpu_s_single": n_frames / max(single_cpu, 1e-9),
         "ms_per_frame_motion": 1e3 * timings.get("motion_s", 0.0) / n_frames,
         "ms_per_frame_render": 1e3 * timings.get("render_s", 0.0) / n_frames,
         "target_frames_per_s": 150.0,

@@ -104,36 +104,83 @@ class ReluLSTM(nn.Module):
         return torch.stack(outputs, dim=1)
 
 
-class _PoolFirst(torch.autograd.Function):
-    """2x2 stride-2 max-pool (floor) of a channels-last (N, C, H, W) map, keeping only the argmax.
+def _stem_geometry(size: int) -> tuple[int, int]:
+    """(pooled side P, input rows actually used 4P+5) of the first conv + max-pool."""
+    pooled = _conv_out(size, CONVS[0][1], CONVS[0][2]) // 2
+    return pooled, 4 * pooled + 5
 
-    Returns the pooled map; its backward routes each gradient to the argmax of its window.
-    Uses 1 byte per pooled element for the backward pass instead of the whole input.
+
+class _Stem(torch.autograd.Function):
+    """First conv (no bias, stride 2, valid) then 2x2 stride-2 max-pool, over uint8 images.
+
+    Input uint8 (N, H, W, 3) and the kernel (16, 3, 7, 7); output float32 (N, 16, P, P)
+    channels-last. Runs in chunks of images so the float copy and the conv output stay in cache
+    and nothing of the size of the whole batch is kept: the backward pass recomputes the float
+    images and keeps only the argmax (1 byte per pooled value). Gradient only for the kernel.
     """
 
     @staticmethod
-    def forward(ctx: Any, y: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        n, ch, hh, ww = y.shape
-        ph, pw = hh // 2, ww // 2
-        yl = y.permute(0, 2, 3, 1)[:, : 2 * ph, : 2 * pw]  # (N, H', W', C) view
-        win = yl.reshape(n, ph, 2, pw, 2, ch).permute(0, 1, 3, 5, 2, 4).reshape(n, ph, pw, ch, 4)
-        pooled, idx = win.max(dim=-1)
-        ctx.save_for_backward(idx.to(torch.uint8))
-        ctx.in_shape = (n, ch, hh, ww)
-        return pooled.permute(0, 3, 1, 2)
+    def forward(ctx: Any, images: torch.Tensor, weight: torch.Tensor, chunk: int) -> torch.Tensor:  # type: ignore[override]
+        n, size = images.shape[0], images.shape[1]
+        pooled_side, rows = _stem_geometry(size)
+        ch = weight.shape[0]
+        out = images.new_empty((n, pooled_side, pooled_side, ch), dtype=weight.dtype)
+        offset = images.new_empty((n, pooled_side, pooled_side, ch), dtype=torch.int16)
+        base = _window_base(pooled_side, images.device)
+        buf = _float_buffer(images, chunk, rows, weight.dtype)
+        for i in range(0, n, chunk):
+            j = min(i + chunk, n)
+            x = buf[: j - i]
+            x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
+            y = F.conv2d(x, weight, None, stride=CONVS[0][2])
+            pooled, idx = F.max_pool2d_with_indices(y, 2, 2)
+            out[i:j] = pooled.permute(0, 2, 3, 1)
+            # argmax relative to its window's top-left: 0, 1, 2P, 2P+1 -- fits int16
+            torch.sub(idx.permute(0, 2, 3, 1), base, out=offset[i:j])
+        ctx.save_for_backward(images, weight, offset)
+        ctx.chunk = chunk
+        return out.permute(0, 3, 1, 2)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        (idx,) = ctx.saved_tensors
-        n, ch, hh, ww = ctx.in_shape
-        ph, pw = hh // 2, ww // 2
-        g = grad.permute(0, 2, 3, 1)  # (N, ph, pw, C)
-        onehot = idx.unsqueeze(-1) == torch.arange(4, dtype=torch.uint8, device=idx.device)
-        gw = torch.where(onehot, g.unsqueeze(-1), g.new_zeros(()))  # (N, ph, pw, C, 4)
-        gw = gw.view(n, ph, pw, ch, 2, 2).permute(0, 1, 4, 2, 5, 3).reshape(n, 2 * ph, 2 * pw, ch)
-        out = grad.new_zeros(n, hh, ww, ch)
-        out[:, : 2 * ph, : 2 * pw] = gw
-        return out.permute(0, 3, 1, 2)
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, None]:  # type: ignore[override]
+        images, weight, offset = ctx.saved_tensors
+        chunk = ctx.chunk
+        n, pooled_side = images.shape[0], offset.shape[1]
+        _, rows = _stem_geometry(images.shape[1])
+        base = _window_base(pooled_side, images.device)
+        buf = _float_buffer(images, chunk, rows, weight.dtype)
+        # the pooling backward reads only the shape and memory format of its input: never filled
+        like_buf = torch.empty(
+            (min(chunk, n), weight.shape[0], 2 * pooled_side, 2 * pooled_side), device=images.device
+        ).contiguous(memory_format=torch.channels_last)
+        dw = torch.zeros_like(weight)
+        for i in range(0, n, chunk):
+            j = min(i + chunk, n)
+            x = buf[: j - i]
+            x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
+            idx = torch.add(offset[i:j], base).permute(0, 3, 1, 2)  # int64, flat in the plane
+            like = like_buf[: j - i]
+            dy = torch.ops.aten.max_pool2d_with_indices_backward(
+                grad[i:j], like, [2, 2], [2, 2], [0, 0], [1, 1], False, idx
+            )
+            dw += torch.ops.aten.convolution_backward(
+                dy, x, weight, None, [CONVS[0][2]] * 2, [0, 0], [1, 1], False, [0, 0], 1,
+                [False, True, False],
+            )[1]
+        return None, dw, None
+
+
+def _window_base(pooled_side: int, device: torch.device) -> torch.Tensor:
+    """Flat index of each 2x2 window's top-left in a (2P, 2P) plane, shaped (P, P, 1)."""
+    rows = torch.arange(pooled_side, device=device) * (4 * pooled_side)
+    cols = torch.arange(pooled_side, device=device) * 2
+    return (rows.view(-1, 1) + cols.view(1, -1)).unsqueeze(-1)
+
+
+def _float_buffer(images: torch.Tensor, chunk: int, rows: int, dtype: torch.dtype) -> torch.Tensor:
+    return torch.empty(
+        (min(chunk, images.shape[0]), 3, rows, rows), dtype=dtype, device=images.device
+    ).contiguous(memory_format=torch.channels_last)
 
 
 @register("seed")
@@ -156,6 +203,7 @@ class SeedModel(nn.Module):
             raise ValueError(f"input_size {input_size} is too small (spatial size must stay >= 1)")
         self.config: dict[str, Any] = {"clip_len": clip_len, "input_size": input_size}
         self.fast = fast
+        self.chunk = 16
         self.convs = nn.ModuleList()
         in_ch = 3
         for filters, k, s in CONVS:
@@ -186,14 +234,13 @@ class SeedModel(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Per-frame CNN features: uint8 (N, H, W, 3) -> float32 (N, flat_features), Keras order."""
-        x = images.permute(0, 3, 1, 2).float()  # channels-last (N, 3, H, W), values 0..255
         conv1 = self.convs[0]
         w1 = conv1.weight / 255.0  # the model's x/255, folded into the first kernel
         if self.fast:
-            y = F.conv2d(x, w1, None, stride=conv1.stride)
-            y = _PoolFirst.apply(y)
+            y = _Stem.apply(images, w1, self.chunk)
             y = torch.relu(y + conv1.bias.view(1, -1, 1, 1))
         else:
+            x = images.permute(0, 3, 1, 2).float()  # channels-last (N, 3, H, W), values 0..255
             y = torch.relu(F.conv2d(x, w1, conv1.bias, stride=conv1.stride))
             y = F.max_pool2d(y, 2, 2)
         for conv in self.convs[1:]:

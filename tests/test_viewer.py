@@ -1,0 +1,124 @@
+"""The HTML viewer: self-contained, and it renders and reacts in headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dynapose.skeleton import JOINT_NAMES
+from dynapose.viewer import jpeg_thumbnail, viewer_html
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium not installed (Debian: apt-get install -y chromium)",
+)
+
+
+def _poses(n: int = 30) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    base = rng.normal(0, 300, (17, 3)) + np.array([0.0, 0.0, 5000.0])
+    return np.stack([base + np.array([10.0 * i, 0.0, 0.0]) for i in range(n)])
+
+
+def _frames(n: int, step: int) -> dict[int, bytes]:
+    return {i: jpeg_thumbnail(np.full((48, 64, 3), 4 * i, np.uint8)) for i in range(0, n, step)}
+
+
+def test_page_is_self_contained() -> None:
+    page = viewer_html(_poses(), fps=25, frames=_frames(30, 2), frame_step=2,
+                       title="t <&>", meta={"note": "</script> stays inert"})
+    assert "<canvas" in page and "t &lt;&amp;&gt;" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # no network fetch
+    assert "<link" not in page and "import(" not in page and "fetch(" not in page
+    data = re.search(r'<script id="pose-data" type="application/json">(.*?)</script>', page, re.S)
+    assert data is not None
+    payload = json.loads(data.group(1))
+    assert payload["names"] == list(JOINT_NAMES) and len(payload["joints"]) == 30
+    assert np.allclose(np.array(payload["joints"]).reshape(30, 17, 3), _poses(), atol=0.05)
+    assert len(payload["images"]) == 15 and payload["frameStep"] == 2
+    assert page.count("</script>") == 2  # the meta text could not close a script early
+    assert "&lt;/script&gt; stays inert" in page.split("<pre>")[1]
+
+
+def test_rejects_bad_shapes() -> None:
+    with pytest.raises(ValueError):
+        viewer_html(np.zeros((4, 16, 3)))
+
+
+def test_thumbnail_size() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    img = Image.open(BytesIO(jpeg_thumbnail(np.zeros((1000, 600, 3), np.uint8), side=200)))
+    assert img.size == (120, 200) and img.format == "JPEG"
+
+
+def _chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+           "--v=0", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def _body(dom: str) -> dict[str, str]:
+    match = re.search(r"<body([^>]*)>", dom)
+    assert match is not None, dom[:500]
+    return {k: html.unescape(v) for k, v in re.findall(r'(data-[a-z-]+)="([^"]*)"', match.group(1))}
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.parametrize("with_frames", [True, False])
+def test_renders_and_reacts_in_chromium(tmp_path: Path, with_frames: bool) -> None:
+    page = tmp_path / "viewer.html"
+    frames = _frames(30, 3) if with_frames else None
+    page.write_text(viewer_html(_poses(), fps=25, frames=frames, frame_step=3))
+    run = _chromium(["--virtual-time-budget=5000", "--dump-dom",
+                     page.as_uri() + "#selftest"], tmp_path)
+    state = _body(run.stdout)
+    assert "data-error" not in state, state["data-error"]
+    assert int(state["data-drawn"]) > 2000  # a skeleton and a floor grid, not a blank canvas
+    selftest = json.loads(state["data-selftest"])
+    assert selftest == {"rotate": True, "zoom": True, "scrub": True, "imageSync": True,
+                        "playing": True, "played": True, "paused": True}
+    console = [line for line in run.stderr.splitlines() if "CONSOLE" in line]
+    assert not [line for line in console if "error" in line.lower()], console
+
+
+@NEEDS_CHROMIUM
+def test_screenshot_is_not_blank(tmp_path: Path) -> None:
+    from PIL import Image
+
+    page = tmp_path / "viewer.html"
+    page.write_text(viewer_html(_poses(), fps=25, frames=_frames(30, 1)))
+    shot = tmp_path / "shot.png"
+    _chromium(["--window-size=1000,700", f"--screenshot={shot}", page.as_uri()], tmp_path)
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    canvas = img[45:515, 12:485]  # where the 480x480 canvas sits
+    coloured = (np.abs(canvas[..., 0] - canvas[..., 2]) > 60).sum()  # red/blue bones
+    assert coloured > 200
+
+
+@NEEDS_CHROMIUM
+def test_viewer_from_predict_renders(tmp_path: Path) -> None:
+    from _predict_helpers import make_checkpoint, make_video
+    from dynapose.predict import predict_video
+
+    ckpt = make_checkpoint(tmp_path / "ckpt")
+    video = make_video(tmp_path / "clip.mp4", n=10)
+    pred = predict_video(video, ckpt, tmp_path / "out", visuals=("viewer",))
+    run = _chromium(["--virtual-time-budget=5000", "--dump-dom",
+                     pred.files["viewer"].as_uri() + "#selftest"], tmp_path)
+    state = _body(run.stdout)
+    assert "data-error" not in state and int(state["data-drawn"]) > 500
+    assert json.loads(state["data-selftest"])["imageSync"] is True
