@@ -91,10 +91,6 @@ class Motion:
 # Body shape
 # --------------------------------------------------------------------------------------------
 
-#: Reference lengths (mm) of a 1,720 mm person, from Human3.6M subject S1's median bone lengths.
-_REFERENCE_HEIGHT = 1720.0
-
-
 @dataclass(frozen=True)
 class BodyShape:
     """Per-subject body measurements, millimetres. Bone lengths are joint-to-joint distances.
@@ -163,7 +159,8 @@ def _unit(x: float, z: float) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-# Reference measurements (mm) for a 1,720 mm stature; Human3.6M S1 medians where it has them.
+# Reference measurements (mm), Human3.6M subject S1's median bone lengths where it has them (a
+# stature of about 1,720 mm); `sample_body` rescales them to the drawn height.
 _REFERENCE = {
     "hip_half_width": 133.0, "thigh": 443.0, "shin": 453.0, "ankle_height": 75.0,
     "foot_length": 255.0, "lower_spine": 232.0, "upper_spine": 257.0, "neck": 119.0,
