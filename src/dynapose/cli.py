@@ -199,7 +199,7 @@ def evaluate(checkpoint: str, data: str, split: str, out: str | None, batch_size
 
 @main.command()
 @click.argument("video", type=click.Path(path_type=str))
-@click.option("--checkpoint", required=True, help="Run folder, checkpoint folder.")
+@click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
 @click.option("--out", "-o", default=None,
               help="Output folder to create (default: <video name>-pose beside the video).")
 @click.option("--box", default=None,
@@ -210,7 +210,8 @@ def evaluate(checkpoint: str, data: str, split: str, out: str | None, batch_size
 @click.option("--backend", type=click.Choice(["torch", "onnx"]), default="torch",
               show_default=True)
 @click.option("--onnx", "onnx_path", default=None,
-              help="ONNX file from `dynapose export` (--backend onnx; default: export on the fly).")
+              help="ONNX file from `dynapose export` (implies --backend onnx; without it, "
+                   "--backend onnx exports on the fly).")
 @click.option("--stride", default=4, show_default=True, help="Frames between 8-frame windows.")
 @click.option("--batch", default=16, show_default=True, help="Windows per model call.")
 @click.option("--no-visuals", is_flag=True,
@@ -226,10 +227,11 @@ def predict(video: str, checkpoint: str, out: str | None, box: str | None, detec
 
     path = Path(video)
     target = Path(out) if out else path.with_name(f"{path.stem}-pose")
+    backend = "onnx" if onnx_path else backend
     pred = predict_video(video, checkpoint, target, box=parse_box(box) if box else None,
                          detector=detector, backend=backend, onnx_path=onnx_path, stride=stride,
                          batch=batch, visuals=() if no_visuals else VISUALS, overwrite=overwrite)
-    click.echo(f"{pred.num_frames} frames at {pred.fps:.3g} fps, crop: {pred.crop_policy}, "
+    click.echo(f"{pred.num_frames} frames at {pred.fps:.4g} fps, crop: {pred.crop_policy}, "
                f"backend: {backend}")
     for kind, file in pred.files.items():
         click.echo(f"{kind:>10}: {file}")
@@ -388,6 +390,132 @@ def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) 
     for key, value in result.items():
         shown = f"{value:.3g}" if isinstance(value, float) else value
         click.echo(f"{key:>22}: {shown}")
+
+
+@main.command("import-keras")
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--out", "-o", required=True, help="Checkpoint folder to create.")
+@click.option("--input-size", type=int, default=None,
+              help="Frame side in pixels (default: 224 when the weights fit it).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing checkpoint folder.")
+def import_keras_cmd(file: str, out: str, input_size: int | None, overwrite: bool) -> None:
+    """Convert the report's Keras weights (Keras 3 .weights.h5 or Keras 2 .h5) to a checkpoint."""
+    from dynapose.models.keras_import import import_keras
+
+    path = import_keras(file, out, input_size=input_size, overwrite=overwrite)
+    click.echo(f"wrote seed checkpoint {path}")
+
+
+@bench.command("train")
+@click.option("--batch", default=80, show_default=True, help="Clips per optimizer step.")
+@click.option("--size", default=224, show_default=True, help="Side of the square frames, px.")
+@click.option("--steps", default=10, show_default=True, help="Timed steps (after warm-up).")
+@click.option("--warmup", default=2, show_default=True, help="Untimed steps first.")
+@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_train_cmd(batch: int, size: int, steps: int, warmup: int, threads: int | None,
+                    as_json: bool) -> None:
+    """Training step of the seed model: clips/s and peak resident memory (fresh process)."""
+    import json
+
+    from dynapose.bench import bench_train, format_table
+
+    result = bench_train(batch=batch, size=size, steps=steps, warmup=warmup, threads=threads)
+    click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
+
+
+@main.command("train-lift")
+@click.option("--data", required=True,
+              help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, or 'synthetic'.")
+@click.option("--out", "-o", required=True, help="Run folder (metrics.csv, checkpoint, state).")
+@click.option("--preset", default="lift-h36m", show_default=True,
+              help="Lift preset from dynapose/configs (lift-*.yaml).")
+@click.option("--config", "config_file", default=None, help="YAML file overriding the preset.")
+@click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default=None)
+@click.option("--channels", type=int, default=None)
+@click.option("--causal/--centred", "causal", default=None, help="See only past frames.")
+@click.option("--epochs", type=int, default=None)
+@click.option("--samples-per-epoch", type=int, default=None)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--lr", type=float, default=None)
+@click.option("--threads", type=int, default=None, help="Torch threads (0: all cores).")
+@click.option("--seed", type=int, default=None)
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--evaluate/--no-evaluate", "run_eval", default=True, show_default=True,
+              help="Afterwards, the full protocol on the validation subjects (RUN/eval.json).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, resume: bool,
+                   run_eval: bool, quiet: bool, receptive_field: str | None,
+                   **overrides: Any) -> None:
+    """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
+    from pathlib import Path
+
+    from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.lift_train import load_lift_config, train_lifter
+
+    if receptive_field is not None:
+        overrides["receptive_field"] = int(receptive_field)
+    config = load_lift_config(preset, config_file, overrides)
+    result = train_lifter(data, out, config, resume=resume, progress=not quiet)
+    click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, metrics.csv; "
+               f"{result['samples_per_s']:.0f} training samples/s)")
+    if run_eval and config.val_subjects and data != "synthetic":
+        report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects)
+        click.echo(format_lift_report(report))
+        click.echo(f"report: {write_lift_report(report, Path(out) / 'eval.json')}")
+
+
+@main.command("evaluate-lift")
+@click.option("--checkpoint", required=True, help="Run folder or checkpoint folder of a lifter.")
+@click.option("--data", required=True, help="VideoPose3D data_3d_h36m.npz or a pose store.")
+@click.option("--subjects", multiple=True,
+              help="e.g. S8 (default: the run's validation subjects; a store: all).")
+@click.option("--cameras", multiple=True, help="Camera ids (default: all).")
+@click.option("--flip-tta/--no-flip-tta", default=True, show_default=True,
+              help="Average with the mirrored input's prediction.")
+@click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
+def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
+                      cameras: tuple[str, ...], flip_tta: bool, out: str | None) -> None:
+    """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
+    from dynapose.checkpoint import resolve_checkpoint
+    from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
+
+    report = evaluate_lifter(checkpoint, data, subjects=_csv(subjects), cameras=_csv(cameras),
+                             flip_tta=flip_tta)
+    click.echo(format_lift_report(report))
+    target = out or resolve_checkpoint(checkpoint) / "eval-lift.json"
+    click.echo(f"report: {write_lift_report(report, target)}")
+
+
+@bench.command("lift")
+@click.option("--checkpoint", default=None, help="Lifter to time (default: random weights).")
+@click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default="243",
+              show_default=True)
+@click.option("--channels", default=256, show_default=True)
+@click.option("--batch", default=1024, show_default=True, help="Training batch.")
+@click.option("--frames", default=2000, show_default=True, help="Frames per inference sequence.")
+@click.option("--seconds", default=3.0, show_default=True, help="Time per measurement.")
+@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, batch: int,
+                   frames: int, seconds: float, threads: int | None, as_json: bool) -> None:
+    """Lifter training samples/s and inference frames/s (batched, and causal one frame at a
+    time)."""
+    import json
+
+    from dynapose.lift_eval import bench_lift
+
+    result = bench_lift(checkpoint, receptive_field=int(receptive_field), channels=channels,
+                        batch=batch, frames=frames, seconds=seconds, threads=threads)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            unit = "samples_per_s" if "samples_per_s" in value else "frames_per_s"
+            click.echo(f"{key:>20}: {value[unit]:10.1f} {unit.replace('_per_s', '/s')}")
+        else:
+            click.echo(f"{key:>20}: {value}")
 
 
 if __name__ == "__main__":  # pragma: no cover

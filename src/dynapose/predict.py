@@ -66,6 +66,8 @@ DETECTOR_MARGIN = 1.3
 #: Smoothing of the detector's box over time (weight of the new frame's box).
 DETECTOR_SMOOTHING = 0.5
 DEFAULT_STRIDE = 4
+#: Longest side (pixels) of overlay.mp4; larger videos are scaled down to it.
+OVERLAY_MAX_SIDE = 1280
 #: (H, W) pixels of the 3D skeleton animation.
 SKELETON3D_SIZE = (360, 360)
 DEFAULT_BATCH = 16
@@ -244,6 +246,8 @@ def load_model(
 
     if backend not in ("torch", "onnx"):
         raise DynaPoseError(f"unknown backend {backend!r} (torch or onnx)")
+    if onnx_path is not None and backend != "onnx":
+        raise DynaPoseError("an ONNX file is run by backend 'onnx', not 'torch'", onnx_path)
     model, config = load_checkpoint(checkpoint)
     folder = resolve_checkpoint(checkpoint)
     clip_len, size = model_geometry(config)
@@ -279,9 +283,11 @@ def _split_model(
     rest = getattr(model, "forward_from_features", None)
     if rest is None and all(hasattr(model, a) for a in ("lstm", "dense1", "dense2")):
 
+        layers: Any = model
+
         def rest(feats: torch.Tensor) -> torch.Tensor:
-            seq = model.lstm(feats)
-            out = model.dense2(torch.relu(model.dense1(seq)))
+            seq = layers.lstm(feats)
+            out = layers.dense2(torch.relu(layers.dense1(seq)))
             return out.view(*feats.shape[:2], NUM_JOINTS, 3)
 
     if features is None or rest is None:
@@ -519,7 +525,10 @@ def iter_crops(
     policy = crop_policy(box, detector)
     if policy == "mediapipe":
         return _detector_crops(video, info, size)
-    chosen = square_box(box) if policy == "box" else centre_square(info.width, info.height)
+    if policy == "box" and box is not None:
+        chosen = square_box(box)
+    else:
+        chosen = centre_square(info.width, info.height)
     return _fixed_box_crops(video, info, chosen, size)
 
 
@@ -695,8 +704,8 @@ def predict_video(
     if out_dir is None:
         return _predict(video, info, loaded, box, detector, policy, stride, batch)
     out_dir = Path(out_dir)
-    if out_dir.resolve() == video.resolve().parent:
-        raise DynaPoseError("output folder must not be the video's own folder", out_dir)
+    if video.resolve().is_relative_to(out_dir.resolve()):
+        raise DynaPoseError("output folder must not contain the video", out_dir)
     try:
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             pred = _predict(video, info, loaded, box, detector, policy, stride, batch)
@@ -834,8 +843,9 @@ def write_visuals(
     """Write the requested visual outputs of `pred` into `folder`; returns their paths.
 
     overlay.mp4: the video (second decoding pass) with the projected skeleton drawn on each
-    frame. skeleton3d.mp4: the 3D skeleton animated at the video's frame rate. viewer.html: the
-    interactive viewer with up to `viewer_frames` frames embedded as JPEG.
+    frame, scaled down to OVERLAY_MAX_SIDE pixels when larger. skeleton3d.mp4: the 3D skeleton
+    animated at the video's frame rate. viewer.html: the interactive viewer with up to
+    `viewer_frames` frames embedded as JPEG.
     """
     folder = Path(folder)
     files: dict[str, Path] = {}
@@ -850,9 +860,15 @@ def write_visuals(
     thumbs: dict[int, bytes] = {}
     if want_overlay or want_frames:
         kp2d = pred.keypoints_2d()
+        width, height = pred.video.width, pred.video.height
+        scale = min(1.0, OVERLAY_MAX_SIDE / max(width, height))
+        size = None
+        if scale < 1.0:  # decode straight to the overlay's size (one swscale pass)
+            size = (2 * round(width * scale / 2), 2 * round(height * scale / 2))
+            kp2d = kp2d * np.array([size[0] / width, size[1] / height], dtype=np.float32)
 
         def overlay_frames() -> Iterator[np.ndarray]:
-            for frame in iter_frames(video):
+            for frame in iter_frames(video, size=size):
                 i = frame.index
                 if i >= pred.num_frames:
                     break
@@ -879,7 +895,7 @@ def write_visuals(
         files["viewer"] = folder / "viewer.html"
         html = viewer.viewer_html(
             pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
-            title=f"DynaPose — {Path(video).name}", meta=pred._header(),
+            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=pred.time,
         )
         files["viewer"].write_text(html, encoding="utf-8")
     return files
@@ -927,7 +943,7 @@ def bench_predict(
                 dtype=np.uint8,
             )
             loaded.run(clips)  # warm-up
-            times = []
+            times: list[float] = []
             deadline = time.perf_counter() + seconds
             while time.perf_counter() < deadline or len(times) < 3:
                 t0 = time.perf_counter()
@@ -946,6 +962,13 @@ def bench_predict(
                 )
         video = tmp / "bench.mp4"
         _bench_video(video, video_frames, video_size)
+        t0 = time.perf_counter()
+        for _ in iter_crops(video, _size(checkpoint), detector="none"):
+            pass
+        result["decode_crop_only"] = {
+            "frames_per_s": video_frames / (time.perf_counter() - t0),
+            "includes": "decode, colour conversion, crop+resize to the model's input",
+        }
         loaded = load_model(checkpoint, "torch")
         t0 = time.perf_counter()
         predict_video(video, checkpoint, tmp / "out", stride=stride, batch=batch, visuals=(),
@@ -971,6 +994,13 @@ def bench_predict(
     return result
 
 
+def _size(checkpoint: str | os.PathLike[str]) -> int:
+    from dynapose.checkpoint import read_checkpoint_config
+    from dynapose.export import model_geometry
+
+    return model_geometry(read_checkpoint_config(checkpoint))[1]
+
+
 def _bench_shared(
     loaded: LoadedModel, clips: np.ndarray, stride: int, seconds: float
 ) -> dict[str, Any]:
@@ -983,7 +1013,7 @@ def _bench_shared(
     windows = np.ascontiguousarray(
         np.stack([feats[(i * stride) % len(feats)][None].repeat(clip_len, 0) for i in range(batch)])
     )
-    times = []
+    times: list[float] = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(times) < 3:
         t0 = time.perf_counter()

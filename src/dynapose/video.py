@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
+from av.video.stream import VideoStream
 
 from dynapose.errors import DynaPoseError
 
@@ -255,10 +257,10 @@ def write_test_video(
     codec = codec or {".webm": "libvpx-vp9", ".avi": "mpeg4"}.get(suffix, "libx264")
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(path), mode="w") as container:
-        stream = None
+        stream: VideoStream | None = None
         for image in frames:
             if stream is None:
-                stream = container.add_stream(codec, rate=rate)
+                stream = cast(VideoStream, container.add_stream(codec, rate=rate))
                 stream.height, stream.width = image.shape[:2]
                 stream.pix_fmt = "yuv420p"
                 if codec == "libx264":

@@ -45,6 +45,7 @@ def jpeg_thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE, quality: int =
         img = img.resize(
             (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
             Image.Resampling.BILINEAR,
+            reducing_gap=2.0,
         )
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
@@ -58,11 +59,13 @@ def viewer_html(
     frame_step: int = 1,
     title: str = "DynaPose viewer",
     meta: dict[str, Any] | None = None,
+    times: np.ndarray | None = None,
 ) -> str:
     """The viewer page for `joints` (F, 17, 3) mm, camera frame, played at `fps`.
 
     frames: optional JPEG bytes keyed by frame index (every `frame_step`-th frame); frame i shows
     the image of frame ``i - i % frame_step``. meta: optional JSON shown under "details".
+    times: optional (F,) seconds shown for each frame (default: index / fps).
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (len(JOINT_NAMES), 3):
@@ -86,13 +89,14 @@ def viewer_html(
         "fps": float(fps) if fps and fps > 0 else 25.0,
         "frameStep": max(1, int(frame_step)),
         "images": images,
+        "times": None if times is None else np.round(np.asarray(times, float), 4).tolist(),
     }
-    data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
-    details = json.dumps(meta or {}, indent=1).replace("</", "<\\/")
+    encoded = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
+    details = json.dumps(meta or {}, indent=1)
     return (
         _TEMPLATE.replace("__TITLE__", html.escape(title))
         .replace("__DETAILS__", html.escape(details))
-        .replace("__DATA__", data)
+        .replace("__DATA__", encoded)
     )
 
 
@@ -107,7 +111,7 @@ _TEMPLATE = r"""<!DOCTYPE html>
  header { padding: 8px 12px; background: #263238; color: #fff; }
  #panes { display: flex; flex-wrap: wrap; align-items: flex-start; gap: 8px; padding: 8px; }
  canvas { background: #ffffff; border: 1px solid #ccc; cursor: grab; touch-action: none; }
- #video { width: 480px; height: auto; border: 1px solid #ccc; background: #000; }
+ #video { max-width: 480px; max-height: 480px; border: 1px solid #ccc; background: #000; }
  #controls { display: flex; align-items: center; gap: 8px; padding: 0 8px; }
  #slider { flex: 1; }
  #readout { font-variant-numeric: tabular-nums; min-width: 11em; }
@@ -229,7 +233,7 @@ space: play/pause &middot; double-click: reset view</header>
         ctx.beginPath(); ctx.arc(pts[j][0], pts[j][1], 4, 0, 2 * Math.PI); ctx.fill();
       }
     }
-    var t = F ? frame / D.fps : 0;
+    var t = !F ? 0 : (D.times ? D.times[frame] : frame / D.fps);
     readout.textContent =
       "frame " + frame + " / " + Math.max(0, F - 1) + "  " + t.toFixed(2) + " s";
     slider.value = String(frame);

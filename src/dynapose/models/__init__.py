@@ -45,4 +45,4 @@ def build_model(name: str, **config: Any) -> nn.Module:
 
 
 def _import_all() -> None:
-    from dynapose.models import seed  # noqa: F401  (registers itself)
+    from dynapose.models import lifter, seed  # noqa: F401  (they register themselves)

@@ -46,7 +46,7 @@ def load_keras_weights(
     arrays = _check_architecture(layers, path)
     flat = arrays["lstm"][0].shape[0]
     side2, rem = divmod(flat, CONVS[-1][0])
-    side = int(round(side2**0.5))
+    side = round(side2**0.5)
     if rem or side * side != side2 or side < 1:
         raise DynaPoseError(
             f"LSTM input width {flat} is not side*side*{CONVS[-1][0]} for any side", path
@@ -173,8 +173,12 @@ def _check_architecture(
     name, arrs = layers[len(CONVS)]
     if len(arrs) != 3 or arrs[0].ndim != 2:
         raise DynaPoseError(f"layer {name} is not an LSTM (kernel, recurrent kernel, bias)", path)
-    _expect(path, name, arrs, [(arrs[0].shape[0], 4 * LSTM_UNITS), (LSTM_UNITS, 4 * LSTM_UNITS),
-                               (4 * LSTM_UNITS,)])
+    _expect(
+        path,
+        name,
+        arrs,
+        [(arrs[0].shape[0], 4 * LSTM_UNITS), (LSTM_UNITS, 4 * LSTM_UNITS), (4 * LSTM_UNITS,)],
+    )
     out["lstm"] = arrs
     for j, (fin, fout) in enumerate(((LSTM_UNITS, DENSE_UNITS), (DENSE_UNITS, 3 * N_JOINTS))):
         name, arrs = layers[len(CONVS) + 1 + j]
@@ -202,7 +206,9 @@ def _to_state_dict(arrays: dict[str, list[np.ndarray]]) -> dict[str, torch.Tenso
     state: dict[str, torch.Tensor] = {}
     for i in range(len(CONVS)):
         kernel, bias = arrays[f"conv{i}"]
-        state[f"convs.{i}.weight"] = t(kernel.transpose(3, 2, 0, 1))  # (kh,kw,in,out)->(out,in,kh,kw)
+        state[f"convs.{i}.weight"] = t(
+            kernel.transpose(3, 2, 0, 1)
+        )  # (kh,kw,in,out)->(out,in,kh,kw)
         state[f"convs.{i}.bias"] = t(bias)
     kernel, recurrent, bias = arrays["lstm"]
     state["lstm.weight_ih"] = t(kernel.T)
@@ -213,3 +219,25 @@ def _to_state_dict(arrays: dict[str, list[np.ndarray]]) -> dict[str, torch.Tenso
         state[f"dense{j + 1}.weight"] = t(kernel.T)
         state[f"dense{j + 1}.bias"] = t(bias)
     return state
+
+
+def import_keras(
+    path: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    input_size: int | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Convert the Keras weights file `path` into a DynaPose checkpoint folder `out`.
+
+    The folder appears complete or not at all (written beside it, then renamed); an existing
+    `out` is refused unless `overwrite`. Returns `out`.
+    """
+    from dynapose.checkpoint import save_checkpoint
+    from dynapose.fsutil import atomic_dir
+
+    model = load_keras_weights(path, input_size=input_size)
+    out = Path(out)
+    info = {"source": "keras", "keras_file": os.fspath(Path(path).resolve())}
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        save_checkpoint(tmp, model, info=info)
+    return out

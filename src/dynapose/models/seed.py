@@ -28,7 +28,6 @@ backward pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -37,7 +36,13 @@ from torch import nn
 
 from dynapose.models import register
 
-CONVS: tuple[tuple[int, int, int], ...] = ((16, 7, 2), (16, 3, 2), (32, 3, 2), (64, 3, 2), (128, 3, 2))
+CONVS: tuple[tuple[int, int, int], ...] = (
+    (16, 7, 2),
+    (16, 3, 2),
+    (32, 3, 2),
+    (64, 3, 2),
+    (128, 3, 2),
+)
 """(filters, kernel size, stride) of the five convolutions, in order."""
 LSTM_UNITS = 128
 DENSE_UNITS = 256
@@ -49,7 +54,7 @@ def _conv_out(n: int, k: int, s: int) -> int:
 
 
 def spatial_sizes(size: int) -> list[int]:
-    """Side length after the input and each layer up to the flatten: 224 -> [224, 109, 54, ..., 1]."""
+    """Side after the input and each layer up to the flatten: 224 -> [224, 109, 54, ..., 1]."""
     sizes = [size]
     for i, (_, k, s) in enumerate(CONVS):
         sizes.append(_conv_out(sizes[-1], k, s))
@@ -57,6 +62,10 @@ def spatial_sizes(size: int) -> list[int]:
             sizes.append(sizes[-1] // 2)
     sizes.append(sizes[-1] // 2)
     return sizes
+
+
+MIN_INPUT_SIZE = next(n for n in range(1, 1000) if min(spatial_sizes(n)) >= 1)
+"""Smallest frame side (193 px) for which every layer still has an output."""
 
 
 def _glorot_uniform_(w: torch.Tensor, fan_in: int, fan_out: int) -> None:
@@ -104,6 +113,15 @@ class ReluLSTM(nn.Module):
         return torch.stack(outputs, dim=1)
 
 
+def _tracing() -> bool:
+    """True while torch.jit / ONNX / torch.compile trace the model: they get the plain layers."""
+    return (
+        torch.jit.is_tracing()
+        or torch.onnx.is_in_onnx_export()
+        or torch.compiler.is_compiling()
+    )
+
+
 def _stem_geometry(size: int) -> tuple[int, int]:
     """(pooled side P, input rows actually used 4P+5) of the first conv + max-pool."""
     pooled = _conv_out(size, CONVS[0][1], CONVS[0][2]) // 2
@@ -111,63 +129,80 @@ def _stem_geometry(size: int) -> tuple[int, int]:
 
 
 class _Stem(torch.autograd.Function):
-    """First conv (no bias, stride 2, valid) then 2x2 stride-2 max-pool, over uint8 images.
+    """The first stage: ``relu(maxpool2x2(conv7x7_s2(images, weight)) + bias)``, chunked.
 
-    Input uint8 (N, H, W, 3) and the kernel (16, 3, 7, 7); output float32 (N, 16, P, P)
-    channels-last. Runs in chunks of images so the float copy and the conv output stay in cache
-    and nothing of the size of the whole batch is kept: the backward pass recomputes the float
-    images and keeps only the argmax (1 byte per pooled value). Gradient only for the kernel.
+    Input uint8 images (N, H, W, 3) with values 0..255, kernel (16, 3, 7, 7) (already /255),
+    bias (16,); output float32 (N, 16, P, P), channels-last. Identical to Keras'
+    ``maxpool(relu(conv + bias))``: max commutes with adding a constant and with ReLU.
+
+    Images go through in chunks so each chunk's float copy and conv output stay in cache and no
+    float tensor of the whole batch's input size is ever made. For the backward pass only the
+    output and the argmax (int16 offset in its window) are kept; the float images are remade
+    from the uint8 ones.
     """
 
     @staticmethod
-    def forward(ctx: Any, images: torch.Tensor, weight: torch.Tensor, chunk: int) -> torch.Tensor:  # type: ignore[override]
+    def forward(  # type: ignore[override]
+        ctx: Any, images: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, chunk: int
+    ) -> torch.Tensor:
         n, size = images.shape[0], images.shape[1]
-        pooled_side, rows = _stem_geometry(size)
-        ch = weight.shape[0]
-        out = images.new_empty((n, pooled_side, pooled_side, ch), dtype=weight.dtype)
-        offset = images.new_empty((n, pooled_side, pooled_side, ch), dtype=torch.int16)
-        base = _window_base(pooled_side, images.device)
-        buf = _float_buffer(images, chunk, rows, weight.dtype)
+        side, rows = _stem_geometry(size)
+        out = images.new_empty((n, side, side, weight.shape[0]), dtype=weight.dtype)
+        offset = images.new_empty(out.shape, dtype=torch.int16)
+        base = _window_base(side, images.device)
+        buf = _chunk_buffer(images, (chunk, 3, rows, rows), weight.dtype)
         for i in range(0, n, chunk):
             j = min(i + chunk, n)
             x = buf[: j - i]
             x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
             y = F.conv2d(x, weight, None, stride=CONVS[0][2])
             pooled, idx = F.max_pool2d_with_indices(y, 2, 2)
-            out[i:j] = pooled.permute(0, 2, 3, 1)
-            # argmax relative to its window's top-left: 0, 1, 2P, 2P+1 -- fits int16
+            torch.add(pooled.permute(0, 2, 3, 1), bias, out=out[i:j]).relu_()
+            # argmax relative to its window's top-left: 0, 1, 2P or 2P+1, fits int16
             torch.sub(idx.permute(0, 2, 3, 1), base, out=offset[i:j])
-        ctx.save_for_backward(images, weight, offset)
+        ctx.save_for_backward(images, weight, out, offset)
         ctx.chunk = chunk
         return out.permute(0, 3, 1, 2)
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, None]:  # type: ignore[override]
-        images, weight, offset = ctx.saved_tensors
-        chunk = ctx.chunk
-        n, pooled_side = images.shape[0], offset.shape[1]
-        _, rows = _stem_geometry(images.shape[1])
-        base = _window_base(pooled_side, images.device)
-        buf = _float_buffer(images, chunk, rows, weight.dtype)
-        # the pooling backward reads only the shape and memory format of its input: never filled
-        like_buf = torch.empty(
-            (min(chunk, n), weight.shape[0], 2 * pooled_side, 2 * pooled_side), device=images.device
-        ).contiguous(memory_format=torch.channels_last)
+    def backward(  # type: ignore[override]
+        ctx: Any, grad: torch.Tensor
+    ) -> tuple[None, torch.Tensor, torch.Tensor, None]:
+        images, weight, out, offset = ctx.saved_tensors
+        chunk, n = ctx.chunk, images.shape[0]
+        side, rows = _stem_geometry(images.shape[1])
+        base = _window_base(side, images.device)
+        buf = _chunk_buffer(images, (chunk, 3, rows, rows), weight.dtype)
+        # the pooling backward reads only the shape and memory format of this: never touched
+        like = _chunk_buffer(images, (chunk, weight.shape[0], 2 * side, 2 * side), weight.dtype)
+        grad = grad.permute(0, 2, 3, 1)  # (N, P, P, C)
+        zero = grad.new_zeros(())
         dw = torch.zeros_like(weight)
+        db = grad.new_zeros(weight.shape[0])
         for i in range(0, n, chunk):
             j = min(i + chunk, n)
+            g = torch.where(out[i:j] > 0, grad[i:j], zero)  # through the ReLU
+            db += g.sum(dim=(0, 1, 2))
+            idx = torch.add(offset[i:j], base).permute(0, 3, 1, 2)  # int64, flat in the plane
+            dy = torch.ops.aten.max_pool2d_with_indices_backward(
+                g.permute(0, 3, 1, 2), like[: j - i], [2, 2], [2, 2], [0, 0], [1, 1], False, idx
+            )
             x = buf[: j - i]
             x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
-            idx = torch.add(offset[i:j], base).permute(0, 3, 1, 2)  # int64, flat in the plane
-            like = like_buf[: j - i]
-            dy = torch.ops.aten.max_pool2d_with_indices_backward(
-                grad[i:j], like, [2, 2], [2, 2], [0, 0], [1, 1], False, idx
-            )
             dw += torch.ops.aten.convolution_backward(
-                dy, x, weight, None, [CONVS[0][2]] * 2, [0, 0], [1, 1], False, [0, 0], 1,
+                dy,
+                x,
+                weight,
+                None,
+                [CONVS[0][2]] * 2,
+                [0, 0],
+                [1, 1],
+                False,
+                [0, 0],
+                1,
                 [False, True, False],
             )[1]
-        return None, dw, None
+        return None, dw, db, None
 
 
 def _window_base(pooled_side: int, device: torch.device) -> torch.Tensor:
@@ -177,10 +212,10 @@ def _window_base(pooled_side: int, device: torch.device) -> torch.Tensor:
     return (rows.view(-1, 1) + cols.view(1, -1)).unsqueeze(-1)
 
 
-def _float_buffer(images: torch.Tensor, chunk: int, rows: int, dtype: torch.dtype) -> torch.Tensor:
-    return torch.empty(
-        (min(chunk, images.shape[0]), 3, rows, rows), dtype=dtype, device=images.device
-    ).contiguous(memory_format=torch.channels_last)
+def _chunk_buffer(images: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialised channels-last float buffer for one chunk (at most the batch size)."""
+    shape = (min(shape[0], images.shape[0]), *shape[1:])
+    return torch.empty(shape, dtype=dtype, device=images.device, memory_format=torch.channels_last)
 
 
 @register("seed")
@@ -197,10 +232,11 @@ class SeedModel(nn.Module):
         super().__init__()
         if not isinstance(clip_len, int) or clip_len < 1:
             raise ValueError(f"clip_len must be a positive int, got {clip_len!r}")
-        if not isinstance(input_size, int) or spatial_sizes(max(input_size, 7))[-1] < 1:
-            raise ValueError(f"input_size {input_size!r} is too small (spatial size must stay >= 1)")
-        if min(spatial_sizes(input_size)) < 1:
-            raise ValueError(f"input_size {input_size} is too small (spatial size must stay >= 1)")
+        if not isinstance(input_size, int) or input_size < MIN_INPUT_SIZE:
+            raise ValueError(
+                f"input_size {input_size!r} is too small: the layers need at least "
+                f"{MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} pixels"
+            )
         self.config: dict[str, Any] = {"clip_len": clip_len, "input_size": input_size}
         self.fast = fast
         self.chunk = 16
@@ -236,9 +272,8 @@ class SeedModel(nn.Module):
         """Per-frame CNN features: uint8 (N, H, W, 3) -> float32 (N, flat_features), Keras order."""
         conv1 = self.convs[0]
         w1 = conv1.weight / 255.0  # the model's x/255, folded into the first kernel
-        if self.fast:
-            y = _Stem.apply(images, w1, self.chunk)
-            y = torch.relu(y + conv1.bias.view(1, -1, 1, 1))
+        if self.fast and not _tracing():
+            y = _Stem.apply(images, w1, conv1.bias, self.chunk)
         else:
             x = images.permute(0, 3, 1, 2).float()  # channels-last (N, 3, H, W), values 0..255
             y = torch.relu(F.conv2d(x, w1, conv1.bias, stride=conv1.stride))
@@ -254,7 +289,9 @@ class SeedModel(nn.Module):
             raise ValueError(f"expected clips (B, T, H, W, 3), got shape {tuple(clips.shape)}")
         b, t, h, w, _ = clips.shape
         if h != self.input_size or w != self.input_size:
-            raise ValueError(f"model built for {self.input_size}x{self.input_size} frames, got {h}x{w}")
+            raise ValueError(
+                f"model built for {self.input_size}x{self.input_size} frames, got {h}x{w}"
+            )
         feats = self.features(clips.reshape(b * t, h, w, 3)).view(b, t, -1)
         seq = self.lstm(feats)
         out = self.dense2(torch.relu(self.dense1(seq)))
@@ -264,7 +301,3 @@ class SeedModel(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable scalars."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-def _as_sizes(size: int | Sequence[int]) -> int:
-    return int(size) if isinstance(size, int) else int(size[0])

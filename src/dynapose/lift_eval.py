@@ -1,0 +1,313 @@
+"""Lifters at work: the field's evaluation protocol, lifting keypoint files, and the benchmark.
+
+:func:`evaluate_lifter` follows VideoPose3D's protocol: every frame of every camera of the held-out
+subjects is lifted (whole sequences through the dilated network, edges padded by repetition;
+optionally averaged with the mirrored input, "test-time flip"), errors are averaged per action
+(actions named without their take number: "Walking 1" and "Walking" are one action) and then
+over actions. Protocol 1 is MPJPE after moving each pose's pelvis to the origin; protocol 2 is
+MPJPE after a per-frame similarity (Procrustes) alignment; MPJVE is the error of the
+root-relative joints' frame-to-frame velocity (mm per frame).
+
+The 2D input is the ground-truth projection: for a VideoPose3D npz, the world poses through the
+subject's published cameras (with lens distortion); for a pose store, its stored 2D pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dynapose import metrics
+from dynapose.checkpoint import load_checkpoint, resolve_checkpoint
+from dynapose.errors import DynaPoseError
+from dynapose.fsutil import atomic_write_text
+from dynapose.models.lifter import TemporalLifter, flip_keypoints, normalize_screen
+from dynapose.skeleton import NUM_JOINTS
+
+
+def load_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter) -> TemporalLifter:
+    """A lifter in eval mode from a run or checkpoint folder (or the model itself)."""
+    if isinstance(checkpoint, TemporalLifter):
+        return checkpoint.eval()
+    model, config = load_checkpoint(checkpoint)
+    if not isinstance(model, TemporalLifter):
+        raise DynaPoseError(f"checkpoint holds model {config['model']['name']!r}, not a lifter",
+                            resolve_checkpoint(checkpoint))
+    return model
+
+
+@torch.no_grad()
+def lift_sequence(model: TemporalLifter, keypoints: np.ndarray | torch.Tensor,
+                  confidences: np.ndarray | torch.Tensor | None = None,
+                  flip_tta: bool = False) -> np.ndarray:
+    """Normalised 2D (T, 17, 2) [+ confidences (T, 17)] -> (T, 17, 3) mm root-relative camera
+    frame, every frame (edges padded). `flip_tta` averages with the mirrored input's mirrored
+    prediction."""
+    model.eval()
+    x = torch.as_tensor(np.asarray(keypoints, dtype=np.float32))[None]
+    c = None if confidences is None else torch.as_tensor(
+        np.asarray(confidences, dtype=np.float32))[None]
+    pred = model.forward_sequence(x, c)
+    if flip_tta:
+        from dynapose.skeleton import flip_permutation
+
+        perm = torch.as_tensor(flip_permutation())
+        cf = None if c is None else c[:, :, perm]
+        pred = 0.5 * (pred + flip_keypoints(model.forward_sequence(flip_keypoints(x), cf)))
+    return pred[0].double().numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# Evaluation
+# --------------------------------------------------------------------------------------------
+def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
+                    cameras: list[str] | None) -> list[tuple[dict[str, Any], np.ndarray,
+                                                          np.ndarray]]:
+    """[(meta, normalised 2D (T, 17, 2), camera-frame 3D (T, 17, 3) mm)] of the held-out data."""
+    from dynapose.lift_train import load_motion
+
+    path = Path(data)
+    out = []
+    if path.is_dir():
+        from dynapose.data.pose_store import PoseStore
+
+        store = PoseStore(path)
+        for i, s in enumerate(store.sequences):
+            if (subjects and s["subject"] not in subjects) or (cameras and
+                                                                s["camera"] not in cameras):
+                continue
+            kp = normalize_screen(store.joints2d(i), s["width"], s["height"])
+            out.append(({"subject": s["subject"], "action": s["action"],
+                         "camera": s["camera"]}, kp, store.joints3d(i).astype(np.float64)))
+        return out
+    motion = load_motion(path, subjects)
+    for s in motion.sequences:
+        world = motion.world[s["start"]: s["start"] + s["frames"]].astype(np.float64)
+        for ci in s["cameras"]:
+            cam = motion.cameras[ci]
+            if cameras and cam.name not in cameras:
+                continue
+            points = cam.world_to_camera(world)
+            kp = normalize_screen(cam.project(points), cam.width, cam.height)
+            out.append(({"subject": s["subject"], "action": s["action"], "camera": cam.name},
+                        kp, points))
+    return out
+
+
+def action_group(action: str) -> str:
+    """The action a sequence belongs to: its name without the take number ('Walking 1')."""
+    return action.split(" ")[0]
+
+
+def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
+                    data: str | os.PathLike[str], subjects: list[str] | None = None,
+                    cameras: list[str] | None = None, flip_tta: bool = True,
+                    max_sequences: int | None = None) -> dict[str, Any]:
+    """Protocol 1, protocol 2 and MPJVE (mm) of a lifter on held-out sequences.
+
+    data: a VideoPose3D npz (ground-truth 2D = projection through the published cameras) or a
+    pose store. subjects: default the run's ``val_subjects`` (npz) or every sequence (store).
+    Returns {"protocol1", "protocol2", "mpjve" (means over actions), "per_action": {action:
+    {"protocol1", "protocol2", "mpjve", "frames"}}, "frames", "sequences", ...}.
+    """
+    started = time.perf_counter()
+    model = load_lifter(checkpoint)
+    if subjects is None and not Path(data).is_dir():
+        info = {} if isinstance(checkpoint, TemporalLifter) else \
+            _checkpoint_info(checkpoint).get("lift_config", {})
+        subjects = info.get("val_subjects") or ["S8"]
+    seqs = _eval_sequences(data, subjects, cameras)
+    if max_sequences is not None:
+        seqs = seqs[:max_sequences]
+    if not seqs:
+        raise DynaPoseError(f"no sequences to evaluate for subjects {subjects}, cameras "
+                            f"{cameras}", data)
+    sums: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(5))  # p1, p2, n, vel, n_vel
+    for meta, kp, target in seqs:
+        pred = lift_sequence(model, kp, flip_tta=flip_tta)
+        target = target - target[:, :1]
+        p1 = metrics.mpjpe_p1(pred, target, reduce=False).mean(-1)
+        p2 = metrics.p_mpjpe(pred, target, reduce=False).mean(-1)
+        acc = sums[action_group(meta["action"])]
+        acc[:3] += (p1.sum(), p2.sum(), len(p1))
+        if len(pred) >= 2:
+            vel = metrics.mpjve(pred, target, reduce=False, how="pelvis").mean(-1)
+            acc[3:] += (vel.sum(), len(vel))
+    per_action = {a: {"protocol1": v[0] / v[2], "protocol2": v[1] / v[2],
+                      "mpjve": v[3] / v[4] if v[4] else float("nan"), "frames": int(v[2])}
+                  for a, v in sorted(sums.items())}
+    report = {
+        "checkpoint": "(in memory)" if isinstance(checkpoint, TemporalLifter) else
+        str(resolve_checkpoint(checkpoint)),
+        "data": os.fspath(data), "subjects": subjects, "cameras": cameras,
+        "flip_tta": flip_tta, "receptive_field": model.receptive_field, "causal": model.causal,
+        "protocol1": float(np.mean([v["protocol1"] for v in per_action.values()])),
+        "protocol2": float(np.mean([v["protocol2"] for v in per_action.values()])),
+        "mpjve": float(np.nanmean([v["mpjve"] for v in per_action.values()])),
+        "frames": int(sum(v["frames"] for v in per_action.values())),
+        "sequences": len(seqs),
+        "per_action": per_action,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return report
+
+
+def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
+    from dynapose.checkpoint import read_checkpoint_config
+
+    return read_checkpoint_config(checkpoint).get("info", {})
+
+
+def format_lift_report(report: dict[str, Any]) -> str:
+    """A table: one row per action, then the mean over actions."""
+    lines = [f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"]
+    for action, v in report["per_action"].items():
+        lines.append(f"{action:<14}{v['frames']:>8}{v['protocol1']:>9.1f}"
+                     f"{v['protocol2']:>9.1f}{v['mpjve']:>9.2f}")
+    lines.append(f"{'average':<14}{report['frames']:>8}{report['protocol1']:>9.1f}"
+                 f"{report['protocol2']:>9.1f}{report['mpjve']:>9.2f}")
+    return "\n".join(lines)
+
+
+def write_lift_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Keypoint files
+# --------------------------------------------------------------------------------------------
+def read_keypoints(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | None]:
+    """2D keypoints from a ``.npy`` array or an ``.npz`` with a ``keypoints`` entry, shaped
+    (T, 17, 2) pixels or (T, 17, 3) with a confidence last. Returns (px float64 (T, 17, 2),
+    confidences (T, 17) or None). Wrong shapes and NaN/infinite values are refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise DynaPoseError("keypoint file not found", path)
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                if "keypoints" not in z.files:
+                    raise DynaPoseError(f"has no 'keypoints' entry (it has: "
+                                        f"{', '.join(z.files) or 'none'})", path)
+                array = z["keypoints"]
+        elif path.suffix == ".npy":
+            array = np.load(path, allow_pickle=False)
+        else:
+            raise DynaPoseError("unknown keypoint file type (expected .npy or .npz)", path)
+    except (OSError, ValueError) as exc:
+        raise DynaPoseError(f"unreadable keypoint file ({exc})", path) from exc
+    if array.ndim != 3 or array.shape[2] not in (2, 3) or len(array) == 0:
+        raise DynaPoseError(f"keypoints have shape {array.shape}, expected (T, 17, 2) or "
+                            "(T, 17, 3)", path)
+    if array.shape[1] != NUM_JOINTS:
+        raise DynaPoseError(f"keypoints have {array.shape[1]} joints, expected {NUM_JOINTS} "
+                            "(Human3.6M order)", path)
+    if not np.issubdtype(array.dtype, np.number):
+        raise DynaPoseError(f"keypoints are {array.dtype}, expected numbers", path)
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)):
+        bad = np.unique(np.nonzero(~np.isfinite(array))[0])
+        raise DynaPoseError(f"keypoints hold NaN or infinite values in {len(bad)} frame(s), "
+                            f"first at frame {bad[0]}", path)
+    conf = array[..., 2] if array.shape[2] == 3 else None
+    return array[..., :2], conf
+
+
+def lift_file(checkpoint: str | os.PathLike[str] | TemporalLifter,
+              keypoints: str | os.PathLike[str], width: int, height: int,
+              flip_tta: bool = True) -> np.ndarray:
+    """Lift a keypoint file (see :func:`read_keypoints`; pixels of a `width` x `height` image)
+    -> (T, 17, 3) mm, root-relative camera frame."""
+    px, conf = read_keypoints(keypoints)
+    model = load_lifter(checkpoint)
+    if not model.config["confidence"]:
+        conf = None
+    return lift_sequence(model, normalize_screen(px, width, height), conf, flip_tta=flip_tta)
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark
+# --------------------------------------------------------------------------------------------
+def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channels: int = 256,
+               batch: int = 1024, frames: int = 2000, seconds: float = 3.0,
+               threads: int | None = None) -> dict[str, Any]:
+    """Measured speed of a lifter (default: random weights of the given size).
+
+    * ``train``: samples/s of a full training step (random windows cut from synthetic motion,
+      projected on the fly, forward, MPJPE, backward, AMSGrad Adam) at `batch`;
+    * ``infer_batched``: frames/s lifting 4 sequences of `frames` frames at once (dilated);
+    * ``infer_causal_stream``: frames/s one frame at a time with a causal model of the same size
+      (each new frame: one strided pass over the last R frames, batch 1).
+    Each figure is the median over repeats within `seconds`.
+    """
+    from dynapose.lift_train import (
+        LiftConfig,
+        camera_tensors,
+        make_batch,
+        sample_windows,
+        synthetic_motion,
+    )
+    from dynapose.models import build_model
+
+    if threads:
+        torch.set_num_threads(threads)
+    if checkpoint is not None:
+        model = load_lifter(checkpoint)
+        receptive_field = model.receptive_field
+        channels = model.config["channels"]
+    config = LiftConfig(receptive_field=receptive_field, channels=channels, batch_size=batch)
+    if checkpoint is None:
+        model = build_model("lifter", **config.model_config())
+    causal = build_model("lifter", **{**model.config, "causal": True})
+
+    def timed(fn: Any, units: int) -> dict[str, float]:
+        fn()
+        times = []
+        deadline = time.perf_counter() + seconds
+        while not times or time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        median = float(np.median(times))
+        return {"per_s": units / median, "ms": 1000 * median, "repeats": len(times)}
+
+    motion = synthetic_motion(8, 400)
+    cams = camera_tensors(motion.cameras)
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, amsgrad=True)
+
+    def train_step() -> None:
+        frame, seq, cam = sample_windows(motion, batch, rng)
+        inputs, target = make_batch(motion, cams, frame, seq, cam, config, rng)
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = metrics.mpjpe(model(inputs), target)
+        loss.backward()
+        optimizer.step()
+
+    result: dict[str, Any] = {"receptive_field": receptive_field, "channels": channels,
+                              "params": sum(p.numel() for p in model.parameters()),
+                              "threads": torch.get_num_threads(), "batch": batch}
+    result["train"] = timed(train_step, batch)
+    model.eval()
+    causal.eval()
+    seqs = torch.randn(4, frames, NUM_JOINTS, 2) * 0.3
+    with torch.no_grad():
+        result["infer_batched"] = timed(lambda: model.forward_sequence(seqs), 4 * frames)
+        window = torch.randn(1, causal.receptive_field, NUM_JOINTS, 2) * 0.3
+        result["infer_causal_stream"] = timed(lambda: causal(window), 1)
+    for key in ("train", "infer_batched", "infer_causal_stream"):
+        unit = "samples_per_s" if key == "train" else "frames_per_s"
+        result[key] = {unit: round(result[key]["per_s"], 1), "ms": round(result[key]["ms"], 3),
+                       "repeats": result[key]["repeats"]}
+    return result

@@ -1,0 +1,223 @@
+"""2D -> 3D lifting: a temporal convolutional network in the style of VideoPose3D.
+
+Input: 2D keypoints of the 17 joints in normalised image coordinates (:func:`normalize_screen`:
+x / w * 2 - 1 and y / w * 2 - h / w, so the image's width spans [-1, 1] and the aspect ratio is
+kept), optionally with a confidence per joint. Output: root-relative 3D joints in the camera
+frame (x right, y down, z forward), millimetres, pelvis at the origin.
+
+The network is a stack of 1D convolutions over time: an "expand" convolution of width
+``filter_widths[0]`` from the 17 x 2 (or x 3) input channels to ``channels`` features, then one
+residual block per further filter width (a temporal convolution, then a 1x1 convolution, each
+followed by BatchNorm, ReLU and dropout), then a 1x1 convolution to the 16 non-root joints x 3.
+The receptive field is the product of the filter widths (1x1x1 = 1, 3x3x3 = 27, 3^4 = 81,
+3^5 = 243 frames).
+
+The same weights run two ways (as VideoPose3D's "optimised" training):
+
+* :meth:`TemporalLifter.forward` -- one window of exactly ``receptive_field`` frames -> the pose of
+  its centre frame (its last frame when ``causal``). The convolutions are *strided* (stride =
+  filter width), so only the positions that reach the one output are computed: cheap training on
+  independent random windows.
+* :meth:`TemporalLifter.forward_sequence` -- a whole sequence -> a pose for every frame. The
+  convolutions are *dilated* (dilation = product of the earlier widths); the sequence is padded by
+  repeating its first and last frames, so frame t sees frames t - R//2 .. t + R//2 (causal: the R
+  frames ending at t, only past ones).
+
+In eval mode both give the same numbers for the same window.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dynapose.models import register
+from dynapose.skeleton import NUM_JOINTS, flip_permutation
+
+#: Filter widths for each supported receptive field (frames).
+RECEPTIVE_FIELDS: dict[int, tuple[int, ...]] = {
+    1: (1, 1, 1),
+    27: (3, 3, 3),
+    81: (3, 3, 3, 3),
+    243: (3, 3, 3, 3, 3),
+}
+
+
+def filter_widths_for(receptive_field: int) -> tuple[int, ...]:
+    """The filter widths of a receptive field of 1, 27, 81 or 243 frames."""
+    if receptive_field not in RECEPTIVE_FIELDS:
+        raise ValueError(f"receptive field must be one of {sorted(RECEPTIVE_FIELDS)}, "
+                         f"got {receptive_field}")
+    return RECEPTIVE_FIELDS[receptive_field]
+
+
+def normalize_screen(keypoints: Any, width: Any, height: Any) -> Any:
+    """Pixels (..., 2) -> normalised coordinates: x / w * 2 - 1, y / w * 2 - h / w (VideoPose3D).
+
+    `width` and `height` are scalars or arrays broadcasting against (...), i.e. the keypoints
+    without their last axis. numpy (float64 out) or torch (the keypoints' dtype).
+    """
+    if not isinstance(keypoints, torch.Tensor):
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        width, height = np.asarray(width, np.float64), np.asarray(height, np.float64)
+        stack = np.stack
+    else:
+        stack = torch.stack
+    x = keypoints[..., 0] * (2.0 / width) - 1.0
+    y = keypoints[..., 1] * (2.0 / width) - height / width
+    return stack([x, y], -1)
+
+
+def flip_keypoints(keypoints: torch.Tensor) -> torch.Tensor:
+    """Horizontal mirror of normalised 2D (..., 17, C>=2) or root-relative 3D (..., 17, 3):
+    x -> -x and left/right joints swapped (confidences, if any, follow their joints)."""
+    out = keypoints[..., torch.as_tensor(flip_permutation(), device=keypoints.device), :].clone()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+@register("lifter")
+class TemporalLifter(nn.Module):
+    """Temporal dilated-convolution lifter (see the module docstring).
+
+    filter_widths: odd widths (or 1), e.g. (3, 3, 3) for 27 frames. channels: features per layer
+    (256-1024). dropout: probability after each ReLU. causal: see only past frames and predict
+    the window's last frame. confidence: take a third input value per joint (a 0-1 confidence).
+    bn_momentum: BatchNorm momentum (training may decay it).
+    """
+
+    def __init__(
+        self,
+        filter_widths: tuple[int, ...] | list[int] = (3, 3, 3),
+        channels: int = 512,
+        dropout: float = 0.25,
+        causal: bool = False,
+        confidence: bool = False,
+        bn_momentum: float = 0.1,
+        num_joints: int = NUM_JOINTS,
+    ) -> None:
+        super().__init__()
+        widths = tuple(int(w) for w in filter_widths)
+        if not widths or any(w < 1 or (w > 1 and w % 2 == 0) for w in widths):
+            raise ValueError(f"filter widths must be odd (or 1), got {widths}")
+        self.config: dict[str, Any] = {
+            "filter_widths": list(widths), "channels": int(channels), "dropout": float(dropout),
+            "causal": bool(causal), "confidence": bool(confidence),
+            "bn_momentum": float(bn_momentum), "num_joints": int(num_joints),
+        }
+        self.filter_widths = widths
+        self.causal = bool(causal)
+        self.num_joints = int(num_joints)
+        self.in_features = 3 if confidence else 2
+        self.receptive_field = math.prod(widths)
+        c = int(channels)
+        self.expand = nn.Conv1d(self.num_joints * self.in_features, c, widths[0], bias=False)
+        self.expand_bn = nn.BatchNorm1d(c, momentum=bn_momentum)
+        self.convs = nn.ModuleList(nn.Conv1d(c, c, w, bias=False) for w in widths[1:])
+        self.conv_bns = nn.ModuleList(nn.BatchNorm1d(c, momentum=bn_momentum) for _ in widths[1:])
+        self.pointwise = nn.ModuleList(nn.Conv1d(c, c, 1, bias=False) for _ in widths[1:])
+        self.point_bns = nn.ModuleList(nn.BatchNorm1d(c, momentum=bn_momentum)
+                                       for _ in widths[1:])
+        self.shrink = nn.Conv1d(c, (self.num_joints - 1) * 3, 1)
+        self.drop = nn.Dropout(dropout)
+        with torch.no_grad():  # start near the zero pose: outputs are scaled by 1000 (m -> mm)
+            self.shrink.weight.mul_(0.1)
+            self.shrink.bias.zero_()
+
+    # -- shape helpers ----------------------------------------------------------------------
+    @property
+    def pad(self) -> tuple[int, int]:
+        """Frames needed before and after the predicted frame: (R//2, R//2), causal (R-1, 0)."""
+        r = self.receptive_field - 1
+        return (r, 0) if self.causal else (r // 2, r - r // 2)
+
+    def set_bn_momentum(self, momentum: float) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm1d):
+                m.momentum = momentum
+
+    def _inputs(self, keypoints: torch.Tensor, confidences: torch.Tensor | None) -> torch.Tensor:
+        """(B, F, J, 2) [+ (B, F, J)] -> (B, J * in_features, F)."""
+        if keypoints.ndim != 4 or keypoints.shape[2:] != (self.num_joints, 2):
+            raise ValueError(f"keypoints must be (B, F, {self.num_joints}, 2), "
+                             f"got {tuple(keypoints.shape)}")
+        x = keypoints
+        if self.in_features == 3:
+            if confidences is None:
+                confidences = torch.ones(keypoints.shape[:3], dtype=x.dtype, device=x.device)
+            if tuple(confidences.shape) != tuple(keypoints.shape[:3]):
+                raise ValueError(f"confidences must be {tuple(keypoints.shape[:3])}, "
+                                 f"got {tuple(confidences.shape)}")
+            x = torch.cat([x, confidences.to(x.dtype)[..., None]], dim=-1)
+        b, f = x.shape[:2]
+        return x.reshape(b, f, -1).transpose(1, 2)
+
+    def _outputs(self, y: torch.Tensor) -> torch.Tensor:
+        """(B, 16 * 3, F) in metres -> (B, F, 17, 3) mm with the pelvis at zero."""
+        b, _, f = y.shape
+        y = y.transpose(1, 2).reshape(b, f, self.num_joints - 1, 3) * 1000.0
+        return torch.cat([y.new_zeros(b, f, 1, 3), y], dim=2)
+
+    def _run(self, x: torch.Tensor, strided: bool) -> torch.Tensor:
+        act = self.drop
+        w0 = self.filter_widths[0]
+        x = act(F.relu(self.expand_bn(F.conv1d(x, self.expand.weight,
+                                                stride=w0 if strided else 1))))
+        dilation = w0
+        for i, w in enumerate(self.filter_widths[1:]):
+            if strided:
+                offset = (w - 1) if self.causal else w // 2
+                res = x[:, :, offset::w]
+                h = F.conv1d(x, self.convs[i].weight, stride=w)
+            else:
+                span = (w - 1) * dilation
+                offset = span if self.causal else span // 2
+                res = x[:, :, offset: x.shape[2] - span + offset]
+                h = F.conv1d(x, self.convs[i].weight, dilation=dilation)
+            h = act(F.relu(self.conv_bns[i](h)))
+            h = act(F.relu(self.point_bns[i](self.pointwise[i](h))))
+            x = res + h
+            dilation *= w
+        return self.shrink(x)
+
+    # -- the two ways to run ----------------------------------------------------------------
+    def forward(self, keypoints: torch.Tensor,
+                confidences: torch.Tensor | None = None) -> torch.Tensor:
+        """Windows (B, R, 17, 2) normalised coordinates [+ confidences (B, R, 17)] ->
+        (B, 17, 3) mm, root-relative camera frame, of each window's centre (causal: last) frame.
+        R must be the receptive field."""
+        if keypoints.ndim == 4 and keypoints.shape[1] != self.receptive_field:
+            raise ValueError(f"a window must hold {self.receptive_field} frames (the receptive "
+                             f"field), got {keypoints.shape[1]}")
+        return self._outputs(self._run(self._inputs(keypoints, confidences), strided=True))[:, 0]
+
+    def forward_sequence(self, keypoints: torch.Tensor, confidences: torch.Tensor | None = None,
+                         pad: bool = True) -> torch.Tensor:
+        """Sequences (B, T, 17, 2) [+ (B, T, 17)] -> (B, T, 17, 3) mm, one pose per frame.
+
+        With `pad` the first and last frames are repeated so that every frame gets a pose;
+        without it the output has T - R + 1 frames (the frames with a full window).
+        """
+        if pad:
+            before, after = self.pad
+            keypoints = _edge_pad(keypoints, before, after)
+            if confidences is not None:
+                confidences = _edge_pad(confidences, before, after)
+        if keypoints.ndim == 4 and keypoints.shape[1] < self.receptive_field:
+            raise ValueError(f"need at least {self.receptive_field} frames, got "
+                             f"{keypoints.shape[1]}")
+        return self._outputs(self._run(self._inputs(keypoints, confidences), strided=False))
+
+
+def _edge_pad(x: torch.Tensor, before: int, after: int) -> torch.Tensor:
+    """Repeat the first frame `before` times and the last `after` times along axis 1."""
+    if before == 0 and after == 0:
+        return x
+    parts = [x[:, :1].expand(-1, before, *x.shape[2:]), x,
+             x[:, -1:].expand(-1, after, *x.shape[2:])]
+    return torch.cat(parts, dim=1)

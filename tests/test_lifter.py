@@ -1,0 +1,333 @@
+"""2D -> 3D lifters: shapes, causality, flip, training, resume, evaluation, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import load_file
+
+from conftest import SHARED
+from dynapose.camera import Camera, look_at
+from dynapose.checkpoint import load_checkpoint
+from dynapose.cli import main
+from dynapose.errors import DynaPoseError
+from dynapose.lift_eval import (
+    evaluate_lifter,
+    lift_file,
+    lift_sequence,
+    read_keypoints,
+)
+from dynapose.lift_train import (
+    LiftConfig,
+    MotionData,
+    camera_tensors,
+    load_lift_config,
+    load_motion,
+    make_batch,
+    project_torch,
+    sample_windows,
+    train_lifter,
+)
+from dynapose.models import build_model
+from dynapose.models.lifter import RECEPTIVE_FIELDS, flip_keypoints, normalize_screen
+
+NPZ = SHARED / "data" / "h36m" / "data_3d_h36m.npz"
+SYNTH = "synthetic:32:150"
+SPLIT = {"train_subjects": [f"synth-{k}" for k in range(6)], "val_subjects": ["synth-6",
+                                                                               "synth-7"]}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _tiny(**kw):
+    return load_lift_config("lift-quick", overrides={**SPLIT, "threads": 1, **kw})
+
+
+# -- model ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("rf", sorted(RECEPTIVE_FIELDS))
+@pytest.mark.parametrize("causal", [False, True])
+def test_shapes_and_receptive_field(rf: int, causal: bool) -> None:
+    model = build_model("lifter", filter_widths=RECEPTIVE_FIELDS[rf], channels=16,
+                        causal=causal).eval()
+    assert model.receptive_field == rf
+    assert sum(model.pad) == rf - 1
+    assert model.pad == ((rf - 1, 0) if causal else ((rf - 1) // 2, (rf - 1) // 2))
+    x = torch.randn(2, rf, 17, 2) * 0.3
+    out = model(x)
+    assert out.shape == (2, 17, 3)
+    assert torch.all(out[:, 0] == 0)  # root-relative: the pelvis is the origin
+    seq = torch.randn(2, rf + 6, 17, 2) * 0.3
+    full = model.forward_sequence(seq)
+    assert full.shape == (2, rf + 6, 17, 3)
+    # strided (training) and dilated (inference) paths share weights and agree
+    valid = model.forward_sequence(seq, pad=False)
+    assert valid.shape == (2, 7, 17, 3)
+    windows = torch.stack([model(seq[:, i:i + rf]) for i in range(7)], dim=1)
+    torch.testing.assert_close(windows, valid, atol=1e-3, rtol=1e-4)
+    with pytest.raises(ValueError, match="receptive field"):
+        model(torch.randn(1, rf + 2, 17, 2))
+    with pytest.raises(ValueError, match="17"):
+        model.forward_sequence(torch.randn(1, rf, 16, 2))
+
+
+def test_confidence_input() -> None:
+    model = build_model("lifter", filter_widths=(3, 3), channels=8, confidence=True).eval()
+    x = torch.randn(1, 9, 17, 2)
+    ones = model(x, torch.ones(1, 9, 17))
+    torch.testing.assert_close(model(x), ones)  # missing confidences mean 1
+    assert not torch.allclose(model(x, torch.zeros(1, 9, 17)), ones)
+
+
+def test_causal_model_ignores_future_frames() -> None:
+    torch.manual_seed(0)
+    causal = build_model("lifter", filter_widths=(3, 3, 3), channels=16, causal=True).eval()
+    centred = build_model("lifter", filter_widths=(3, 3, 3), channels=16).eval()
+    centred.load_state_dict(causal.state_dict())
+    x = torch.randn(1, 60, 17, 2) * 0.3
+    y = x.clone()
+    y[:, 40:] += torch.randn_like(y[:, 40:])  # change the future of frame 39
+    a, b = causal.forward_sequence(x), causal.forward_sequence(y)
+    torch.testing.assert_close(a[:, :40], b[:, :40], atol=0, rtol=0)
+    assert not torch.allclose(a[:, 40:], b[:, 40:])
+    # the centred model does look 13 frames ahead (so the check above can fail)
+    c, d = centred.forward_sequence(x), centred.forward_sequence(y)
+    torch.testing.assert_close(c[:, :27], d[:, :27], atol=0, rtol=0)
+    assert not torch.allclose(c[:, 27:40], d[:, 27:40])
+
+
+# -- data and augmentation ----------------------------------------------------------------------
+def test_projection_matches_numpy_camera() -> None:
+    from dynapose.data.h36m_cameras import camera
+
+    cam = camera("S1", "54138969")
+    rng = np.random.default_rng(0)
+    points = rng.normal(0, 400, (5, 17, 3)) + cam.world_to_camera(np.array([0, 0, 900.0]))
+    t = camera_tensors([cam])
+    idx = torch.zeros(5, dtype=torch.long)
+    px = project_torch(torch.as_tensor(points, dtype=torch.float64), t["f"][idx].double(),
+                       t["c"][idx].double(), t["k"][idx].double(), t["p"][idx].double())
+    np.testing.assert_allclose(px.numpy(), cam.project(points), atol=1e-3)
+
+
+def _ideal_motion() -> MotionData:
+    """Synthetic motion filmed by an undistorted camera with its principal point centred."""
+    motion = load_motion(SYNTH, ["synth-0"])
+    eye, target = np.array([3500.0, -2500.0, 1500.0]), np.array([0.0, 0.0, 900.0])
+    cam = Camera(R=look_at(eye, target), T=eye, f=np.array([1100.0, 1100.0]),
+                 c=np.array([500.0, 500.0]), width=1000, height=1000, name="ideal")
+    for s in motion.sequences:
+        s["cameras"] = [0]
+    return MotionData(motion.world, motion.sequences, [cam], "ideal")
+
+
+def test_flip_is_the_projection_of_the_mirrored_person() -> None:
+    motion = _ideal_motion()
+    cams = camera_tensors(motion.cameras)
+    frame, seq, cam = sample_windows(motion, 32, np.random.default_rng(1))
+    plain = make_batch(motion, cams, frame, seq, cam, LiftConfig(flip=0.0),
+                       np.random.default_rng(2))
+    flipped = make_batch(motion, cams, frame, seq, cam, LiftConfig(flip=1.0),
+                         np.random.default_rng(2))
+    # the 2D of the mirrored 3D is the mirrored 2D (x -> -x, left <-> right) ...
+    torch.testing.assert_close(flipped[0], flip_keypoints(plain[0]), atol=1e-5, rtol=1e-5)
+    # ... and the target is the mirrored 3D
+    torch.testing.assert_close(flipped[1], flip_keypoints(plain[1]), atol=1e-3, rtol=1e-5)
+    assert not torch.allclose(flipped[0], plain[0], atol=1e-2)
+
+
+def test_batches_are_replayable_and_augmentations_act() -> None:
+    motion = load_motion(SYNTH, ["synth-0", "synth-1"])
+    cams = camera_tensors(motion.cameras)
+    config = LiftConfig(noise_px=2.0, jitter_mm=20.0, yaw_deg=90.0)
+
+    def batch(cfg: LiftConfig, seed: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng(seed)
+        frame, seq, cam = sample_windows(motion, 64, rng)
+        return make_batch(motion, cams, frame, seq, cam, cfg, rng)
+
+    a, b = batch(config), batch(config)
+    torch.testing.assert_close(a[0], b[0], atol=0, rtol=0)
+    clean = batch(LiftConfig())
+    assert not torch.allclose(a[0], clean[0])
+    assert a[0].shape == (64, 27, 17, 2) and a[1].shape == (64, 17, 3)
+    assert torch.all(a[1][:, 0] == 0)
+    # the input stays inside a sane normalised image (the person is in view)
+    assert float(clean[0].abs().max()) < 1.5
+
+
+def test_normalize_screen_numpy_and_torch() -> None:
+    px = np.array([[0.0, 0.0], [1000.0, 1002.0], [500.0, 501.0]])
+    expected = np.array([[-1.0, -1.002], [1.0, 1.002], [0.0, 0.0]])
+    np.testing.assert_allclose(normalize_screen(px, 1000, 1002), expected, atol=1e-12)
+    out = normalize_screen(torch.as_tensor(px), torch.tensor(1000.0), torch.tensor(1002.0))
+    np.testing.assert_allclose(out.numpy(), expected, atol=1e-6)
+
+
+# -- training ------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_tiny_training_reduces_error_and_checkpoints(tmp_path: Path) -> None:
+    config = _tiny()
+    before = build_model("lifter", **config.model_config())
+    val = evaluate_lifter(before, SYNTH, subjects=SPLIT["val_subjects"], flip_tta=False)
+    result = train_lifter(SYNTH, tmp_path / "run", config, progress=False)
+    assert result["finished"] and result["steps"] == 2 * (4096 // 256)
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[0].startswith("epoch,step")
+    _, ckpt = load_checkpoint(tmp_path / "run")
+    assert ckpt["model"]["name"] == "lifter"
+    after = evaluate_lifter(tmp_path / "run", SYNTH, subjects=SPLIT["val_subjects"])
+    assert after["protocol1"] < 0.6 * val["protocol1"], (val["protocol1"], after["protocol1"])
+    assert after["frames"] == val["frames"] > 0
+    assert set(after["per_action"]) >= {"walk", "run"}
+
+
+@pytest.mark.slow
+def test_resume_gives_the_same_weights(tmp_path: Path) -> None:
+    config = _tiny(epochs=2, samples_per_epoch=2048, checkpoint_every=3, val_windows=64)
+    train_lifter(SYNTH, tmp_path / "whole", config, progress=False)
+    part = train_lifter(SYNTH, tmp_path / "cut", config, progress=False, max_steps=5)
+    assert not part["finished"]
+    assert not (tmp_path / "cut" / "checkpoint").exists()  # stopped inside epoch 1
+    with pytest.raises(DynaPoseError, match="changed settings"):
+        train_lifter(SYNTH, tmp_path / "cut", _tiny(epochs=2, samples_per_epoch=2048,
+                                                     checkpoint_every=3, val_windows=64,
+                                                     lr=0.002), resume=True, progress=False)
+    rest = train_lifter(SYNTH, tmp_path / "cut", config, resume=True, progress=False)
+    assert rest["finished"] and rest["steps"] == 16 - 5
+    a = load_file(str(tmp_path / "whole" / "checkpoint" / "model.safetensors"))
+    b = load_file(str(tmp_path / "cut" / "checkpoint" / "model.safetensors"))
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=0, rtol=0)
+    assert (tmp_path / "whole" / "metrics.csv").read_text().count("\n") == \
+        (tmp_path / "cut" / "metrics.csv").read_text().count("\n")
+    with pytest.raises(DynaPoseError, match="already holds a run"):
+        train_lifter(SYNTH, tmp_path / "whole", config, progress=False)
+
+
+def test_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(DynaPoseError, match="unknown lift preset"):
+        load_lift_config("seed")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("receptive_field: 30\n")
+    with pytest.raises(DynaPoseError, match=r"bad\.yaml: receptive_field"):
+        load_lift_config("lift-quick", bad)
+    bad.write_text("frobnicate: 1\n")
+    with pytest.raises(DynaPoseError, match="unknown setting"):
+        load_lift_config("lift-quick", bad)
+    with pytest.raises(DynaPoseError, match="not a VideoPose3D"):
+        load_motion(tmp_path / "nothing.txt")
+
+
+# -- keypoint files ------------------------------------------------------------------------------
+def _tiny_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_model("lifter", filter_widths=(3, 3), channels=8).eval()
+
+
+def test_lift_file_and_bad_keypoints(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    good = tmp_path / "kp.npz"
+    np.savez(good, keypoints=rng.uniform(300, 700, (20, 17, 3)))
+    out = lift_file(_tiny_model(), good, 1000, 1000)
+    assert out.shape == (20, 17, 3) and np.all(np.isfinite(out))
+    px, conf = read_keypoints(good)
+    assert px.shape == (20, 17, 2) and conf.shape == (20, 17)
+
+    wrong = tmp_path / "coco18.npy"
+    np.save(wrong, rng.uniform(0, 1, (20, 18, 2)))
+    with pytest.raises(DynaPoseError, match="18 joints, expected 17") as err:
+        read_keypoints(wrong)
+    assert str(wrong) in str(err.value) and "\n" not in str(err.value)
+
+    nan = tmp_path / "nan.npy"
+    array = rng.uniform(0, 1000, (20, 17, 2))
+    array[7, 3] = np.nan
+    np.save(nan, array)
+    with pytest.raises(DynaPoseError, match=r"NaN or infinite values in 1 frame.*frame 7") as err:
+        lift_file(_tiny_model(), nan, 1000, 1000)
+    assert str(nan) in str(err.value) and "\n" not in str(err.value)
+
+    flat = tmp_path / "flat.npy"
+    np.save(flat, np.zeros((20, 34)))
+    with pytest.raises(DynaPoseError, match="shape"):
+        read_keypoints(flat)
+    with pytest.raises(DynaPoseError, match="not found"):
+        read_keypoints(tmp_path / "missing.npy")
+
+
+def test_flip_tta_is_symmetric() -> None:
+    model = _tiny_model()
+    kp = np.random.default_rng(3).uniform(-0.5, 0.5, (30, 17, 2))
+    mirrored = flip_keypoints(torch.as_tensor(kp)).numpy()
+    a = lift_sequence(model, kp, flip_tta=True)
+    b = lift_sequence(model, mirrored, flip_tta=True)
+    np.testing.assert_allclose(flip_keypoints(torch.as_tensor(b)).numpy(), a, atol=1e-3)
+
+
+# -- evaluation on a pose store and the command line ---------------------------------------------
+def _pose_store(path: Path) -> Path:
+    from dynapose.data.pose_store import PoseStoreWriter
+
+    motion = load_motion(SYNTH, ["synth-6"])
+    with PoseStoreWriter(path) as w:
+        for s in motion.sequences:
+            world = motion.world[s["start"]: s["start"] + s["frames"]].astype(np.float64)
+            for ci in s["cameras"][:2]:
+                cam = motion.cameras[ci]
+                points = cam.world_to_camera(world)
+                w.add(points, cam.project(points), camera=cam, subject="synth-6",
+                      action=s["action"], fps=50, split="test")
+    return path
+
+
+@pytest.mark.slow
+def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
+    runner = CliRunner()
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text("train_subjects: [synth-0, synth-1, synth-2]\nval_subjects: [synth-6]\n"
+                   "epochs: 1\nsamples_per_epoch: 1024\nval_windows: 64\nthreads: 1\n")
+    run = tmp_path / "run"
+    res = runner.invoke(main, ["train-lift", "--data", SYNTH, "--out", str(run), "--preset",
+                               "lift-quick", "--config", str(cfg), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (run / "checkpoint" / "model.safetensors").is_file()
+    store = _pose_store(tmp_path / "poses")
+    res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(run), "--data", str(store)])
+    assert res.exit_code == 0, res.output
+    report = json.loads((run / "checkpoint" / "eval-lift.json").read_text())
+    assert report["sequences"] == 8 and report["protocol1"] > 0 and "average" in res.output
+    res = runner.invoke(main, ["bench", "lift", "--json", "--receptive-field", "27",
+                               "--channels", "16", "--batch", "32", "--frames", "100",
+                               "--seconds", "0.05", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    bench = json.loads(res.output)
+    assert bench["train"]["samples_per_s"] > 0 and bench["infer_causal_stream"]["frames_per_s"] > 0
+    res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(tmp_path / "nope"),
+                               "--data", str(store)])
+    assert res.exit_code == 2 and "checkpoint not found" in res.output
+
+
+@pytest.mark.skipif(not NPZ.is_file(), reason=f"real Human3.6M poses not present at {NPZ}")
+def test_real_npz_windows_and_evaluation() -> None:
+    motion = load_motion(NPZ, ["S8"])
+    assert motion.subjects() == ["S8"] and len(motion.cameras) == 4
+    cams = camera_tensors(motion.cameras)
+    rng = np.random.default_rng(0)
+    frame, seq, cam = sample_windows(motion, 16, rng)
+    inputs, target = make_batch(motion, cams, frame, seq, cam, LiftConfig(flip=0), rng)
+    assert float(inputs.abs().max()) < 1.2  # ground-truth 2D lands inside the image
+    assert 300 < float(target.norm(dim=-1).max()) < 1200  # a human-sized skeleton, mm
+    report = evaluate_lifter(_tiny_model(), NPZ, subjects=["S8"], cameras=["54138969"],
+                             max_sequences=2, flip_tta=False)
+    assert report["sequences"] == 2 and report["frames"] > 1000
