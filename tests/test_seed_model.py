@@ -107,9 +107,12 @@ def test_relu_lstm_matches_keras_equations() -> None:
         np.testing.assert_allclose(got[:, t], h, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("size", [193, 203])
+@pytest.mark.parametrize("size", [193, 203, 369])
 def test_fast_stem_equals_literal_keras_order(size: int) -> None:
-    """Pool-before-bias, chunked, uint8-recomputing first stage == conv+bias, ReLU, max-pool."""
+    """Pool-before-bias, chunked, uint8-recomputing first stage == conv+bias, ReLU, max-pool.
+
+    203 has an odd conv-1 output (pool floors it); 369 stores the argmax as int32.
+    """
     torch.manual_seed(2)
     fast = SeedModel(clip_len=3, input_size=size)
     _randomise(fast)
@@ -126,11 +129,25 @@ def test_fast_stem_equals_literal_keras_order(size: int) -> None:
         outs.append(out.detach())
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
     torch.testing.assert_close(outs[0], outs[1], rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # the inference path (no argmax kept) gives the same numbers
+        torch.testing.assert_close(fast(clips), outs[0], rtol=1e-6, atol=1e-6)
     for name in grads[1]:
         scale = grads[1][name].abs().max().item() + 1e-12
         diff = (grads[0][name] - grads[1][name]).abs().max().item()
         assert diff <= 1e-4 * scale, (name, diff, scale)
     assert grads[0]["convs.0.weight"].abs().max() > 0  # the first conv does learn
+
+
+def test_pose_offset_is_added_and_zero_by_default() -> None:
+    model = SeedModel(clip_len=2, input_size=193).eval()
+    assert torch.equal(model.pose_offset, torch.zeros(17, 3))
+    assert "pose_offset" not in dict(model.named_parameters())
+    clips = _clips(1, 2, 193)
+    with torch.no_grad():
+        before = model(clips)
+        offset = torch.arange(51, dtype=torch.float32).view(17, 3)
+        model.pose_offset.copy_(offset)
+        torch.testing.assert_close(model(clips), before + offset)
 
 
 def test_checkpoint_config_rebuilds_model(tmp_path) -> None:
@@ -179,3 +196,32 @@ def test_keras_adam_update_rule() -> None:
     opt2 = KerasAdam([torch.nn.Parameter(p.detach().clone())])
     opt2.load_state_dict(state)
     assert int(opt2.state_dict()["state"][0]["step"]) == 2
+
+
+def test_bench_train_in_process() -> None:
+    from dynapose.bench import bench_train
+
+    report = bench_train(batch=1, size=193, steps=2, warmup=1, threads=1, fresh_process=False)
+    assert report["params"] == 279_395 and report["threads"] == 1
+    assert report["clips_per_s"] == pytest.approx(1000 / report["step_ms"], rel=0.01)
+    assert report["cpu_ms_per_step"] > 0 and report["peak_rss_mb"] > 50
+
+
+@pytest.mark.slow
+def test_bench_train_cli_json() -> None:
+    """The benchmark runs (tiny settings, fresh process) and reports what it measured."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dynapose.cli import main
+
+    args = ["bench", "train", "--batch", "1", "--size", "193", "--steps", "2", "--warmup", "1"]
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["batch"] == 1 and report["size"] == 193 and report["steps"] == 2
+    assert report["params"] == 279_395
+    assert report["clips_per_s"] > 0 and report["step_ms"] > 0
+    assert report["step_ms_min"] <= report["step_ms"] <= report["step_ms_max"]
+    assert 50 < report["peak_rss_mb"] < 4000

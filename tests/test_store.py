@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import make_store
 
+from conftest import make_store
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore, ClipStoreWriter, partial_path
 from dynapose.errors import DynaPoseError

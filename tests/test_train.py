@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import make_store
 from safetensors import safe_open
 from safetensors.torch import load_file
 
+from conftest import make_store
 from dynapose.checkpoint import load_checkpoint
 from dynapose.cli import main
 from dynapose.config import load_config
@@ -158,3 +158,22 @@ def test_two_processes_stay_in_sync(tmp_path: Path) -> None:
     a, b = _weights(ddp), _weights(single)
     for key in a:
         assert torch.allclose(a[key], b[key], rtol=1e-3, atol=1e-4), key
+
+
+def test_seed_recipe_reproduces_keras_training_steps() -> None:
+    """The trainer's own step and optimizer, with the seed preset, follow Keras step by step."""
+    from conftest import shared_path
+    from dynapose.models.keras_import import load_keras_weights
+    from dynapose.train import make_optimizer, train_step
+
+    folder = shared_path("fixtures", "seed_keras")
+    model = load_keras_weights(folder / "model.weights.h5")
+    optimizer = make_optimizer(model.parameters(), load_config("seed"))
+    frames = torch.from_numpy(np.load(folder / "inputs.npy"))
+    labels = torch.from_numpy(np.load(folder / "train_labels.npy"))
+    expected = json.loads((folder / "train_steps.json").read_text())["losses_before_each_step"]
+    losses = [float(train_step(model, optimizer, frames, labels, "mse")[0]) for _ in range(3)]
+    assert np.allclose(losses, expected, rtol=1e-5)
+    with torch.no_grad():
+        after = model.eval()(frames).numpy()
+    assert np.abs(after - np.load(folder / "outputs_after_3_steps.npy")).max() < 1e-3

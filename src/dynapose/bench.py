@@ -79,11 +79,21 @@ def _train_worker(
     """Run the measurement in this process (see :func:`bench_train`)."""
     import torch
 
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _measure(torch, batch, size, steps, warmup, clip_len)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _measure(
+    torch: Any, batch: int, size: int, steps: int, warmup: int, clip_len: int
+) -> dict[str, Any]:
     from dynapose.models.keras_adam import KerasAdam
     from dynapose.models.seed import SeedModel, count_parameters
 
-    if threads is not None:
-        torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     model = SeedModel(clip_len=clip_len, input_size=size)
@@ -99,7 +109,7 @@ def _train_worker(
         loss = torch.mean((model(clips) - joints) ** 2)
         loss.backward()
         optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
     for _ in range(warmup):
         step()

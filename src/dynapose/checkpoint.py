@@ -82,7 +82,7 @@ def read_checkpoint_config(path: str | os.PathLike[str]) -> dict[str, Any]:
 def load_checkpoint(
     path: str | os.PathLike[str], map_location: str = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model saved at `path` and load its weights. Returns (model in eval mode, config)."""
+    """Rebuild the model saved at `path` and load its weights: (model in eval mode, config)."""
     folder = resolve_checkpoint(path)
     config = read_checkpoint_config(folder)
     model = build_model(config["model"]["name"], **config["model"].get("config", {}))

@@ -407,20 +407,27 @@ def import_keras_cmd(file: str, out: str, input_size: int | None, overwrite: boo
 
 
 @bench.command("train")
-@click.option("--batch", default=80, show_default=True, help="Clips per optimizer step.")
-@click.option("--size", default=224, show_default=True, help="Side of the square frames, px.")
-@click.option("--steps", default=10, show_default=True, help="Timed steps (after warm-up).")
-@click.option("--warmup", default=2, show_default=True, help="Untimed steps first.")
+@click.option("--batch", default=80, show_default=True, type=click.IntRange(min=1),
+              help="Clips per optimizer step.")
+@click.option("--size", default=224, show_default=True, type=click.IntRange(min=193),
+              help="Side of the square frames, px (the model needs at least 193).")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Timed steps (after warm-up).")
+@click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Untimed steps first.")
 @click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--huge-pages/--no-huge-pages", default=True, show_default=True,
+              help="THP_MEM_ALLOC_ENABLE=1 in the measuring process (fewer page faults).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_train_cmd(batch: int, size: int, steps: int, warmup: int, threads: int | None,
-                    as_json: bool) -> None:
+                    huge_pages: bool, as_json: bool) -> None:
     """Training step of the seed model: clips/s and peak resident memory (fresh process)."""
     import json
 
     from dynapose.bench import bench_train, format_table
 
-    result = bench_train(batch=batch, size=size, steps=steps, warmup=warmup, threads=threads)
+    result = bench_train(batch=batch, size=size, steps=steps, warmup=warmup, threads=threads,
+                         huge_pages=huge_pages)
     click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
 
 
@@ -459,7 +466,7 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
     result = train_lifter(data, out, config, resume=resume, progress=not quiet)
     click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, metrics.csv; "
                f"{result['samples_per_s']:.0f} training samples/s)")
-    if run_eval and config.val_subjects and data != "synthetic":
+    if run_eval and config.val_subjects:
         report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects)
         click.echo(format_lift_report(report))
         click.echo(f"report: {write_lift_report(report, Path(out) / 'eval.json')}")

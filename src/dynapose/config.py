@@ -23,7 +23,7 @@ class TrainConfig:
     model_config: dict[str, Any] = field(default_factory=lambda: {"clip_len": 8, "input_size": 224})
     epochs: int = 5
     batch_size: int = 80  # global batch, split across processes when distributed
-    optimizer: str = "adam"
+    optimizer: str = "keras-adam"  # Keras' Adam (the report's); "adam" is torch's variant
     lr: float = 5e-3
     beta1: float = 0.75
     beta2: float = 0.95
@@ -47,7 +47,8 @@ class TrainConfig:
             (self.lr > 0, "lr must be > 0"),
             (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
             (self.eps > 0, "eps must be > 0"),
-            (self.optimizer in ("adam",), f"unknown optimizer {self.optimizer!r}"),
+            (self.optimizer in ("keras-adam", "adam"),
+             f"unknown optimizer {self.optimizer!r} (keras-adam or adam)"),
             (self.loss in ("mse", "mpjpe"), f"unknown loss {self.loss!r} (mse or mpjpe)"),
             (self.workers >= 0 and self.threads >= 0, "workers and threads must be >= 0"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),

@@ -12,6 +12,13 @@ from pathlib import Path
 from dynapose.errors import DynaPoseError
 
 
+def _default_mode(directory: bool) -> int:
+    """The mode a plain open()/mkdir() would give under the current umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY)
@@ -32,6 +39,7 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, _default_mode(directory=False))  # mkstemp makes it private (0600)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as f:
@@ -66,6 +74,7 @@ def atomic_dir(dest: str | os.PathLike[str], overwrite: bool = False) -> Iterato
         raise DynaPoseError("already exists (pass --overwrite to replace it)", dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    os.chmod(tmp, _default_mode(directory=True))  # mkdtemp makes it private (0700)
     try:
         yield tmp
         _fsync_dir(tmp)

@@ -51,6 +51,7 @@ from dynapose.data.store import ClipStore
 from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_path, atomic_write_text
 from dynapose.models import build_model
+from dynapose.models.keras_adam import KerasAdam
 
 STATE = "state.safetensors"
 METRICS_CSV = "metrics.csv"
@@ -118,14 +119,15 @@ def shard(batch: np.ndarray, rank: int, world: int) -> np.ndarray:
 # Optimisation
 # --------------------------------------------------------------------------------------------
 def make_optimizer(params: Any, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam with the configured learning rate, betas and epsilon (Keras' 1e-7 for the seed)."""
-    return torch.optim.Adam(
-        params,
-        lr=config.lr,
-        betas=(config.beta1, config.beta2),
-        eps=config.eps,
-        weight_decay=config.weight_decay,
-    )
+    """The configured Adam: Keras' formulation (``keras-adam``, the report's, epsilon outside the
+    bias correction) or torch's (``adam``, which also takes weight decay)."""
+    betas = (config.beta1, config.beta2)
+    if config.optimizer == "keras-adam":
+        if config.weight_decay:
+            raise DynaPoseError("keras-adam has no weight decay; use optimizer: adam")
+        return KerasAdam(params, lr=config.lr, betas=betas, eps=config.eps)
+    return torch.optim.Adam(params, lr=config.lr, betas=betas, eps=config.eps,
+                            weight_decay=config.weight_decay)
 
 
 def loss_fn(pred: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:

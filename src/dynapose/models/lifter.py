@@ -125,6 +125,8 @@ class TemporalLifter(nn.Module):
                                        for _ in widths[1:])
         self.shrink = nn.Conv1d(c, (self.num_joints - 1) * 3, 1)
         self.drop = nn.Dropout(dropout)
+        # The Conv1d modules hold the weights (out, in, width) as VideoPose3D's do; both passes
+        # below apply them as matrix products on channels-last tensors (faster on CPUs).
         with torch.no_grad():  # start near the zero pose: outputs are scaled by 1000 (m -> mm)
             self.shrink.weight.mul_(0.1)
             self.shrink.bias.zero_()
@@ -142,7 +144,7 @@ class TemporalLifter(nn.Module):
                 m.momentum = momentum
 
     def _inputs(self, keypoints: torch.Tensor, confidences: torch.Tensor | None) -> torch.Tensor:
-        """(B, F, J, 2) [+ (B, F, J)] -> (B, J * in_features, F)."""
+        """(B, F, J, 2) [+ (B, F, J)] -> (B, F, J * in_features), channels last."""
         if keypoints.ndim != 4 or keypoints.shape[2:] != (self.num_joints, 2):
             raise ValueError(f"keypoints must be (B, F, {self.num_joints}, 2), "
                              f"got {tuple(keypoints.shape)}")
@@ -154,36 +156,68 @@ class TemporalLifter(nn.Module):
                 raise ValueError(f"confidences must be {tuple(keypoints.shape[:3])}, "
                                  f"got {tuple(confidences.shape)}")
             x = torch.cat([x, confidences.to(x.dtype)[..., None]], dim=-1)
-        b, f = x.shape[:2]
-        return x.reshape(b, f, -1).transpose(1, 2)
+        return x.reshape(*x.shape[:2], -1)
 
     def _outputs(self, y: torch.Tensor) -> torch.Tensor:
-        """(B, 16 * 3, F) in metres -> (B, F, 17, 3) mm with the pelvis at zero."""
-        b, _, f = y.shape
-        y = y.transpose(1, 2).reshape(b, f, self.num_joints - 1, 3) * 1000.0
+        """(B, F, 16 * 3) in metres -> (B, F, 17, 3) mm with the pelvis at zero."""
+        b, f, _ = y.shape
+        y = y.reshape(b, f, self.num_joints - 1, 3) * 1000.0
         return torch.cat([y.new_zeros(b, f, 1, 3), y], dim=2)
 
-    def _run(self, x: torch.Tensor, strided: bool) -> torch.Tensor:
+    def _run_dilated(self, x: torch.Tensor) -> torch.Tensor:
+        """The dilated pass in channels-last form: (B, L, in) -> (B, L - R + 1, 16 * 3) metres.
+
+        A width-w convolution with dilation d is one GEMM over the w shifted copies of the
+        sequence, concatenated along channels.
+        """
         act = self.drop
+
+        def dense(h: torch.Tensor, conv: nn.Conv1d, w: int, d: int) -> torch.Tensor:
+            weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)
+            n = h.shape[1] - (w - 1) * d
+            taps = torch.cat([h[:, k * d: k * d + n] for k in range(w)], dim=-1) if w > 1 else h
+            out = taps.reshape(-1, taps.shape[-1]) @ weight.t()
+            return out.reshape(h.shape[0], n, -1)
+
+        def bn(h: torch.Tensor, norm: nn.BatchNorm1d) -> torch.Tensor:
+            return norm(h.reshape(-1, h.shape[-1])).reshape(h.shape)
+
         w0 = self.filter_widths[0]
-        x = act(F.relu(self.expand_bn(F.conv1d(x, self.expand.weight,
-                                                stride=w0 if strided else 1))))
+        h = act(F.relu(bn(dense(x, self.expand, w0, 1), self.expand_bn)))
         dilation = w0
         for i, w in enumerate(self.filter_widths[1:]):
-            if strided:
-                offset = (w - 1) if self.causal else w // 2
-                res = x[:, :, offset::w]
-                h = F.conv1d(x, self.convs[i].weight, stride=w)
-            else:
-                span = (w - 1) * dilation
-                offset = span if self.causal else span // 2
-                res = x[:, :, offset: x.shape[2] - span + offset]
-                h = F.conv1d(x, self.convs[i].weight, dilation=dilation)
-            h = act(F.relu(self.conv_bns[i](h)))
-            h = act(F.relu(self.point_bns[i](self.pointwise[i](h))))
-            x = res + h
+            span = (w - 1) * dilation
+            offset = span if self.causal else span // 2
+            res = h[:, offset: h.shape[1] - span + offset]
+            y = act(F.relu(bn(dense(h, self.convs[i], w, dilation), self.conv_bns[i])))
+            y = act(F.relu(bn(dense(y, self.pointwise[i], 1, 1), self.point_bns[i])))
+            h = res + y
             dilation *= w
-        return self.shrink(x)
+        return h @ self.shrink.weight[:, :, 0].t() + self.shrink.bias
+
+    def _run_windows(self, x: torch.Tensor) -> torch.Tensor:
+        """The strided pass in channels-last form: (B, R, in) -> (B, 16 * 3) metres.
+
+        A convolution of width w and stride w is a matrix product on groups of w frames, so
+        each layer is one GEMM over (batch x positions) rows: faster on CPUs than conv1d.
+        """
+        b = x.shape[0]
+        act = self.drop
+
+        def dense(h: torch.Tensor, conv: nn.Conv1d, w: int) -> torch.Tensor:
+            weight = conv.weight.permute(0, 2, 1).reshape(conv.out_channels, -1)
+            return h.reshape(-1, w * h.shape[-1]) @ weight.t()
+
+        w0 = self.filter_widths[0]
+        h = act(F.relu(self.expand_bn(dense(x, self.expand, w0))))
+        h = h.reshape(b, -1, h.shape[-1])
+        for i, w in enumerate(self.filter_widths[1:]):
+            res = h.reshape(b, -1, w, h.shape[-1])[:, :, (w - 1) if self.causal else w // 2]
+            y = act(F.relu(self.conv_bns[i](dense(h, self.convs[i], w))))
+            y = act(F.relu(self.point_bns[i](dense(y, self.pointwise[i], 1))))
+            h = res + y.reshape(res.shape)
+        out = h.reshape(b, -1) @ self.shrink.weight[:, :, 0].t() + self.shrink.bias
+        return out
 
     # -- the two ways to run ----------------------------------------------------------------
     def forward(self, keypoints: torch.Tensor,
@@ -194,7 +228,7 @@ class TemporalLifter(nn.Module):
         if keypoints.ndim == 4 and keypoints.shape[1] != self.receptive_field:
             raise ValueError(f"a window must hold {self.receptive_field} frames (the receptive "
                              f"field), got {keypoints.shape[1]}")
-        return self._outputs(self._run(self._inputs(keypoints, confidences), strided=True))[:, 0]
+        return self._outputs(self._run_windows(self._inputs(keypoints, confidences))[:, None])[:, 0]
 
     def forward_sequence(self, keypoints: torch.Tensor, confidences: torch.Tensor | None = None,
                          pad: bool = True) -> torch.Tensor:
@@ -211,7 +245,7 @@ class TemporalLifter(nn.Module):
         if keypoints.ndim == 4 and keypoints.shape[1] < self.receptive_field:
             raise ValueError(f"need at least {self.receptive_field} frames, got "
                              f"{keypoints.shape[1]}")
-        return self._outputs(self._run(self._inputs(keypoints, confidences), strided=False))
+        return self._outputs(self._run_dilated(self._inputs(keypoints, confidences)))
 
 
 def _edge_pad(x: torch.Tensor, before: int, after: int) -> torch.Tensor:

@@ -14,15 +14,21 @@ Keras graph (``TimeDistributed`` layers apply per frame; valid padding everywher
     LSTM 128, ReLU cell candidate and output, sigmoid gates, all time steps
     Dense 256 ReLU, Dense 51, reshape (T, 17, 3)
 
-279,395 parameters at 224x224. Parameters are held in PyTorch layouts of the Keras weights
-(conv ``(out, in, kh, kw)``, dense ``(out, in)``, LSTM ``(4H, in)`` with Keras' gate order
-i, f, c, o), so :mod:`dynapose.models.keras_import` is a transposition and nothing else.
+279,395 parameters at 224x224 (and a zero ``pose_offset`` buffer, see :class:`SeedModel`).
+Parameters are held in PyTorch layouts of the Keras weights (conv ``(out, in, kh, kw)``, dense
+``(out, in)``, LSTM ``(4H, in)`` with Keras' gate order i, f, c, o), so
+:mod:`dynapose.models.keras_import` is a transposition and nothing else. Train it with
+:class:`dynapose.models.keras_adam.KerasAdam` to follow Keras' numbers.
 
-Speed (the first convolution is ~90 % of the multiply-adds): frames are processed as one batch of
-``B*T`` channels-last images; the /255 is folded into the first convolution's weights (exact in
-real arithmetic); the first max-pool is taken before that layer's bias and ReLU (max commutes with
-adding a constant and with ReLU, so the result is identical) and only its argmax is kept for the
-backward pass.
+Speed (the first convolution is ~90 % of the multiply-adds). Frames go through the CNN as one
+batch of ``B*T`` channels-last images. The first stage (conv 7x7 + ReLU + max-pool) is computed
+as ``relu(maxpool(conv(x, W/255)) + b)`` -- the /255 folded into the kernel, the pool taken
+before bias and ReLU (max commutes with both, so the result is the same) -- in chunks of ~16
+frames whose float copy and conv output stay in cache. Its backward pass keeps only the uint8
+input, the output and an int16 argmax, and remakes the float frames chunk by chunk, so no float
+tensor the size of the input batch is ever held (385 MB at batch 80). ``fast=False`` runs the
+literal Keras order instead (same numbers up to float rounding); tracing, ONNX export and
+``torch.compile`` get that path too.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ CONVS: tuple[tuple[int, int, int], ...] = (
 )
 """(filters, kernel size, stride) of the five convolutions, in order."""
 LSTM_UNITS = 128
+CHUNK_PIXELS = 16 * 224 * 224
+"""Pixels per chunk of the first stage (16 frames at 224 px: its working set fits in L3 cache)."""
 DENSE_UNITS = 256
 N_JOINTS = 17
 
@@ -115,11 +123,7 @@ class ReluLSTM(nn.Module):
 
 def _tracing() -> bool:
     """True while torch.jit / ONNX / torch.compile trace the model: they get the plain layers."""
-    return (
-        torch.jit.is_tracing()
-        or torch.onnx.is_in_onnx_export()
-        or torch.compiler.is_compiling()
-    )
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
 
 
 def _stem_geometry(size: int) -> tuple[int, int]:
@@ -128,39 +132,59 @@ def _stem_geometry(size: int) -> tuple[int, int]:
     return pooled, 4 * pooled + 5
 
 
+def _stem(
+    images: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, chunk: int, argmax: bool
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``relu(maxpool2x2(conv7x7_s2(images, weight)) + bias)`` over uint8 images, chunk by chunk.
+
+    Returns the output (N, P, P, C) (NHWC storage) and, if `argmax`, the flat index of each
+    max in its (2P, 2P) conv plane (same shape; int16, or int32 for inputs over ~360 px), else
+    None.
+    """
+    n, size = images.shape[0], images.shape[1]
+    side, rows = _stem_geometry(size)
+    ch = weight.shape[0]
+    out = images.new_empty((n, side, side, ch), dtype=weight.dtype)
+    index = images.new_empty(out.shape, dtype=_index_dtype(side)) if argmax else None
+    # the bias tiled along a whole output row, so the add runs over long contiguous rows
+    bias_row = bias.detach().repeat(side)
+    buf = _chunk_buffer(images, (chunk, 3, rows, rows), weight.dtype)
+    for i in range(0, n, chunk):
+        j = min(i + chunk, n)
+        x = buf[: j - i]
+        x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
+        y = F.conv2d(x, weight, None, stride=CONVS[0][2])
+        if index is None:
+            pooled = F.max_pool2d(y, 2, 2)
+        else:
+            pooled, idx = F.max_pool2d_with_indices(y, 2, 2)
+            index[i:j].copy_(idx.permute(0, 2, 3, 1))
+        rows_out = out[i:j].view((j - i) * side, side * ch)
+        torch.add(pooled.permute(0, 2, 3, 1).reshape(rows_out.shape), bias_row, out=rows_out)
+        rows_out.relu_()
+    return out, index
+
+
+def _index_dtype(side: int) -> torch.dtype:
+    return torch.int16 if (2 * side) ** 2 <= torch.iinfo(torch.int16).max else torch.int32
+
+
 class _Stem(torch.autograd.Function):
-    """The first stage: ``relu(maxpool2x2(conv7x7_s2(images, weight)) + bias)``, chunked.
+    """The first stage with its gradient: see :func:`_stem`. Gradients for weight and bias.
 
-    Input uint8 images (N, H, W, 3) with values 0..255, kernel (16, 3, 7, 7) (already /255),
-    bias (16,); output float32 (N, 16, P, P), channels-last. Identical to Keras'
-    ``maxpool(relu(conv + bias))``: max commutes with adding a constant and with ReLU.
-
-    Images go through in chunks so each chunk's float copy and conv output stay in cache and no
-    float tensor of the whole batch's input size is ever made. For the backward pass only the
-    output and the argmax (int16 offset in its window) are kept; the float images are remade
-    from the uint8 ones.
+    Identical to Keras' ``maxpool(relu(conv + bias))``: max commutes with adding a constant and
+    with ReLU. Images go through in chunks so each chunk's float copy and conv output stay in
+    cache, and no float tensor of the whole batch's input size is ever made. The backward pass
+    keeps only the output and the argmax (int16) and remakes the float images from the uint8
+    ones, chunk by chunk.
     """
 
     @staticmethod
     def forward(  # type: ignore[override]
         ctx: Any, images: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, chunk: int
     ) -> torch.Tensor:
-        n, size = images.shape[0], images.shape[1]
-        side, rows = _stem_geometry(size)
-        out = images.new_empty((n, side, side, weight.shape[0]), dtype=weight.dtype)
-        offset = images.new_empty(out.shape, dtype=torch.int16)
-        base = _window_base(side, images.device)
-        buf = _chunk_buffer(images, (chunk, 3, rows, rows), weight.dtype)
-        for i in range(0, n, chunk):
-            j = min(i + chunk, n)
-            x = buf[: j - i]
-            x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
-            y = F.conv2d(x, weight, None, stride=CONVS[0][2])
-            pooled, idx = F.max_pool2d_with_indices(y, 2, 2)
-            torch.add(pooled.permute(0, 2, 3, 1), bias, out=out[i:j]).relu_()
-            # argmax relative to its window's top-left: 0, 1, 2P or 2P+1, fits int16
-            torch.sub(idx.permute(0, 2, 3, 1), base, out=offset[i:j])
-        ctx.save_for_backward(images, weight, out, offset)
+        out, index = _stem(images, weight, bias, chunk, argmax=True)
+        ctx.save_for_backward(images, weight, out, index)
         ctx.chunk = chunk
         return out.permute(0, 3, 1, 2)
 
@@ -168,48 +192,36 @@ class _Stem(torch.autograd.Function):
     def backward(  # type: ignore[override]
         ctx: Any, grad: torch.Tensor
     ) -> tuple[None, torch.Tensor, torch.Tensor, None]:
-        images, weight, out, offset = ctx.saved_tensors
+        images, weight, out, index = ctx.saved_tensors
         chunk, n = ctx.chunk, images.shape[0]
         side, rows = _stem_geometry(images.shape[1])
-        base = _window_base(side, images.device)
         buf = _chunk_buffer(images, (chunk, 3, rows, rows), weight.dtype)
         # the pooling backward reads only the shape and memory format of this: never touched
         like = _chunk_buffer(images, (chunk, weight.shape[0], 2 * side, 2 * side), weight.dtype)
         grad = grad.permute(0, 2, 3, 1)  # (N, P, P, C)
-        zero = grad.new_zeros(())
         dw = torch.zeros_like(weight)
         db = grad.new_zeros(weight.shape[0])
+        stride = [CONVS[0][2]] * 2
         for i in range(0, n, chunk):
             j = min(i + chunk, n)
-            g = torch.where(out[i:j] > 0, grad[i:j], zero)  # through the ReLU
-            db += g.sum(dim=(0, 1, 2))
-            idx = torch.add(offset[i:j], base).permute(0, 3, 1, 2)  # int64, flat in the plane
+            g = torch.ops.aten.threshold_backward(grad[i:j], out[i:j], 0)  # through the ReLU
+            db += g.view(-1, g.shape[-1]).sum(dim=0)
             dy = torch.ops.aten.max_pool2d_with_indices_backward(
-                g.permute(0, 3, 1, 2), like[: j - i], [2, 2], [2, 2], [0, 0], [1, 1], False, idx
+                g.permute(0, 3, 1, 2),
+                like[: j - i],
+                [2, 2],
+                [2, 2],
+                [0, 0],
+                [1, 1],
+                False,
+                index[i:j].permute(0, 3, 1, 2).to(torch.int64),
             )
             x = buf[: j - i]
             x.copy_(images[i:j, :rows, :rows].permute(0, 3, 1, 2))
             dw += torch.ops.aten.convolution_backward(
-                dy,
-                x,
-                weight,
-                None,
-                [CONVS[0][2]] * 2,
-                [0, 0],
-                [1, 1],
-                False,
-                [0, 0],
-                1,
-                [False, True, False],
+                dy, x, weight, None, stride, [0, 0], [1, 1], False, [0, 0], 1, [False, True, False]
             )[1]
         return None, dw, db, None
-
-
-def _window_base(pooled_side: int, device: torch.device) -> torch.Tensor:
-    """Flat index of each 2x2 window's top-left in a (2P, 2P) plane, shaped (P, P, 1)."""
-    rows = torch.arange(pooled_side, device=device) * (4 * pooled_side)
-    cols = torch.arange(pooled_side, device=device) * 2
-    return (rows.view(-1, 1) + cols.view(1, -1)).unsqueeze(-1)
 
 
 def _chunk_buffer(images: torch.Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
@@ -223,9 +235,10 @@ class SeedModel(nn.Module):
     """The report's CNN + ReLU-LSTM: uint8 clips (B, T, H, W, 3) -> joints (B, T, 17, 3) in mm.
 
     Config: ``clip_len`` (T the model was built for; the LSTM accepts any T) and ``input_size``
-    (square side in pixels; the flatten width depends on it). ``fast`` (default True) selects the
-    pool-before-bias first stage; ``fast=False`` runs the literal Keras order (same numbers up to
-    float rounding), kept as a readable reference.
+    (square side in pixels, at least 193; the flatten width depends on it). ``fast`` (default
+    True) selects the chunked first stage; ``fast=False`` the literal Keras layer order (same
+    numbers up to float rounding). ``pose_offset`` (17, 3) mm is a buffer added to the output:
+    zero (Keras' model exactly) unless training centres the targets on a mean pose.
     """
 
     def __init__(self, clip_len: int = 8, input_size: int = 224, fast: bool = True) -> None:
@@ -239,7 +252,7 @@ class SeedModel(nn.Module):
             )
         self.config: dict[str, Any] = {"clip_len": clip_len, "input_size": input_size}
         self.fast = fast
-        self.chunk = 16
+        self.chunk: int | None = None  # images per first-stage chunk; None: CHUNK_PIXELS
         self.convs = nn.ModuleList()
         in_ch = 3
         for filters, k, s in CONVS:
@@ -250,6 +263,9 @@ class SeedModel(nn.Module):
         self.lstm = ReluLSTM(self.flat_features, LSTM_UNITS)
         self.dense1 = nn.Linear(LSTM_UNITS, DENSE_UNITS)
         self.dense2 = nn.Linear(DENSE_UNITS, N_JOINTS * 3)
+        # a constant pose (mm) added to the output: zero = Keras' model exactly; training may
+        # set it to the training set's mean pose (``--center-targets``). Not a parameter.
+        self.register_buffer("pose_offset", torch.zeros(N_JOINTS, 3))
         self.reset_parameters()
         self.to(memory_format=torch.channels_last)
 
@@ -273,7 +289,11 @@ class SeedModel(nn.Module):
         conv1 = self.convs[0]
         w1 = conv1.weight / 255.0  # the model's x/255, folded into the first kernel
         if self.fast and not _tracing():
-            y = _Stem.apply(images, w1, conv1.bias, self.chunk)
+            chunk = self.chunk or max(1, CHUNK_PIXELS // (images.shape[1] * images.shape[2]))
+            if torch.is_grad_enabled() and (w1.requires_grad or conv1.bias.requires_grad):
+                y = _Stem.apply(images, w1, conv1.bias, chunk)
+            else:
+                y = _stem(images, w1, conv1.bias, chunk, argmax=False)[0].permute(0, 3, 1, 2)
         else:
             x = images.permute(0, 3, 1, 2).float()  # channels-last (N, 3, H, W), values 0..255
             y = torch.relu(F.conv2d(x, w1, conv1.bias, stride=conv1.stride))
@@ -295,7 +315,7 @@ class SeedModel(nn.Module):
         feats = self.features(clips.reshape(b * t, h, w, 3)).view(b, t, -1)
         seq = self.lstm(feats)
         out = self.dense2(torch.relu(self.dense1(seq)))
-        return out.view(b, t, N_JOINTS, 3)
+        return out.view(b, t, N_JOINTS, 3) + self.pose_offset
 
 
 def count_parameters(model: nn.Module) -> int:
