@@ -166,6 +166,22 @@ def test_batches_are_replayable_and_augmentations_act() -> None:
     assert float(clean[0].abs().max()) < 1.5
 
 
+def test_bone_scaling_keeps_the_body_symmetric() -> None:
+    from dynapose.lift_train import _scale_bones
+    from dynapose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, bone_lengths
+
+    motion = load_motion(SYNTH, ["synth-0"])
+    world = torch.from_numpy(motion.world[:10])[None]  # (1, 10, 17, 3)
+    factors = np.random.default_rng(0).normal(1.0, 0.1, (1, 17))
+    scaled = _scale_bones(world, factors)
+    ratio = bone_lengths(scaled.numpy()) / bone_lengths(world.numpy())
+    child = [c for c, _ in BONES]
+    for left, right in zip(LEFT_JOINTS, RIGHT_JOINTS, strict=True):
+        np.testing.assert_allclose(ratio[..., child.index(left)], factors[0, left], rtol=1e-4)
+        np.testing.assert_allclose(ratio[..., child.index(right)], factors[0, left], rtol=1e-4)
+    torch.testing.assert_close(scaled[:, :, 0], world[:, :, 0])
+
+
 def test_normalize_screen_numpy_and_torch() -> None:
     px = np.array([[0.0, 0.0], [1000.0, 1002.0], [500.0, 501.0]])
     expected = np.array([[-1.0, -1.002], [1.0, 1.002], [0.0, 0.0]])

@@ -1,7 +1,7 @@
 """Benchmarks: measured, never estimated. ``bench_train`` is the seed model's training step.
 
-A training step is what ``dynapose train`` does per batch: forward, mean-squared error, backward
-and a Keras-exact Adam update (lr 5e-3, betas 0.75/0.95, eps 1e-7), on random uint8 clips
+A training step is ``dynapose.train.train_step`` with the seed recipe's optimizer: forward,
+mean-squared error, backward and a Keras-exact Adam update, on random uint8 clips
 (B, 8, S, S, 3) and joints held in memory. After warm-up steps, each step is timed alone.
 The measurement runs in a fresh Python process so ``peak_rss_mb`` (``ru_maxrss``) is the
 benchmark's own peak, including the interpreter, torch and the batch itself.
@@ -16,7 +16,10 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def bench_train(
@@ -91,25 +94,22 @@ def _train_worker(
 def _measure(
     torch: Any, batch: int, size: int, steps: int, warmup: int, clip_len: int
 ) -> dict[str, Any]:
-    from dynapose.models.keras_adam import KerasAdam
+    from dynapose.config import load_config
     from dynapose.models.seed import SeedModel, count_parameters
+    from dynapose.train import make_optimizer, train_step
 
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     model = SeedModel(clip_len=clip_len, input_size=size)
-    model.train()
-    optimizer = KerasAdam(model.parameters())
+    optimizer = make_optimizer(model.parameters(), load_config("seed"))
     clips = torch.randint(
         0, 256, (batch, clip_len, size, size, 3), dtype=torch.uint8, generator=gen
     )
     joints = torch.randn(batch, clip_len, 17, 3, generator=gen) * 300.0
 
     def step() -> float:
-        optimizer.zero_grad(set_to_none=True)
-        loss = torch.mean((model(clips) - joints) ** 2)
-        loss.backward()
-        optimizer.step()
-        return float(loss.detach())
+        # Exactly what `dynapose train` runs per batch (the seed recipe's optimizer and loss).
+        return float(train_step(model, optimizer, clips, joints, "mse")[0])
 
     for _ in range(warmup):
         step()
@@ -156,3 +156,113 @@ def format_table(result: dict[str, Any]) -> str:
     """A two-column text table of a benchmark result."""
     width = max(len(k) for k in result)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in result.items())
+
+
+# --------------------------------------------------------------------------------------------
+# bench memory: peak resident memory of a training epoch against store size
+# --------------------------------------------------------------------------------------------
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory (MB) of process `root` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / 2**20
+
+
+def _process_peak_rss_mb(pid: int) -> float | None:
+    """The peak resident memory (VmHWM, MB) of a live process, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def make_random_store(path: Path, clips: int, size: int = 224, seed: int = 0) -> Path:
+    """A store of `clips` random clips (16 distinct ones, repeated) for memory benchmarks."""
+    from dynapose.data.store import ClipStoreWriter
+
+    rng = np.random.default_rng(seed)
+    frames = rng.integers(0, 256, (16, 8, size, size, 3), dtype=np.uint8)
+    joints = rng.normal(0, 300, (16, 8, 17, 3)).astype(np.float32) + np.float32([0, 0, 4500])
+    with ClipStoreWriter(path, height=size, width=size, overwrite=True) as writer:
+        for i in range(clips):
+            writer.add(frames[i % 16], joints[i % 16], split="train", source="random")
+    return path
+
+
+def bench_memory(
+    sizes: tuple[int, ...] = (500, 2000, 8000),
+    size: int = 224,
+    batch: int = 80,
+    workers: int = 1,
+    root: str | os.PathLike[str] | None = None,
+    keep: bool = False,
+) -> dict[str, Any]:
+    """Peak resident memory of one training epoch of the seed model over stores of each size.
+
+    Each epoch runs in a fresh ``dynapose train`` process; reported per size: ``peak_rss_mb``
+    (the trainer process's own peak, its VmHWM) and ``peak_tree_rss_mb`` (trainer plus its
+    data-loading workers, sampled from /proc every 0.1 s; shared pages count once per process).
+    """
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    base = Path(root) if root else Path(tempfile.mkdtemp(prefix="dynapose-bench-memory-"))
+    base.mkdir(parents=True, exist_ok=True)
+    rows = []
+    try:
+        for n in sizes:
+            store = make_random_store(base / f"store-{n}", n, size)
+            run = base / f"run-{n}"
+            shutil.rmtree(run, ignore_errors=True)
+            cmd = [sys.executable, "-m", "dynapose", "train", "--data", str(store), "--out",
+                   str(run), "--epochs", "1", "--batch-size", str(batch), "--workers",
+                   str(workers), "--checkpoint-every", "0", "--input-size", str(size), "--quiet"]
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+            tree_peak, peak = 0.0, 0.0
+            while proc.poll() is None:
+                tree_peak = max(tree_peak, _tree_rss_mb(proc.pid))
+                peak = max(peak, _process_peak_rss_mb(proc.pid) or 0.0)
+                time.sleep(0.1)
+            seconds = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise RuntimeError(f"training on {store} failed (exit {proc.returncode})")
+            rows.append({
+                "clips": n,
+                "store_gb": round(n * 8 * size * size * 3 / 1e9, 2),
+                "peak_rss_mb": round(peak, 1),
+                "peak_tree_rss_mb": round(tree_peak, 1),
+                "epoch_s": round(seconds, 1),
+                "clips_per_s": round(n / seconds, 1),
+            })
+            if not keep:
+                shutil.rmtree(store, ignore_errors=True)
+                shutil.rmtree(run, ignore_errors=True)
+    finally:
+        if not keep and root is None:
+            shutil.rmtree(base, ignore_errors=True)
+    return {"benchmark": "memory", "size": size, "batch": batch, "workers": workers,
+            "results": rows}

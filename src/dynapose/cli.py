@@ -431,6 +431,36 @@ def bench_train_cmd(batch: int, size: int, steps: int, warmup: int, threads: int
     click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
 
 
+@bench.command("memory")
+@click.option("--sizes", default="500,2000,8000", show_default=True,
+              help="Store sizes (clips), comma-separated.")
+@click.option("--size", default=224, show_default=True, type=click.IntRange(min=193))
+@click.option("--batch", default=80, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0))
+@click.option("--root", default=None, help="Folder for the temporary stores (default: /tmp).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str | None,
+                     as_json: bool) -> None:
+    """Peak resident memory of a training epoch over stores of growing size (stays flat)."""
+    import json
+
+    from dynapose.bench import bench_memory
+
+    try:
+        counts = tuple(int(n) for n in sizes.split(","))
+    except ValueError as exc:
+        raise click.BadParameter(f"not a list of integers: {sizes}") from exc
+    result = bench_memory(counts, size=size, batch=batch, workers=workers, root=root)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{'clips':>7} {'store GB':>9} {'peak RSS MB':>12} {'+workers MB':>12} "
+               f"{'epoch s':>8} {'clips/s':>8}")
+    for r in result["results"]:
+        click.echo(f"{r['clips']:>7} {r['store_gb']:>9} {r['peak_rss_mb']:>12} "
+                   f"{r['peak_tree_rss_mb']:>12} {r['epoch_s']:>8} {r['clips_per_s']:>8}")
+
+
 @main.command("train-lift")
 @click.option("--data", required=True,
               help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, or 'synthetic'.")

@@ -50,7 +50,14 @@ from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_write_text
 from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter, filter_widths_for, normalize_screen
-from dynapose.skeleton import H36M_32_TO_17, NUM_JOINTS, flip_permutation
+from dynapose.skeleton import (
+    H36M_32_TO_17,
+    LEFT_JOINTS,
+    NUM_JOINTS,
+    PARENTS,
+    RIGHT_JOINTS,
+    flip_permutation,
+)
 from dynapose.train import load_state, save_state
 
 STATE = "state.safetensors"
@@ -87,6 +94,7 @@ class LiftConfig:
     yaw_deg: float = 0.0  # turn each window's person by up to +- this about the vertical axis
     noise_px: float = 0.0  # std of Gaussian noise added to the 2D input, pixels
     jitter_mm: float = 0.0  # std of the per-joint offset applied to the input's 3D only
+    bone_scale: float = 0.0  # std of a per-window factor on each bone's length (left = right)
     val_windows: int = 4096  # fixed validation windows scored each epoch
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
@@ -104,7 +112,8 @@ class LiftConfig:
             (self.lr > 0 and 0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr"),
             (self.schedule in ("exp", "cosine"), f"unknown schedule {self.schedule!r}"),
             (0 <= self.warmup < 1, "warmup must be in [0, 1)"),
-            (min(self.noise_px, self.jitter_mm, self.yaw_deg) >= 0, "augmentations must be >= 0"),
+            (min(self.noise_px, self.jitter_mm, self.yaw_deg, self.bone_scale) >= 0,
+             "augmentations must be >= 0"),
             (self.threads >= 0 and self.checkpoint_every >= 0 and self.val_windows >= 0,
              "threads, checkpoint_every and val_windows must be >= 0"),
             (bool(self.train_subjects), "train_subjects is empty"),
@@ -378,6 +387,8 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
         x = cos[:, None, None] * rel[..., 0] - sin[:, None, None] * rel[..., 1]
         y = sin[:, None, None] * rel[..., 0] + cos[:, None, None] * rel[..., 1]
         world = torch.stack([x, y, rel[..., 2]], -1) + pivot[:, None, None]
+    if augment and config.bone_scale > 0:
+        world = _scale_bones(world, rng.normal(1.0, config.bone_scale, (b, NUM_JOINTS)))
     ci = torch.from_numpy(cam)
     R, T = cams["R"][ci], cams["T"][ci]
     points = torch.einsum("bfjk,bik->bfji", world - T[:, None, None], R)  # camera frame
@@ -396,6 +407,19 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     size = cams["size"][ci]
     inputs = normalize_screen(px, size[:, 0, None, None], size[:, 1, None, None])
     return inputs.float(), target.float()
+
+
+def _scale_bones(world: torch.Tensor, factors: np.ndarray) -> torch.Tensor:
+    """Windows (B, R, 17, 3) with each bone (child joint j) scaled by factors[:, j], the right
+    side's factor copied from the left so the body stays symmetric; the pelvis stays put."""
+    factors = factors.copy()
+    factors[:, list(RIGHT_JOINTS)] = factors[:, list(LEFT_JOINTS)]
+    f = torch.from_numpy(np.clip(factors, 0.7, 1.3).astype(np.float32))[:, None, :, None]
+    out = world.clone()
+    for j, parent in enumerate(PARENTS):
+        if parent >= 0:
+            out[:, :, j] = out[:, :, parent] + f[:, :, j] * (world[:, :, j] - world[:, :, parent])
+    return out
 
 
 # --------------------------------------------------------------------------------------------

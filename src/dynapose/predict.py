@@ -273,23 +273,13 @@ def load_model(
 def _split_model(
     model: torch.nn.Module, clip_len: int, size: int
 ) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]] | None:
-    """(encode, head) for a model with per-frame ``features`` and a temporal rest, or None.
+    """(encode, head) for a model with per-frame ``features`` and ``forward_from_features``.
 
-    The head is the model's ``forward_from_features`` when it has one, else the seed model's
-    layers after ``features`` (LSTM, dense, ReLU, dense). Accepted only when encode-then-head
-    reproduces the whole model's output on random clips (1e-4 relative).
+    Accepted only when encode-then-head reproduces the whole model's output on random clips
+    (1e-4 relative); None otherwise.
     """
     features = getattr(model, "features", None)
     rest = getattr(model, "forward_from_features", None)
-    if rest is None and all(hasattr(model, a) for a in ("lstm", "dense1", "dense2")):
-
-        layers: Any = model
-
-        def rest(feats: torch.Tensor) -> torch.Tensor:
-            seq = layers.lstm(feats)
-            out = layers.dense2(torch.relu(layers.dense1(seq)))
-            return out.view(*feats.shape[:2], NUM_JOINTS, 3)
-
     if features is None or rest is None:
         return None
 

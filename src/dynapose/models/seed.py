@@ -313,8 +313,13 @@ class SeedModel(nn.Module):
                 f"model built for {self.input_size}x{self.input_size} frames, got {h}x{w}"
             )
         feats = self.features(clips.reshape(b * t, h, w, 3)).view(b, t, -1)
-        seq = self.lstm(feats)
-        out = self.dense2(torch.relu(self.dense1(seq)))
+        return self.forward_from_features(feats)
+
+    def forward_from_features(self, feats: torch.Tensor) -> torch.Tensor:
+        """The temporal rest of the model: features (B, T, F) from :meth:`features` -> joints
+        (B, T, 17, 3) mm. Lets a video's frames share CNN work across overlapping windows."""
+        b, t, _ = feats.shape
+        out = self.dense2(torch.relu(self.dense1(self.lstm(feats))))
         return out.view(b, t, N_JOINTS, 3) + self.pose_offset
 
 
