@@ -45,7 +45,7 @@ def bench_train(
     """
     if batch < 1 or size < 1 or steps < 1 or warmup < 0:
         raise ValueError("batch, size and steps must be >= 1 and warmup >= 0")
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "batch": batch,
         "size": size,
         "steps": steps,
@@ -202,7 +202,9 @@ def make_random_store(path: Path, clips: int, size: int = 224, seed: int = 0) ->
 
     rng = np.random.default_rng(seed)
     frames = rng.integers(0, 256, (16, 8, size, size, 3), dtype=np.uint8)
-    joints = rng.normal(0, 300, (16, 8, 17, 3)).astype(np.float32) + np.float32([0, 0, 4500])
+    joints = rng.normal(0, 300, (16, 8, 17, 3)).astype(np.float32) + np.array(
+        [0, 0, 4500], dtype=np.float32
+    )
     with ClipStoreWriter(path, height=size, width=size, overwrite=True) as writer:
         for i in range(clips):
             writer.add(frames[i % 16], joints[i % 16], split="train", source="random")

@@ -114,12 +114,12 @@ def evaluate(
         },
     }
     for column in ("subject", "action"):
-        values = store.column(column)[indices] if column in store.meta_columns else None
-        if values is None or all(v in ("", None) for v in values):
+        labels = store.column(column)[indices] if column in store.meta_columns else None
+        if labels is None or all(v in ("", None) for v in labels):
             continue
         report[f"per_{column}"] = {
-            str(v): {**summary(values == v), "clips": int((values == v).sum())}
-            for v in sorted(set(values))
+            str(v): {**summary(labels == v), "clips": int((labels == v).sum())}
+            for v in sorted(set(labels))
         }
     return report
 

@@ -47,6 +47,8 @@ _EPS = 1e-12
 
 def _prepare(pred: Any, target: Any) -> tuple[Any, Any, bool]:
     """Both arrays as float64 numpy, or both as torch tensors (the tensor's dtype and device)."""
+    p: torch.Tensor | np.ndarray
+    t: torch.Tensor | np.ndarray
     if isinstance(pred, torch.Tensor) or isinstance(target, torch.Tensor):
         ref = pred if isinstance(pred, torch.Tensor) else target
         dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
@@ -93,19 +95,29 @@ def _procrustes(pred: Any, target: Any) -> Any:
     reflection, the scale s = tr(S D) / |P|^2, and the aligned pose s (P R) + mean(X).
     """
     if isinstance(pred, torch.Tensor):
-        mu_p = pred.mean(dim=-2, keepdim=True)
-        mu_t = target.mean(dim=-2, keepdim=True)
-        p0, t0 = pred - mu_p, target - mu_t
-        h = p0.transpose(-1, -2) @ t0
-        u, s, vh = torch.linalg.svd(h)
-        d = torch.sign(torch.linalg.det(u @ vh)).detach()
-        d = torch.where(d == 0, torch.ones_like(d), d)
-        ones = torch.ones_like(d)
-        diag = torch.stack([ones, ones, d], dim=-1)  # (..., 3)
-        rot = (u * diag.unsqueeze(-2)) @ vh
-        trace = (s * diag).sum(dim=-1)
-        scale = trace / (p0.square().sum(dim=(-1, -2))).clamp_min(_EPS)
-        return scale[..., None, None] * (p0 @ rot) + mu_t
+        return _procrustes_torch(pred, target)
+    return _procrustes_numpy(pred, target)
+
+
+def _procrustes_torch(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """:func:`_procrustes` for torch tensors (the tensors' dtype and device)."""
+    mu_p = pred.mean(dim=-2, keepdim=True)
+    mu_t = target.mean(dim=-2, keepdim=True)
+    p0, t0 = pred - mu_p, target - mu_t
+    h = p0.transpose(-1, -2) @ t0
+    u, s, vh = torch.linalg.svd(h)
+    d = torch.sign(torch.linalg.det(u @ vh)).detach()
+    d = torch.where(d == 0, torch.ones_like(d), d)
+    ones = torch.ones_like(d)
+    diag = torch.stack([ones, ones, d], dim=-1)  # (..., 3)
+    rot = (u * diag.unsqueeze(-2)) @ vh
+    trace = (s * diag).sum(dim=-1)
+    scale = trace / (p0.square().sum(dim=(-1, -2))).clamp_min(_EPS)
+    return scale[..., None, None] * (p0 @ rot) + mu_t
+
+
+def _procrustes_numpy(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """:func:`_procrustes` for numpy arrays."""
     mu_p = pred.mean(axis=-2, keepdims=True)
     mu_t = target.mean(axis=-2, keepdims=True)
     p0, t0 = pred - mu_p, target - mu_t

@@ -19,15 +19,15 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
-from mpl_toolkits.mplot3d import Axes3D  # noqa: F401  (registers the "3d" projection)
 from mpl_toolkits.mplot3d.art3d import Line3DCollection
+from mpl_toolkits.mplot3d.axes3d import Axes3D  # also registers the "3d" projection
 from PIL import Image, ImageDraw
 
 from dynapose.errors import DynaPoseError
@@ -225,7 +225,7 @@ def draw_skeleton_2d(
     if radius is None:
         radius = max(1, round(min(h, w) / 80))
     palette = side_colors(color)
-    ok = np.isfinite(joints).all(axis=1)
+    ok = cast(np.ndarray, np.isfinite(joints).all(axis=1))  # (17,) bool: joints is (17, 2)
     # Far-away points are clipped so Pillow never sees absurd coordinates.
     pts = np.clip(np.nan_to_num(joints), -4.0 * (w + h), 5.0 * (w + h))
     img = Image.fromarray(np.ascontiguousarray(image))
@@ -262,6 +262,11 @@ def skeleton_limits(*poses: np.ndarray | None, margin: float = 150.0) -> Limits:
         lo, hi = allpts.min(axis=0), allpts.max(axis=0)
         centre, half = (lo + hi) / 2, float((hi - lo).max()) / 2 + margin
     return tuple((float(c - half), float(c + half)) for c in centre)  # type: ignore[return-value]
+
+
+def _unit_rgb(color: RGB) -> tuple[float, float, float]:
+    """An RGB colour 0..255 as matplotlib's 0..1 floats."""
+    return (color[0] / 255.0, color[1] / 255.0, color[2] / 255.0)
 
 
 def _segments(pose: np.ndarray) -> np.ndarray:
@@ -301,7 +306,7 @@ class Skeleton3DRenderer:
         self.colors = [tuple(int(v) for v in c[:3]) for c in colors]
         self.fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
-        self.ax = self.fig.add_axes((0.0, 0.0, 1.0, 1.0), projection="3d")
+        self.ax = cast(Axes3D, self.fig.add_axes((0.0, 0.0, 1.0, 1.0), projection="3d"))
         self.ax.view_init(elev=elev, azim=azim)
         self.ax.set_proj_type("persp", focal_length=1.5)
         font = max(5, min(9, h // 45))
@@ -322,7 +327,7 @@ class Skeleton3DRenderer:
             self.set_limits(limits)
         if labels:
             handles = [
-                Line2D([], [], color=np.array(self._color(i)) / 255.0, lw=2, label=str(name))
+                Line2D([], [], color=_unit_rgb(self._color(i)), lw=2, label=str(name))
                 for i, name in enumerate(labels)
             ]
             self.fig.legend(handles=handles, loc="upper left", fontsize=font, frameon=False)
@@ -366,7 +371,7 @@ class Skeleton3DRenderer:
         With fixed limits the axes, panes and legend are drawn once and cached; each frame then
         only restores that background and draws the skeletons on it (blitting).
         """
-        poses = [np.asarray(joints3d, dtype=np.float64)]
+        poses: list[np.ndarray | None] = [np.asarray(joints3d, dtype=np.float64)]
         poses += [None if o is None else np.asarray(o, dtype=np.float64) for o in others]
         for p in poses:
             if p is not None and p.shape != (NUM_JOINTS, 3):
@@ -473,6 +478,7 @@ def _check_frame(frame: Any, path: Path, first: tuple[int, ...] | None) -> np.nd
 
 def _write_mp4(frames: Iterable[Any], tmp: Path, dest: Path, fps: float, crf: int) -> int:
     import av
+    from av.video.stream import VideoStream
 
     rate = Fraction(fps).limit_denominator(1001)
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
@@ -480,14 +486,16 @@ def _write_mp4(frames: Iterable[Any], tmp: Path, dest: Path, fps: float, crf: in
     first: tuple[int, ...] | None = None
     pad = (0, 0)
     with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
-        stream = None
+        stream: VideoStream | None = None
         for frame in frames:
             arr = _check_frame(frame, dest, first)
             if stream is None:
                 first = arr.shape
                 h, w = arr.shape[:2]
                 pad = (h % 2, w % 2)  # yuv420p needs even sizes
-                stream = out.add_stream(codec, rate=rate)
+                added = out.add_stream(codec, rate=rate)
+                assert isinstance(added, VideoStream)  # a video codec gives a video stream
+                stream = added
                 stream.width, stream.height = w + pad[1], h + pad[0]
                 stream.pix_fmt = "yuv420p"
                 if codec == "libx264":

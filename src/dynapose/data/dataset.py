@@ -50,9 +50,10 @@ def _already_batched(batch: Any) -> Any:
 
 
 def batch_loader(
-    dataset: ClipDataset, batches: Sequence[Sequence[int]], workers: int = 1
+    dataset: ClipDataset, batches: Sequence[Sequence[int] | np.ndarray], workers: int = 1
 ) -> DataLoader:
-    """A loader yielding ``(frames, joints3d, indices)`` for the given lists of clip indices."""
+    """A loader yielding ``(frames, joints3d, indices)`` for the given batches of clip indices
+    (lists or 1-D integer arrays)."""
     return DataLoader(
         dataset,
         batch_sampler=[list(b) for b in batches],  # type: ignore[arg-type]

@@ -342,7 +342,7 @@ def _idle(rng: np.random.Generator, t: np.ndarray, scale: float = 1.0) -> dict[s
     }
 
 
-def _add(pose: dict[str, np.ndarray], **more: np.ndarray | float) -> dict[str, np.ndarray]:
+def _add(pose: dict[str, np.ndarray], **more: np.ndarray) -> dict[str, np.ndarray]:
     for k, v in more.items():
         pose[k] = pose.get(k, _DEFAULT_POSE.get(k, 0.0)) + v
     return pose

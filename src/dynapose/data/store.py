@@ -373,8 +373,9 @@ class ClipStore:
         """Read array `name` of clip `index` into `out` (C-contiguous, right shape and dtype)."""
         spec = self.specs[name]
         chunk, offset = self._locate(int(index))
-        got = os.preadv(self._fd(name, chunk), [memoryview(out).cast("B")],
-                        offset * spec.clip_bytes)
+        # ndarray has the buffer protocol; numpy's stubs declare __buffer__ only on Python >= 3.12
+        view = memoryview(out).cast("B")  # type: ignore[arg-type]
+        got = os.preadv(self._fd(name, chunk), [view], offset * spec.clip_bytes)
         if got != spec.clip_bytes:
             raise DynaPoseError("short read: store chunk truncated", self.path)
 

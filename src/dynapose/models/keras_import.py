@@ -66,7 +66,8 @@ def load_keras_weights(
         if tuple(tensor.shape) != tuple(expected[key].shape):  # pragma: no cover  (checked above)
             raise DynaPoseError(f"weight {key} has shape {tuple(tensor.shape)}", path)
     model.load_state_dict(state)
-    model.to(memory_format=torch.channels_last)
+    # Module.to(memory_format=...) is documented and works; torch's overloads omit it
+    model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     model.eval()
     return model
 

@@ -34,7 +34,8 @@ literal Keras order instead (same numbers up to float rounding); tracing, ONNX e
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -157,7 +158,7 @@ def _stem(
         if index is None:
             pooled = F.max_pool2d(y, 2, 2)
         else:
-            pooled, idx = F.max_pool2d_with_indices(y, 2, 2)
+            pooled, idx = F.max_pool2d_with_indices(y, (2, 2), (2, 2))
             index[i:j].copy_(idx.permute(0, 2, 3, 1))
         rows_out = out[i:j].view((j - i) * side, side * ch)
         torch.add(pooled.permute(0, 2, 3, 1).reshape(rows_out.shape), bias_row, out=rows_out)
@@ -267,11 +268,13 @@ class SeedModel(nn.Module):
         # set it to the training set's mean pose (``--center-targets``). Not a parameter.
         self.register_buffer("pose_offset", torch.zeros(N_JOINTS, 3))
         self.reset_parameters()
-        self.to(memory_format=torch.channels_last)
+        # Module.to(memory_format=...) is documented and works; torch's overloads omit it
+        self.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def reset_parameters(self) -> None:
         """Keras initialisers: glorot-uniform kernels, zero biases (LSTM: see ReluLSTM)."""
-        for conv in self.convs:
+        for conv in cast("Iterable[nn.Conv2d]", self.convs):
+            assert conv.bias is not None  # built with bias=True
             out_ch, in_ch, kh, kw = conv.weight.shape
             _glorot_uniform_(conv.weight, kh * kw * in_ch, kh * kw * out_ch)
             nn.init.zeros_(conv.bias)
@@ -286,17 +289,18 @@ class SeedModel(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """Per-frame CNN features: uint8 (N, H, W, 3) -> float32 (N, flat_features), Keras order."""
-        conv1 = self.convs[0]
+        conv1 = cast(nn.Conv2d, self.convs[0])
+        b1 = cast(torch.Tensor, conv1.bias)  # built with bias=True
         w1 = conv1.weight / 255.0  # the model's x/255, folded into the first kernel
         if self.fast and not _tracing():
             chunk = self.chunk or max(1, CHUNK_PIXELS // (images.shape[1] * images.shape[2]))
-            if torch.is_grad_enabled() and (w1.requires_grad or conv1.bias.requires_grad):
-                y = _Stem.apply(images, w1, conv1.bias, chunk)
+            if torch.is_grad_enabled() and (w1.requires_grad or b1.requires_grad):
+                y = _Stem.apply(images, w1, b1, chunk)
             else:
-                y = _stem(images, w1, conv1.bias, chunk, argmax=False)[0].permute(0, 3, 1, 2)
+                y = _stem(images, w1, b1, chunk, argmax=False)[0].permute(0, 3, 1, 2)
         else:
             x = images.permute(0, 3, 1, 2).float()  # channels-last (N, 3, H, W), values 0..255
-            y = torch.relu(F.conv2d(x, w1, conv1.bias, stride=conv1.stride))
+            y = torch.relu(F.conv2d(x, w1, b1, stride=conv1.stride))
             y = F.max_pool2d(y, 2, 2)
         for conv in self.convs[1:]:
             y = torch.relu(conv(y))
