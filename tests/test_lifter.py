@@ -166,6 +166,23 @@ def test_batches_are_replayable_and_augmentations_act() -> None:
     assert float(clean[0].abs().max()) < 1.5
 
 
+def test_windows_out_of_view_are_moved_into_it() -> None:
+    motion = load_motion(SYNTH, ["synth-0"])
+    cams = camera_tensors(motion.cameras)
+    far = MotionData(motion.world + np.float32([9000.0, 0.0, 0.0]), motion.sequences,
+                     motion.cameras)  # behind or beside every camera
+    rng = np.random.default_rng(0)
+    frame, seq, cam = sample_windows(far, 64, rng)
+    inputs, target = make_batch(far, cams, frame, seq, cam, LiftConfig(), rng)
+    near = make_batch(motion, cams, frame, seq, cam, LiftConfig(), np.random.default_rng(0))
+    assert torch.isfinite(inputs).all() and float(inputs.abs().max()) < 1.5
+    # the same people, only moved: the same bone lengths (the view direction differs)
+    from dynapose.skeleton import bone_lengths
+
+    np.testing.assert_allclose(bone_lengths(target.numpy()), bone_lengths(near[1].numpy()),
+                               atol=0.05)
+
+
 def test_bone_scaling_keeps_the_body_symmetric() -> None:
     from dynapose.lift_train import _scale_bones
     from dynapose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, bone_lengths

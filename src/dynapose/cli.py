@@ -121,8 +121,8 @@ def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
 @click.option("--checkpoint-every", type=int, default=None,
               help="Steps between resumable snapshots.")
 @click.option("--input-size", type=int, default=None, help="Model input size (pixels).")
-@click.option("--center-targets/--no-center-targets", default=None,
-              help="Start the output at the training mean pose (default: on).")
+@click.option("--normalize-targets/--no-normalize-targets", default=None,
+              help="Output in units of the targets' spread around their mean pose (default: on).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Data-parallel processes (torch.distributed, gloo).")

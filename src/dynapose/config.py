@@ -30,7 +30,7 @@ class TrainConfig:
     eps: float = 1e-7
     weight_decay: float = 0.0
     loss: str = "mse"  # mean squared error over all elements (mm^2)
-    center_targets: bool = True  # start the output at the training set's mean pose (see README)
+    normalize_targets: bool = True  # output in units of the targets' spread, from their mean
     seed: int = 0
     workers: int = 1  # data-loading worker processes per training process
     threads: int = 0  # torch threads per process; 0 = cores / processes

@@ -95,6 +95,7 @@ class LiftConfig:
     noise_px: float = 0.0  # std of Gaussian noise added to the 2D input, pixels
     jitter_mm: float = 0.0  # std of the per-joint offset applied to the input's 3D only
     bone_scale: float = 0.0  # std of a per-window factor on each bone's length (left = right)
+    body_scale: float = 0.0  # std of a per-window factor on every bone (the person's size)
     val_windows: int = 4096  # fixed validation windows scored each epoch
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
@@ -112,7 +113,8 @@ class LiftConfig:
             (self.lr > 0 and 0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr"),
             (self.schedule in ("exp", "cosine"), f"unknown schedule {self.schedule!r}"),
             (0 <= self.warmup < 1, "warmup must be in [0, 1)"),
-            (min(self.noise_px, self.jitter_mm, self.yaw_deg, self.bone_scale) >= 0,
+            (min(self.noise_px, self.jitter_mm, self.yaw_deg, self.bone_scale,
+                 self.body_scale) >= 0,
              "augmentations must be >= 0"),
             (self.threads >= 0 and self.checkpoint_every >= 0 and self.val_windows >= 0,
              "threads, checkpoint_every and val_windows must be >= 0"),
@@ -387,11 +389,21 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
         x = cos[:, None, None] * rel[..., 0] - sin[:, None, None] * rel[..., 1]
         y = sin[:, None, None] * rel[..., 0] + cos[:, None, None] * rel[..., 1]
         world = torch.stack([x, y, rel[..., 2]], -1) + pivot[:, None, None]
-    if augment and config.bone_scale > 0:
-        world = _scale_bones(world, rng.normal(1.0, config.bone_scale, (b, NUM_JOINTS)))
+    if augment and (config.bone_scale > 0 or config.body_scale > 0):
+        factors = rng.normal(1.0, config.bone_scale, (b, NUM_JOINTS))
+        world = _scale_bones(world, factors * rng.normal(1.0, config.body_scale, (b, 1)))
     ci = torch.from_numpy(cam)
     R, T = cams["R"][ci], cams["T"][ci]
     points = torch.einsum("bfjk,bik->bfji", world - T[:, None, None], R)  # camera frame
+    # A window that leaves the camera's view (possible with synthetic motion) is moved so its
+    # centre-frame pelvis stands at the world origin: the lens model is only valid in view.
+    away = ((points[..., 2] < 500) | (points[..., :2].abs() > 0.6 * points[..., 2:3])
+            .any(-1)).flatten(1).any(1)
+    if bool(away.any()):
+        shift = world[:, centre, 0].clone()
+        shift[:, 2] = 0
+        world = torch.where(away[:, None, None, None], world - shift[:, None, None], world)
+        points = torch.einsum("bfjk,bik->bfji", world - T[:, None, None], R)
     if augment and config.flip > 0:
         flip = torch.from_numpy(rng.random(b) < config.flip)
         mirrored = points[:, :, torch.from_numpy(flip_permutation())] * torch.tensor([-1., 1, 1])

@@ -238,12 +238,18 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def mean_pose(store: ClipStore, indices: np.ndarray) -> np.ndarray:
-    """Mean (17, 3) joint positions (mm) over the frames of the clips `indices`."""
+def target_statistics(store: ClipStore, indices: np.ndarray) -> tuple[np.ndarray, float]:
+    """Mean pose (17, 3) mm over the frames of the clips `indices`, and the targets' spread:
+    the root-mean-square distance (mm) of a coordinate from its mean-pose value."""
     total = np.zeros((17, 3))
+    total_sq = np.zeros((17, 3))
     for joints in store.iter_joints3d(indices):
         total += joints.mean(axis=0)
-    return (total / max(len(indices), 1)).astype(np.float32)
+        total_sq += (joints.astype(np.float64) ** 2).mean(axis=0)
+    n = max(len(indices), 1)
+    mean = total / n
+    spread = float(np.sqrt(max(float(np.mean(total_sq / n - mean**2)), 0.0)))
+    return mean.astype(np.float32), spread
 
 
 def _params_checksum(model: nn.Module) -> list[float]:
@@ -325,10 +331,11 @@ def _train(
         if state_file.exists() or (out / "checkpoint").exists():
             raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
                                 out)
-        pose = mean_pose(store, train_idx)
-        if config.center_targets and hasattr(model, "pose_offset"):
+        pose, spread = target_statistics(store, train_idx)
+        if config.normalize_targets and hasattr(model, "pose_offset"):
             with torch.no_grad():
                 model.pose_offset.copy_(torch.from_numpy(pose))  # type: ignore[operator]
+                model.pose_scale.fill_(max(spread, 1.0))  # type: ignore[operator]
     if d.main:
         out.mkdir(parents=True, exist_ok=True)
         run_info = {"config": config.to_dict(), "data": str(data.resolve()), "world_size": d.world}

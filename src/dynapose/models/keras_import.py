@@ -219,7 +219,8 @@ def _to_state_dict(arrays: dict[str, list[np.ndarray]]) -> dict[str, torch.Tenso
         kernel, bias = arrays[f"dense{j}"]
         state[f"dense{j + 1}.weight"] = t(kernel.T)
         state[f"dense{j + 1}.bias"] = t(bias)
-    state["pose_offset"] = torch.zeros(N_JOINTS, 3)  # Keras has none: exactly its output
+    state["pose_offset"] = torch.zeros(N_JOINTS, 3)  # Keras has neither: exactly its output
+    state["pose_scale"] = torch.ones(())
     return state
 
 

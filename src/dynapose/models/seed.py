@@ -14,7 +14,8 @@ Keras graph (``TimeDistributed`` layers apply per frame; valid padding everywher
     LSTM 128, ReLU cell candidate and output, sigmoid gates, all time steps
     Dense 256 ReLU, Dense 51, reshape (T, 17, 3)
 
-279,395 parameters at 224x224 (and a zero ``pose_offset`` buffer, see :class:`SeedModel`).
+279,395 parameters at 224x224 (and the output buffers ``pose_scale`` and ``pose_offset``, see
+:class:`SeedModel`).
 Parameters are held in PyTorch layouts of the Keras weights (conv ``(out, in, kh, kw)``, dense
 ``(out, in)``, LSTM ``(4H, in)`` with Keras' gate order i, f, c, o), so
 :mod:`dynapose.models.keras_import` is a transposition and nothing else. Train it with
@@ -238,8 +239,10 @@ class SeedModel(nn.Module):
     Config: ``clip_len`` (T the model was built for; the LSTM accepts any T) and ``input_size``
     (square side in pixels, at least 193; the flatten width depends on it). ``fast`` (default
     True) selects the chunked first stage; ``fast=False`` the literal Keras layer order (same
-    numbers up to float rounding). ``pose_offset`` (17, 3) mm is a buffer added to the output:
-    zero (Keras' model exactly) unless training centres the targets on a mean pose.
+    numbers up to float rounding). Two buffers map the last layer's output to millimetres,
+    ``joints = out * pose_scale + pose_offset``: ``pose_scale`` (scalar) is 1 and ``pose_offset``
+    (17, 3) is 0 for Keras' model exactly; training with ``normalize_targets`` sets them to the
+    training targets' spread (mm) and mean pose (mm).
     """
 
     def __init__(self, clip_len: int = 8, input_size: int = 224, fast: bool = True) -> None:
@@ -264,8 +267,9 @@ class SeedModel(nn.Module):
         self.lstm = ReluLSTM(self.flat_features, LSTM_UNITS)
         self.dense1 = nn.Linear(LSTM_UNITS, DENSE_UNITS)
         self.dense2 = nn.Linear(DENSE_UNITS, N_JOINTS * 3)
-        # a constant pose (mm) added to the output: zero = Keras' model exactly; training may
-        # set it to the training set's mean pose (``--center-targets``). Not a parameter.
+        # Output scale and offset (mm): 1 and 0 = Keras' model exactly; training may set them
+        # to the training targets' spread and mean pose (``normalize_targets``). Not parameters.
+        self.register_buffer("pose_scale", torch.ones(()))
         self.register_buffer("pose_offset", torch.zeros(N_JOINTS, 3))
         self.reset_parameters()
         # Module.to(memory_format=...) is documented and works; torch's overloads omit it
@@ -324,7 +328,7 @@ class SeedModel(nn.Module):
         (B, T, 17, 3) mm. Lets a video's frames share CNN work across overlapping windows."""
         b, t, _ = feats.shape
         out = self.dense2(torch.relu(self.dense1(self.lstm(feats))))
-        return out.view(b, t, N_JOINTS, 3) + self.pose_offset
+        return out.view(b, t, N_JOINTS, 3) * self.pose_scale + self.pose_offset
 
 
 def count_parameters(model: nn.Module) -> int:
