@@ -351,6 +351,7 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "checkpoint not found" in res.output
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not NPZ.is_file(), reason=f"real Human3.6M poses not present at {NPZ}")
 def test_real_npz_windows_and_evaluation() -> None:
     motion = load_motion(NPZ, ["S8"])

@@ -140,6 +140,14 @@ def _heldout_video(run: Path, store: Any, path: Path, clips: int) -> Path:
     return Path(comparison_video(frames, pred, truth, path, fps=10))
 
 
+def _versus(improvement: float) -> str:
+    """A plain sentence comparing the model's MPJPE with the baseline's."""
+    if abs(improvement) < 0.005:
+        return "The model's MPJPE equals the baseline's: it has not learned beyond the mean pose."
+    side = "lower" if improvement > 0 else "higher"
+    return f"The model's MPJPE is {100 * abs(improvement):.1f}% {side} than the baseline's."
+
+
 def _summary_text(s: dict[str, Any]) -> str:
     t = s["timings"]
     return f"""# DynaPose demo
@@ -154,7 +162,7 @@ Trained the report's Deep Dynamic Model (`{s['preset']}` preset, {s['epochs']} e
 | MPJPE protocol 1 (mm, pelvis-aligned) | {s['test_mpjpe_p1_mm']:.1f} | \
 {s['baseline_mpjpe_p1_mm']:.1f} |
 
-The model's MPJPE is {100 * s['improvement_over_baseline']:.0f}% below the baseline's.
+{_versus(s['improvement_over_baseline'])}
 
 Where everything is:
 - training metrics per epoch: {s['metrics_csv']}

@@ -2,13 +2,14 @@
 
 Read top to bottom: :func:`load_motion` reads world-frame 3D motion (VideoPose3D npz, a pose
 store, or DynaPose's procedural motion) with the cameras that filmed it; :func:`make_batch` cuts
-random windows, optionally turns each person about the vertical axis, picks a camera, optionally
-mirrors the person (x -> -x in the camera frame, left/right joints swapped), and *projects* the
-3D through the camera (Brown-Conrady distortion, as Human3.6M) to get the 2D input, with 2D
-Gaussian noise and joint-definition jitter (a constant 3D offset per joint and window applied to
-the input only). Targets are root-relative camera-frame joints (mm) of the window's centre frame
-(last frame when causal). A batch is a pure function of (seed, epoch, step), so a resumed run
-replays exactly the batches it would have seen.
+random windows, optionally turns each person about the vertical axis and scales their bones
+(per bone, left and right alike, and overall: unseen bodies are what held-out subjects are),
+picks a camera, optionally mirrors the person (x -> -x in the camera frame, left/right joints
+swapped), and *projects* the 3D through the camera (Brown-Conrady distortion, as Human3.6M) to
+get the 2D input, with 2D Gaussian noise and joint-definition jitter (a constant 3D offset per
+joint and window applied to the input only). Targets are root-relative camera-frame joints
+(mm) of the window's centre frame (last frame when causal). A batch is a pure function of
+(seed, epoch, step), so a resumed run replays exactly the batches it would have seen.
 
 :func:`train_lifter` runs Adam (AMSGrad, as VideoPose3D) on the MPJPE loss with a per-step
 learning-rate schedule and a decaying BatchNorm momentum, writes ``metrics.csv`` each epoch and a
