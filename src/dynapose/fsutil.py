@@ -62,6 +62,22 @@ def atomic_write_text(dest: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(dest, text.encode("utf-8"))
 
 
+def publish_dir(finished: Path, dest: Path) -> None:
+    """Move the complete folder `finished` to `dest`, replacing any folder there.
+
+    The old `dest` stays whole until the new one is in place (two renames, then removal).
+    """
+    _fsync_dir(finished)
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+        os.replace(finished, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(finished, dest)
+    _fsync_dir(dest.parent)
+
+
 @contextlib.contextmanager
 def atomic_dir(dest: str | os.PathLike[str], overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary folder beside `dest`; on success it becomes `dest` in one rename.
@@ -77,15 +93,7 @@ def atomic_dir(dest: str | os.PathLike[str], overwrite: bool = False) -> Iterato
     os.chmod(tmp, _default_mode(directory=True))  # mkdtemp makes it private (0700)
     try:
         yield tmp
-        _fsync_dir(tmp)
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        publish_dir(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -27,7 +27,7 @@ import numpy as np
 
 from dynapose.camera import Camera
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import _fsync_dir, atomic_write_text
+from dynapose.fsutil import atomic_write_text, publish_dir
 from dynapose.skeleton import NUM_JOINTS
 
 FORMAT = "dynapose-pose-store"
@@ -124,15 +124,7 @@ class PoseStoreWriter:
             "attrs": self.attrs, "sequences": self.sequences,
         }
         atomic_write_text(self.partial / MANIFEST, json.dumps(manifest, indent=1))
-        _fsync_dir(self.partial)
-        if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
-            os.replace(self.path, old)
-            os.replace(self.partial, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self.partial, self.path)
-        _fsync_dir(self.path.parent)
+        publish_dir(self.partial, self.path)
         self._closed = True
         return self.path
 

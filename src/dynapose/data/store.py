@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import _fsync_dir, atomic_write_text
+from dynapose.fsutil import atomic_write_text, publish_dir
 from dynapose.skeleton import NUM_JOINTS
 
 FORMAT = "dynapose-clip-store"
@@ -233,15 +233,7 @@ class ClipStoreWriter:
         }
         atomic_write_text(self.partial / MANIFEST, json.dumps(manifest, indent=1))
         (self.partial / PROGRESS).unlink(missing_ok=True)
-        _fsync_dir(self.partial)
-        if self.path.exists():
-            old = self.path.with_name(f".{self.path.name}.old-{os.getpid()}")
-            os.replace(self.path, old)
-            os.replace(self.partial, self.path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self.partial, self.path)
-        _fsync_dir(self.path.parent)
+        publish_dir(self.partial, self.path)
         self._closed = True
         return self.path
 
