@@ -53,9 +53,7 @@ class TrainConfig:
             (self.workers >= 0 and self.threads >= 0, "workers and threads must be >= 0"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
         ]
-        for ok, problem in checks:
-            if not ok:
-                raise DynaPoseError(problem, source)
+        check_settings(checks, source)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,23 +61,49 @@ class TrainConfig:
 
 
 def preset_names() -> list[str]:
-    """Names of the presets shipped with DynaPose."""
+    """Names of the image-model training presets shipped with DynaPose (``lift-*`` are the
+    lifter's: :func:`dynapose.lift_train.lift_preset_names`)."""
     folder = resources.files("dynapose") / "configs"
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and not p.name.startswith("lift-"))
 
 
-def _read_yaml(path: str | os.PathLike[str], text: str) -> dict[str, Any]:
+def read_settings(source: str | os.PathLike[str], text: str, cls: type) -> dict[str, Any]:
+    """Parse YAML `text` into settings of the dataclass `cls`; unknown keys are refused."""
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise DynaPoseError(f"invalid YAML ({str(exc).splitlines()[0]})", path) from exc
+        raise DynaPoseError(f"invalid YAML ({str(exc).splitlines()[0]})", source) from exc
     if not isinstance(data, dict):
-        raise DynaPoseError("a config file must hold a mapping of settings", path)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(data) - known)
+        raise DynaPoseError("a config file must hold a mapping of settings", source)
+    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
     if unknown:
-        raise DynaPoseError(f"unknown setting(s) {', '.join(unknown)}", path)
+        raise DynaPoseError(f"unknown setting(s) {', '.join(unknown)}", source)
     return data
+
+
+def read_preset(name: str, cls: type, known: list[str], kind: str = "") -> dict[str, Any]:
+    """The settings of the shipped preset `name` (one of `known`), as a dict for `cls`."""
+    resource = resources.files("dynapose") / "configs" / f"{name}.yaml"
+    if name not in known or not resource.is_file():
+        label = f"{kind} preset" if kind else "preset"
+        raise DynaPoseError(f"unknown {label} {name!r} (known: {', '.join(known)})")
+    return {**read_settings(f"preset {name}", resource.read_text(), cls), "preset": name}
+
+
+def read_settings_file(path: str | os.PathLike[str], cls: type) -> dict[str, Any]:
+    """The settings in the YAML file `path` for the dataclass `cls`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DynaPoseError("config file not found", path)
+    return read_settings(path, path.read_text(), cls)
+
+
+def check_settings(checks: list[tuple[bool, str]], source: str | None) -> None:
+    """Raise DynaPoseError with the first problem whose condition is false."""
+    for ok, problem in checks:
+        if not ok:
+            raise DynaPoseError(problem, source)
 
 
 def load_config(
@@ -88,18 +112,9 @@ def load_config(
     overrides: dict[str, Any] | None = None,
 ) -> TrainConfig:
     """Merge a preset, an optional YAML file and explicit overrides (None values are ignored)."""
-    values: dict[str, Any] = {}
-    if preset:
-        resource = resources.files("dynapose") / "configs" / f"{preset}.yaml"
-        if not resource.is_file():
-            raise DynaPoseError(f"unknown preset {preset!r} (known: {', '.join(preset_names())})")
-        values.update(_read_yaml(f"preset {preset}", resource.read_text()))
-        values["preset"] = preset
+    values: dict[str, Any] = read_preset(preset, TrainConfig, preset_names()) if preset else {}
     if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise DynaPoseError("config file not found", path)
-        file_values = _read_yaml(path, path.read_text())
+        file_values = read_settings_file(config_file, TrainConfig)
         model_config = {**values.get("model_config", {}), **file_values.pop("model_config", {})}
         values.update(file_values)
         values["model_config"] = model_config

@@ -41,12 +41,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from tqdm import tqdm
 
 from dynapose import metrics
 from dynapose.camera import Camera
 from dynapose.checkpoint import save_checkpoint
+from dynapose.config import check_settings, read_preset, read_settings_file
 from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_write_text
 from dynapose.models import build_model
@@ -121,9 +121,7 @@ class LiftConfig:
              "threads, checkpoint_every and val_windows must be >= 0"),
             (bool(self.train_subjects), "train_subjects is empty"),
         ]
-        for ok, problem in checks:
-            if not ok:
-                raise DynaPoseError(problem, source)
+        check_settings(checks, source)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -141,36 +139,14 @@ def lift_preset_names() -> list[str]:
                   if p.name.startswith("lift-") and p.name.endswith(".yaml"))
 
 
-def _read_yaml(source: str, text: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise DynaPoseError(f"invalid YAML ({str(exc).splitlines()[0]})", source) from exc
-    if not isinstance(data, dict):
-        raise DynaPoseError("a config file must hold a mapping of settings", source)
-    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(LiftConfig)})
-    if unknown:
-        raise DynaPoseError(f"unknown setting(s) {', '.join(unknown)}", source)
-    return data
-
-
 def load_lift_config(preset: str | None = "lift-h36m",
                      config_file: str | os.PathLike[str] | None = None,
                      overrides: dict[str, Any] | None = None) -> LiftConfig:
     """Merge a lift preset, an optional YAML file and overrides (None values ignored)."""
-    values: dict[str, Any] = {}
-    if preset:
-        resource = resources.files("dynapose") / "configs" / f"{preset}.yaml"
-        if not preset.startswith("lift-") or not resource.is_file():
-            raise DynaPoseError(f"unknown lift preset {preset!r} "
-                                f"(known: {', '.join(lift_preset_names())})")
-        values.update(_read_yaml(f"preset {preset}", resource.read_text()))
-        values["preset"] = preset
+    values: dict[str, Any] = (read_preset(preset, LiftConfig, lift_preset_names(), "lift")
+                              if preset else {})
     if config_file is not None:
-        path = Path(config_file)
-        if not path.is_file():
-            raise DynaPoseError("config file not found", path)
-        values.update(_read_yaml(str(path), path.read_text()))
+        values.update(read_settings_file(config_file, LiftConfig))
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
         config = LiftConfig(**values)
