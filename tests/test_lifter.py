@@ -340,6 +340,11 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     report = json.loads((run / "checkpoint" / "eval-lift.json").read_text())
     assert report["sequences"] == 8 and report["protocol1"] > 0 and "average" in res.output
+    # `dynapose evaluate` recognises a lifter and runs the same protocol.
+    res = runner.invoke(main, ["evaluate", "--checkpoint", str(run), "--data", str(store),
+                               "--out", str(tmp_path / "same.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "same.json").read_text())["protocol1"] == report["protocol1"]
     res = runner.invoke(main, ["bench", "lift", "--json", "--receptive-field", "27",
                                "--channels", "16", "--batch", "32", "--frames", "100",
                                "--seconds", "0.05", "--threads", "1"])

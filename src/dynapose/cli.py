@@ -178,14 +178,23 @@ def _relaunch_distributed(nproc: int) -> None:
               help="JSON report path (default: CHECKPOINT/eval-<store>-<split>.json).")
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--workers", default=1, show_default=True)
-def evaluate(checkpoint: str, data: str, split: str, out: str | None, batch_size: int,
-             workers: int) -> None:
-    """All metrics overall, per joint, per subject and action; a table and a JSON report."""
+@click.pass_context
+def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: str | None,
+             batch_size: int, workers: int) -> None:
+    """All metrics overall, per joint, per subject and action; a table and a JSON report.
+
+    A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
+    store or Human3.6M npz."""
     from pathlib import Path
 
-    from dynapose.checkpoint import resolve_checkpoint
+    from dynapose.checkpoint import read_checkpoint_config, resolve_checkpoint
     from dynapose.evaluate import evaluate as run_evaluation
     from dynapose.evaluate import format_report, write_report
+
+    if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
+        ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
+                   cameras=(), flip_tta=True, out=out)
+        return
 
     report = run_evaluation(checkpoint, data, split=None if split == "all" else split,
                             batch_size=batch_size, workers=workers)
