@@ -123,6 +123,14 @@ def _split_name(stem: str) -> tuple[str, str | None]:
     return stem, None
 
 
+def _subject_folder(root: Path, subject: str) -> Path:
+    """``root/subject``, which must exist (a one-line error naming it otherwise)."""
+    path = root / subject
+    if not path.is_dir():
+        raise DynaPoseError(f"subject folder {subject} is missing", path)
+    return path
+
+
 class OfficialLayout:
     """The official Human3.6M release under `root` (see the module docstring).
 
@@ -147,10 +155,7 @@ class OfficialLayout:
         return sorted(found, key=_subject_key)
 
     def subject_dir(self, subject: str) -> Path:
-        path = self.root / subject
-        if not path.is_dir():
-            raise DynaPoseError(f"subject folder {subject} is missing", path)
-        return path
+        return _subject_folder(self.root, subject)
 
     def _features(self, subject: str, kind: str) -> Path:
         return self.subject_dir(subject) / "MyPoseFeatures" / kind
@@ -349,10 +354,7 @@ class BaselineLayout:
         return sorted(found, key=_subject_key)
 
     def subject_dir(self, subject: str) -> Path:
-        path = self.root / subject
-        if not path.is_dir():
-            raise DynaPoseError(f"subject folder {subject} is missing", path)
-        return path
+        return _subject_folder(self.root, subject)
 
     def actions(self, subject: str) -> list[str]:
         d = self.subject_dir(subject) / "MyPoses" / "3D_positions"
