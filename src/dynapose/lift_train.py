@@ -247,21 +247,23 @@ def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
         from dynapose.data.pose_store import PoseStore
 
         store = PoseStore(path)
-        cameras, cam_index, seen = [], {}, {}
+        store_cameras: list[Camera] = []
+        cam_index: dict[tuple[str, str], int] = {}
+        seen: dict[tuple[str, str], Any] = {}
         for i, s in enumerate(store.sequences):
             if subjects is not None and s["subject"] not in subjects:
                 continue
             key = (s["subject"], s["camera"])
             if key not in cam_index:
-                cam_index[key] = len(cameras)
-                cameras.append(store.camera(i))
+                cam_index[key] = len(store_cameras)
+                store_cameras.append(store.camera(i))
             seen.setdefault((s["subject"], s["action"]), i)
         items = []
         for (subject, action), i in sorted(seen.items()):
             world = store.camera(i).camera_to_world(store.joints3d(i).astype(np.float64))
             cams = [v for (sub, _), v in cam_index.items() if sub == subject]
             items.append((subject, action, world, cams))
-        return _assemble(items, cameras, str(path))
+        return _assemble(items, store_cameras, str(path))
     raise DynaPoseError("not a VideoPose3D .npz, a pose store folder or 'synthetic'", path)
 
 

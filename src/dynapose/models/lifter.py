@@ -29,7 +29,7 @@ In eval mode both give the same numbers for the same window.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -65,12 +65,10 @@ def normalize_screen(keypoints: Any, width: Any, height: Any) -> Any:
     if not isinstance(keypoints, torch.Tensor):
         keypoints = np.asarray(keypoints, dtype=np.float64)
         width, height = np.asarray(width, np.float64), np.asarray(height, np.float64)
-        stack = np.stack
-    else:
-        stack = torch.stack
+        x = keypoints[..., 0] * (2.0 / width) - 1.0
+        return np.stack([x, keypoints[..., 1] * (2.0 / width) - height / width], -1)
     x = keypoints[..., 0] * (2.0 / width) - 1.0
-    y = keypoints[..., 1] * (2.0 / width) - height / width
-    return stack([x, y], -1)
+    return torch.stack([x, keypoints[..., 1] * (2.0 / width) - height / width], -1)
 
 
 def flip_keypoints(keypoints: torch.Tensor) -> torch.Tensor:
@@ -129,7 +127,18 @@ class TemporalLifter(nn.Module):
         # below apply them as matrix products on channels-last tensors (faster on CPUs).
         with torch.no_grad():  # start near the zero pose: outputs are scaled by 1000 (m -> mm)
             self.shrink.weight.mul_(0.1)
-            self.shrink.bias.zero_()
+            self.shrink.bias.zero_()  # type: ignore[union-attr]
+
+    # -- typed access to the blocks' layers ------------------------------------------------
+    def _conv(self, i: int) -> nn.Conv1d:
+        return cast(nn.Conv1d, self.convs[i])
+
+    def _pointwise(self, i: int) -> nn.Conv1d:
+        return cast(nn.Conv1d, self.pointwise[i])
+
+    @staticmethod
+    def _bn(norms: nn.ModuleList, i: int) -> nn.BatchNorm1d:
+        return cast(nn.BatchNorm1d, norms[i])
 
     # -- shape helpers ----------------------------------------------------------------------
     @property
@@ -189,8 +198,8 @@ class TemporalLifter(nn.Module):
             span = (w - 1) * dilation
             offset = span if self.causal else span // 2
             res = h[:, offset: h.shape[1] - span + offset]
-            y = act(F.relu(bn(dense(h, self.convs[i], w, dilation), self.conv_bns[i])))
-            y = act(F.relu(bn(dense(y, self.pointwise[i], 1, 1), self.point_bns[i])))
+            y = act(F.relu(bn(dense(h, self._conv(i), w, dilation), self._bn(self.conv_bns, i))))
+            y = act(F.relu(bn(dense(y, self._pointwise(i), 1, 1), self._bn(self.point_bns, i))))
             h = res + y
             dilation *= w
         return h @ self.shrink.weight[:, :, 0].t() + self.shrink.bias
@@ -213,8 +222,8 @@ class TemporalLifter(nn.Module):
         h = h.reshape(b, -1, h.shape[-1])
         for i, w in enumerate(self.filter_widths[1:]):
             res = h.reshape(b, -1, w, h.shape[-1])[:, :, (w - 1) if self.causal else w // 2]
-            y = act(F.relu(self.conv_bns[i](dense(h, self.convs[i], w))))
-            y = act(F.relu(self.point_bns[i](dense(y, self.pointwise[i], 1))))
+            y = act(F.relu(self.conv_bns[i](dense(h, self._conv(i), w))))
+            y = act(F.relu(self.point_bns[i](dense(y, self._pointwise(i), 1))))
             h = res + y.reshape(res.shape)
         out = h.reshape(b, -1) @ self.shrink.weight[:, :, 0].t() + self.shrink.bias
         return out
