@@ -171,7 +171,7 @@ def test_window_arguments() -> None:
 def test_predict_matches_model_on_windows(assets: dict[str, Path]) -> None:
     """With stride 8 on 16 frames, each frame's estimate is the model on its own window."""
     path = make_video(assets["root"] / "sixteen.mp4", n=16, seed=3)
-    pred = predict_video(path, assets["ckpt"], stride=8)
+    pred = predict_video(path, assets["ckpt"], stride=8, detector="none")
     model, _ = load_checkpoint(assets["ckpt"])
     crops = np.stack([c for _, c, _ in iter_crops(path, SIZE, detector="none")])
     with torch.inference_mode():

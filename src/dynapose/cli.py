@@ -206,9 +206,23 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
     click.echo(f"\nreport: {write_report(report, out)}")
 
 
+#: `predict --lifter` given without a value: the shipped lifter.
+_DEFAULT_LIFTER = "<default>"
+
+
 @main.command()
 @click.argument("video", type=click.Path(path_type=str))
-@click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
+@click.option("--checkpoint", default=None,
+              help="Run folder or checkpoint folder of an image model (or use --lifter).")
+@click.option("--lifter", is_flag=False, flag_value=_DEFAULT_LIFTER, default=None,
+              help="Lift 2D keypoints with this lifter run/checkpoint; --lifter alone: the "
+                   "lifter shipped with DynaPose. Keypoints from --keypoints, else MediaPipe.")
+@click.option("--keypoints", default=None,
+              help="With --lifter: 2D keypoints file (.npy/.npz Human3.6M order, COCO-17 "
+                   ".json, VideoPose3D 2D .npz) instead of MediaPipe.")
+@click.option("--sequence", default=None,
+              help="With --keypoints: the VideoPose3D sequence, subject/action/camera or the "
+                   "custom video's name.")
 @click.option("--out", "-o", default=None,
               help="Output folder to create (default: <video name>-pose beside the video).")
 @click.option("--box", default=None,
@@ -226,16 +240,38 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 @click.option("--no-visuals", is_flag=True,
               help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
-def predict(video: str, checkpoint: str, out: str | None, box: str | None, detector: str,
+def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
+            sequence: str | None, out: str | None, box: str | None, detector: str,
             backend: str, onnx_path: str | None, stride: int, batch: int, no_visuals: bool,
             overwrite: bool) -> None:
-    """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer."""
+    """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer.
+
+    With --checkpoint, an image model on cropped frames; with --lifter, 2D keypoints (MediaPipe
+    or --keypoints FILE) lifted to 3D (dynapose.lift_predict).
+    """
     from pathlib import Path
 
     from dynapose.predict import VISUALS, parse_box, predict_video
 
     path = Path(video)
     target = Path(out) if out else path.with_name(f"{path.stem}-pose")
+    if (checkpoint is None) == (lifter is None):
+        raise DynaPoseError("give either --checkpoint RUN (image model) or --lifter [LIFTER]")
+    if lifter is not None:
+        from dynapose.lift_predict import predict_video_lifted
+
+        lifted = predict_video_lifted(
+            video, None if lifter == _DEFAULT_LIFTER else lifter, keypoints, target,
+            visuals=() if no_visuals else VISUALS, overwrite=overwrite, sequence=sequence)
+        gaps = int((~lifted.valid()).sum())
+        click.echo(f"{lifted.num_frames} frames at {lifted.fps:.4g} fps, lifter: "
+                   f"{lifted.model['checkpoint']}, frames without a person: {gaps}")
+        for kind, file in lifted.files.items():
+            click.echo(f"{kind:>10}: {file}")
+        return
+    if keypoints is not None or sequence is not None:
+        raise DynaPoseError("--keypoints and --sequence go with --lifter")
+    assert checkpoint is not None
     backend = "onnx" if onnx_path else backend
     pred = predict_video(video, checkpoint, target, box=parse_box(box) if box else None,
                          detector=detector, backend=backend, onnx_path=onnx_path, stride=stride,

@@ -189,50 +189,37 @@ def write_lift_report(report: dict[str, Any], path: str | os.PathLike[str]) -> P
 def read_keypoints(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | None]:
     """2D keypoints from a ``.npy`` array or an ``.npz`` with a ``keypoints`` entry, shaped
     (T, 17, 2) pixels or (T, 17, 3) with a confidence last. Returns (px float64 (T, 17, 2),
-    confidences (T, 17) or None). Wrong shapes and NaN/infinite values are refused."""
-    path = Path(path)
-    if not path.is_file():
-        raise DynaPoseError("keypoint file not found", path)
-    try:
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                if "keypoints" not in z.files:
-                    raise DynaPoseError(f"has no 'keypoints' entry (it has: "
-                                        f"{', '.join(z.files) or 'none'})", path)
-                array = z["keypoints"]
-        elif path.suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
-        else:
-            raise DynaPoseError("unknown keypoint file type (expected .npy or .npz)", path)
-    except (OSError, ValueError) as exc:
-        raise DynaPoseError(f"unreadable keypoint file ({exc})", path) from exc
-    if array.ndim != 3 or array.shape[2] not in (2, 3) or len(array) == 0:
-        raise DynaPoseError(f"keypoints have shape {array.shape}, expected (T, 17, 2) or "
-                            "(T, 17, 3)", path)
-    if array.shape[1] != NUM_JOINTS:
-        raise DynaPoseError(f"keypoints have {array.shape[1]} joints, expected {NUM_JOINTS} "
-                            "(Human3.6M order)", path)
-    if not np.issubdtype(array.dtype, np.number):
-        raise DynaPoseError(f"keypoints are {array.dtype}, expected numbers", path)
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        bad = np.unique(np.nonzero(~np.isfinite(array))[0])
-        raise DynaPoseError(f"keypoints hold NaN or infinite values in {len(bad)} frame(s), "
-                            f"first at frame {bad[0]}", path)
-    conf = array[..., 2] if array.shape[2] == 3 else None
-    return array[..., :2], conf
+    confidences (T, 17) or None). A frame that is entirely NaN is a gap (no person; it stays
+    NaN); wrong shapes, partly NaN frames and infinite values are refused. For the other formats
+    (COCO JSON, VideoPose3D npz) see :func:`dynapose.keypoints.read_keypoints_file`."""
+    from dynapose.keypoints import from_array, load_keypoint_array
+
+    array = load_keypoint_array(path)
+    kp = from_array(array, path)
+    return kp.pixels, (kp.confidence if array.shape[-1] == 3 else None)
 
 
 def lift_file(checkpoint: str | os.PathLike[str] | TemporalLifter,
               keypoints: str | os.PathLike[str], width: int, height: int,
               flip_tta: bool = True) -> np.ndarray:
     """Lift a keypoint file (see :func:`read_keypoints`; pixels of a `width` x `height` image)
-    -> (T, 17, 3) mm, root-relative camera frame."""
+    -> (T, 17, 3) mm, root-relative camera frame. Gap frames (all NaN) are filled for the
+    network's input (:func:`dynapose.keypoints.fill_gaps`) and come back NaN."""
+    from dynapose.keypoints import fill_gaps
+
     px, conf = read_keypoints(keypoints)
+    found = ~np.isnan(px).all(axis=(1, 2))
+    if not found.any():
+        raise DynaPoseError("keypoints are NaN in every frame (no person anywhere)", keypoints)
     model = load_lifter(checkpoint)
     if not model.config["confidence"]:
         conf = None
-    return lift_sequence(model, normalize_screen(px, width, height), conf, flip_tta=flip_tta)
+    elif conf is not None:
+        conf = fill_gaps(conf, found)
+    out = lift_sequence(model, normalize_screen(fill_gaps(px, found), width, height), conf,
+                        flip_tta=flip_tta)
+    out[~found] = np.nan
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,12 +254,12 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
         channels = model.config["channels"]
     config = LiftConfig(receptive_field=receptive_field, channels=channels, batch_size=batch)
     if checkpoint is None:
-        model = build_model("lifter", **config.model_config())
+        model = TemporalLifter(**config.model_config())
     causal = build_model("lifter", **{**model.config, "causal": True})
 
     def timed(fn: Any, units: int) -> dict[str, float]:
         fn()
-        times = []
+        times: list[float] = []
         deadline = time.perf_counter() + seconds
         while not times or time.perf_counter() < deadline:
             t0 = time.perf_counter()
@@ -304,7 +291,7 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
     seqs = torch.randn(4, frames, NUM_JOINTS, 2) * 0.3
     with torch.no_grad():
         result["infer_batched"] = timed(lambda: model.forward_sequence(seqs), 4 * frames)
-        window = torch.randn(1, causal.receptive_field, NUM_JOINTS, 2) * 0.3
+        window = torch.randn(1, model.receptive_field, NUM_JOINTS, 2) * 0.3
         result["infer_causal_stream"] = timed(lambda: causal(window), 1)
     for key in ("train", "infer_batched", "infer_causal_stream"):
         unit = "samples_per_s" if key == "train" else "frames_per_s"

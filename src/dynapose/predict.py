@@ -96,6 +96,13 @@ class Prediction:
     checkpoint path and backend. crop_policy: "box", "centre" or "mediapipe". stride: window
     stride (frames). files: what was written, by kind ("npz", "json", "csv", "overlay",
     "skeleton3d", "viewer"), empty when no output folder was given.
+
+    For predictions from 2D keypoints (:mod:`dynapose.lift_predict`): found (F,) bool, False
+    for gap frames (no person: their joints and boxes are NaN); detected_2d (F, 17, 2) px, the
+    2D keypoints the joints were lifted from (what :meth:`keypoints_2d` returns and the overlay
+    draws); confidence_2d (F, 17) their confidences; header_extra: entries that replace or add
+    to the JSON header (crop, windows, projection, root, keypoints, gaps). All None/empty for
+    the image models.
     """
 
     joints: np.ndarray
@@ -109,18 +116,43 @@ class Prediction:
     stride: int
     window: int = 8
     files: dict[str, Path] = field(default_factory=dict)
+    found: np.ndarray | None = None
+    detected_2d: np.ndarray | None = None
+    confidence_2d: np.ndarray | None = None
+    header_extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_frames(self) -> int:
         return int(self.joints.shape[0])
+
+    def valid(self) -> np.ndarray:
+        """(F,) bool: frames with joints (False for gap frames without a person)."""
+        if self.found is None:
+            return np.ones(self.num_frames, dtype=bool)
+        return np.asarray(self.found, dtype=bool)
 
     def keypoints_2d(self) -> np.ndarray:
         """Joints projected into the video's pixels, (F, 17, 2) float32, with assumed intrinsics.
 
         Per frame, a pinhole camera with focal length FOCAL_PER_CROP_SIDE x crop side and its
         principal point at the crop centre. Joints at z <= 1 mm (behind the camera) are NaN.
+        A lifted prediction returns its detected 2D keypoints instead (NaN in gap frames).
         """
+        if self.detected_2d is not None:
+            return np.asarray(self.detected_2d, dtype=np.float32)
         return project_to_frame(self.joints, self.boxes)
+
+    def frame_row(self, i: int) -> dict[str, Any]:
+        """Frame `i`'s object in ``joints.json``: index, time_s, box, joints (box and joints
+        null in a gap frame)."""
+        ok = bool(self.valid()[i])
+        box = self.boxes[i]
+        return {
+            "index": int(self.frame_index[i]),
+            "time_s": round(float(self.time[i]), 6),
+            "box": [round(float(v), 2) for v in box] if np.isfinite(box).all() else None,
+            "joints": np.round(self.joints[i].astype(np.float64), 2).tolist() if ok else None,
+        }
 
     def to_json(self) -> dict[str, Any]:
         """The ``joints.json`` document (format ``dynapose-joints`` version 1).
@@ -131,20 +163,11 @@ class Prediction:
         checkpoint, backend), crop (policy, input_size, box_format "x,y,w,h pixels"), windows
         (length, stride, averaging), projection (assumed intrinsics for 2D), and ``frames``: one
         object per frame, ``{"index", "time_s", "box": [x, y, w, h], "joints": [[x, y, z] x 17]}``
-        with joints rounded to 0.01 mm.
+        with joints rounded to 0.01 mm. A gap frame (no person; lifted predictions) has
+        ``"box": null, "joints": null``; such predictions' headers also say ``root``,
+        ``keypoints`` and ``gaps``.
         """
-        return {
-            **self._header(),
-            "frames": [
-                {
-                    "index": int(self.frame_index[i]),
-                    "time_s": round(float(self.time[i]), 6),
-                    "box": [round(float(v), 2) for v in self.boxes[i]],
-                    "joints": np.round(self.joints[i].astype(np.float64), 2).tolist(),
-                }
-                for i in range(self.num_frames)
-            ],
-        }
+        return {**self._header(), "frames": [self.frame_row(i) for i in range(self.num_frames)]}
 
     def _header(self) -> dict[str, Any]:
         return {
@@ -175,7 +198,7 @@ class Prediction:
                 "principal_point": "box centre",
                 "distortion": "none",
             },
-        }
+        } | self.header_extra
 
 
 def project_to_frame(joints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -446,7 +469,9 @@ class MediaPipeBoxes:
             raise DynaPoseError(
                 "detector 'mediapipe' needs pip install 'dynapose[detect]' (mediapipe==0.10.21)"
             ) from exc
-        self._pose = mp_pose.Pose(static_image_mode=False, model_complexity=0)
+        # model_complexity=1 (BlazePose full): the only landmark model inside the 0.10.21 wheel;
+        # 0 (lite) and 2 (heavy) are downloaded at first use, which fails offline.
+        self._pose = mp_pose.Pose(static_image_mode=False, model_complexity=1)
         self._box: Box = centre_square(width, height)
         self._seen = False
 
@@ -776,17 +801,24 @@ def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, 
     """Write joints.npz, joints.json and joints.csv into `folder`; returns their paths.
 
     NPZ keys: joints (F, 17, 3) float32 mm; keypoints_2d (F, 17, 2) float32 px (assumed
-    intrinsics); frame_index, time_s, boxes (F, 4); joint_names; parents; fps; meta (the JSON
-    header as a string). CSV: one row per frame: frame, time_s, box_x, box_y, box_w, box_h, then
-    ``<joint>_x_mm, <joint>_y_mm, <joint>_z_mm`` for the 17 joints in order.
+    intrinsics; a lifted prediction's detected keypoints); valid (F,) bool (False: a gap frame
+    without a person, its joints and box NaN); frame_index, time_s, boxes (F, 4); joint_names;
+    parents; fps; meta (the JSON header as a string); keypoint_confidence (F, 17) for lifted
+    predictions. CSV: one row per frame: frame, time_s, box_x, box_y, box_w, box_h, then
+    ``<joint>_x_mm, <joint>_y_mm, <joint>_z_mm`` for the 17 joints in order (empty cells in a
+    gap frame). JSON: :meth:`Prediction.to_json`, written row by row.
     """
     folder = Path(folder)
     files = {kind: folder / f"joints.{kind}" for kind in ("npz", "json", "csv")}
+    extra: dict[str, Any] = {}
+    if pred.confidence_2d is not None:
+        extra["keypoint_confidence"] = np.asarray(pred.confidence_2d, dtype=np.float32)
     with open(files["npz"], "wb") as f:
         np.savez_compressed(
             f,
             joints=pred.joints.astype(np.float32),
             keypoints_2d=pred.keypoints_2d(),
+            valid=pred.valid(),
             frame_index=pred.frame_index,
             time_s=pred.time,
             boxes=pred.boxes,
@@ -794,17 +826,13 @@ def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, 
             parents=np.array(PARENTS, dtype=np.int64),
             fps=np.float64(pred.fps),
             meta=np.array(json.dumps(pred._header())),
+            **extra,
         )
     with open(files["json"], "w", encoding="utf-8") as f:
         header = json.dumps(pred._header(), indent=1)
         f.write(header[: header.rindex("}")].rstrip() + ',\n "frames": [\n')
         for i in range(pred.num_frames):
-            row = {
-                "index": int(pred.frame_index[i]),
-                "time_s": round(float(pred.time[i]), 6),
-                "box": [round(float(v), 2) for v in pred.boxes[i]],
-                "joints": np.round(pred.joints[i].astype(np.float64), 2).tolist(),
-            }
+            row = pred.frame_row(i)
             f.write("  " + json.dumps(row) + (",\n" if i + 1 < pred.num_frames else "\n"))
         f.write(" ]\n}\n")
     with open(files["csv"], "w", encoding="utf-8", newline="") as f:
@@ -817,8 +845,8 @@ def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, 
         for i in range(pred.num_frames):
             writer.writerow(
                 [int(pred.frame_index[i]), f"{pred.time[i]:.6f}"]
-                + [f"{v:.2f}" for v in pred.boxes[i]]
-                + [f"{v:.2f}" for v in flat[i]]
+                + [f"{v:.2f}" if math.isfinite(v) else "" for v in pred.boxes[i]]
+                + [f"{v:.2f}" if math.isfinite(v) else "" for v in flat[i]]
             )
     return files
 
@@ -835,7 +863,8 @@ def write_visuals(
     overlay.mp4: the video (second decoding pass) with the projected skeleton drawn on each
     frame, scaled down to OVERLAY_MAX_SIDE pixels when larger. skeleton3d.mp4: the 3D skeleton
     animated at the video's frame rate. viewer.html: the interactive viewer with up to
-    `viewer_frames` frames embedded as JPEG.
+    `viewer_frames` frames embedded as JPEG. Gap frames (no person; :meth:`Prediction.valid`)
+    get no skeleton on the overlay or in the animation, and are left out of the viewer.
     """
     folder = Path(folder)
     files: dict[str, Path] = {}
@@ -883,9 +912,15 @@ def write_visuals(
         viz.write_video(views, files["skeleton3d"], fps=fps)
     if "viewer" in visuals:
         files["viewer"] = folder / "viewer.html"
+        joints, times, images, image_step = pred.joints, pred.time, thumbs or None, step or 1
+        valid = pred.valid()
+        if not valid.all():  # gap frames (no person) are left out; times keep the real clock
+            keep = np.flatnonzero(valid)
+            joints, times, image_step = pred.joints[keep], pred.time[keep], 1
+            images = {k: thumbs[int(i)] for k, i in enumerate(keep) if int(i) in thumbs} or None
         html = viewer.viewer_html(
-            pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
-            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=pred.time,
+            joints, fps=fps, frames=images, frame_step=image_step,
+            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=times,
         )
         files["viewer"].write_text(html, encoding="utf-8")
     return files

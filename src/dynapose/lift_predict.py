@@ -1,0 +1,287 @@
+"""Real video -> 2D keypoints -> lifter -> 3D joints, with the same outputs as ``dynapose predict``.
+
+Pipeline (:func:`predict_video_lifted`):
+
+1. **2D keypoints** per frame (:mod:`dynapose.keypoints`): from a file the user brings
+   (``.npy``/``.npz``, COCO-17 JSON, VideoPose3D 2D npz), else MediaPipe BlazePose full on the
+   video (``pip install 'dynapose[mediapipe]'``). A frame without a person is a *gap*.
+2. **Normalise** with :func:`dynapose.models.lifter.normalize_screen` (the video's width and
+   height). Gaps are filled *for the network's input only* (linear interpolation between the
+   neighbouring found frames, the first/last found frame repeated at the ends), because every
+   frame's estimate uses the frames around it.
+3. **Lift** the whole sequence (:func:`dynapose.lift_eval.lift_sequence`, test-time flip on):
+   root-relative joints in the camera frame, mm.
+4. **Place the root** in the camera frame: per frame, the translation T (mm) that best
+   reprojects the 3D joints onto the detected 2D keypoints under *assumed intrinsics* -- a
+   pinhole camera with focal length ``FOCAL_PER_CROP_SIDE x max(width, height)`` px and the
+   principal point at the image centre, no distortion. With the joints P_j = (X, Y, Z) and
+   keypoints (u_j, v_j), ``u_j = cx + f (X + Tx) / (Z + Tz)`` gives two equations per joint
+   that are linear in T: ``f Tx - (u_j - cx) Tz = (u_j - cx) Z - f X`` (and likewise for y),
+   solved by least squares with each joint's rows weighted by its confidence
+   (:func:`solve_root_translation`). The depth thus comes from the lifter's body size, so it is
+   as right as the assumed focal length.
+5. **Write** what ``dynapose predict`` writes (:func:`dynapose.predict.write_joints`,
+   :func:`dynapose.predict.write_visuals`, one atomic output folder). Gap frames are a
+   documented gap: ``valid`` False and NaN joints in the NPZ, ``"joints": null`` in the JSON,
+   empty cells in the CSV, nothing drawn on the overlay. The overlay draws the detected 2D
+   keypoints; ``boxes`` are the keypoints' bounding squares (NaN in gaps).
+
+The default lifter is the one shipped in the package, :func:`default_lifter_path`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dynapose.errors import DynaPoseError
+from dynapose.fsutil import atomic_dir
+from dynapose.keypoints import (
+    MEDIAPIPE_HINT,
+    Keypoints2D,
+    bounding_squares,
+    detect_keypoints_mediapipe,
+    fill_gaps,
+    from_array,
+    mediapipe_available,
+    read_keypoints_file,
+)
+from dynapose.models.lifter import TemporalLifter, normalize_screen
+from dynapose.predict import (
+    FOCAL_PER_CROP_SIDE,
+    VISUALS,
+    Prediction,
+    _usual_permissions,
+    write_joints,
+    write_visuals,
+)
+from dynapose.video import iter_frames, probe_video
+
+#: Lowest total confidence weight for which a frame's root is solved with the confidences;
+#: below it the joints are weighted equally.
+MIN_WEIGHT = 1e-6
+
+
+def default_lifter_path() -> Path:
+    """The lifter shipped in the package: ``dynapose/weights/lifter-synth`` (a checkpoint folder:
+    model.safetensors + config.json)."""
+    return Path(__file__).resolve().parent / "weights" / "lifter-synth"
+
+
+def load_default_lifter() -> TemporalLifter:
+    """The shipped lifter; DynaPoseError when this install has none."""
+    from dynapose.lift_eval import load_lifter
+
+    path = default_lifter_path()
+    if not (path / "model.safetensors").is_file() or not (path / "config.json").is_file():
+        raise DynaPoseError("no default lifter in this install (model.safetensors + config.json "
+                            "expected): pass a lifter checkpoint with --lifter PATH", path)
+    return load_lifter(path)
+
+
+def assumed_intrinsics(width: int, height: int) -> tuple[float, float, float]:
+    """(focal px, cx, cy) of the assumed pinhole camera of a width x height video."""
+    return FOCAL_PER_CROP_SIDE * max(width, height), width / 2.0, height / 2.0
+
+
+def solve_root_translation(joints: np.ndarray, pixels: np.ndarray,
+                           confidence: np.ndarray | None, focal: float, cx: float,
+                           cy: float) -> np.ndarray:
+    """Per frame, the camera-frame translation (F, 3) mm that best reprojects root-relative
+    joints (F, J, 3) mm onto pixels (F, J, 2), weighted by confidence (F, J) (None: equal).
+
+    Linear least squares on the pinhole equations (module docstring, step 4). Frames whose
+    confidences sum to ~0 are solved with equal weights; frames with NaN input give NaN.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    pixels = np.asarray(pixels, dtype=np.float64)
+    f = len(joints)
+    w = np.ones(joints.shape[:2]) if confidence is None else np.asarray(confidence, np.float64)
+    w = np.where(w.sum(axis=1, keepdims=True) > MIN_WEIGHT, w, 1.0)
+    du = pixels[..., 0] - cx
+    dv = pixels[..., 1] - cy
+    x, y, z = joints[..., 0], joints[..., 1], joints[..., 2]
+    zeros = np.zeros_like(du)
+    full = np.full_like(du, focal)
+    a = np.concatenate([np.stack([full, zeros, -du], -1), np.stack([zeros, full, -dv], -1)],
+                       axis=1)  # (F, 2J, 3)
+    b = np.concatenate([du * z - focal * x, dv * z - focal * y], axis=1)  # (F, 2J)
+    sw = np.sqrt(np.concatenate([w, w], axis=1))
+    a, b = a * sw[..., None], b * sw
+    out = np.full((f, 3), np.nan)
+    ok = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
+    if ok.any():
+        ata = np.einsum("fki,fkj->fij", a[ok], a[ok])
+        atb = np.einsum("fki,fk->fi", a[ok], b[ok])
+        # pinv rather than solve: keypoints all on one point give a singular system
+        out[ok] = (np.linalg.pinv(ata) @ atb[..., None])[..., 0]
+    return out
+
+
+def _frame_times(video: Path) -> list[float]:
+    """Each frame's time (s), decoding the whole video (frames scaled to 16x16: cheap)."""
+    return [frame.time for frame in iter_frames(video, size=(16, 16))]
+
+
+def _keypoints(video: Path,
+               keypoints: str | os.PathLike[str] | np.ndarray | Keypoints2D | None,
+               sequence: str | None) -> tuple[Keypoints2D, list[float], str | None]:
+    """(keypoints, frame times, keypoint file or None)."""
+    if keypoints is None:
+        if not mediapipe_available():
+            raise DynaPoseError(f"finding 2D keypoints in a video needs MediaPipe: "
+                                f"{MEDIAPIPE_HINT}, or pass --keypoints FILE", video)
+        times: list[float] = []
+        kp = detect_keypoints_mediapipe(video, times=times)
+        return kp, times, None
+    times = _frame_times(video)
+    if isinstance(keypoints, Keypoints2D):
+        return keypoints, times, None
+    if isinstance(keypoints, np.ndarray):
+        return from_array(keypoints), times, None
+    kp = read_keypoints_file(keypoints, sequence=sequence, num_frames=len(times))
+    return kp, times, os.fspath(keypoints)
+
+
+def predict_video_lifted(
+    video: str | os.PathLike[str],
+    lifter: str | os.PathLike[str] | TemporalLifter | None = None,
+    keypoints: str | os.PathLike[str] | np.ndarray | Keypoints2D | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    visuals: Sequence[str] = VISUALS,
+    overwrite: bool = False,
+    sequence: str | None = None,
+    flip_tta: bool = True,
+    viewer_frames: int = 1500,
+) -> Prediction:
+    """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
+
+    lifter: a lifter run/checkpoint folder, a loaded TemporalLifter, or None for the shipped
+    default (:func:`default_lifter_path`). keypoints: a keypoint file (``.npy``, ``.npz``,
+    COCO ``.json``, VideoPose3D ``.npz``; `sequence` picks a VideoPose3D sequence), an array
+    (F, 17, 2|3) px in Human3.6M order, a :class:`Keypoints2D`, or None for MediaPipe on the
+    video. The keypoints must cover every frame of the video. out_dir, visuals, overwrite,
+    viewer_frames: as :func:`dynapose.predict.predict_video`. See the module docstring.
+    """
+    from dynapose.lift_eval import lift_sequence, load_lifter
+
+    video = Path(video)
+    info = probe_video(video)
+    unknown = sorted(set(visuals) - set(VISUALS))
+    if unknown:
+        raise DynaPoseError(f"unknown visual outputs {unknown} (choose from {', '.join(VISUALS)})")
+    if out_dir is not None:
+        out_dir = Path(out_dir)
+        if out_dir.exists() and not overwrite:
+            raise DynaPoseError("already exists (pass --overwrite to replace it)", out_dir)
+        if video.resolve().is_relative_to(out_dir.resolve()):
+            raise DynaPoseError("output folder must not contain the video", out_dir)
+    model = load_default_lifter() if lifter is None else load_lifter(lifter)
+    kp, times, kp_file = _keypoints(video, keypoints, sequence)
+    source = kp_file or video
+    if len(kp) != len(times):
+        raise DynaPoseError(f"keypoints cover {len(kp)} frames, the video has {len(times)}",
+                            source)
+    if kp.num_found == 0:
+        where = "by MediaPipe" if keypoints is None else "in the keypoints"
+        raise DynaPoseError(f"no person found in any of the {len(kp)} frames {where}", source)
+    if (kp.width, kp.height) not in ((None, None), (info.width, info.height)):
+        raise DynaPoseError(f"keypoints are for a {kp.width}x{kp.height} video, this one is "
+                            f"{info.width}x{info.height}", source)
+
+    found = kp.found
+    filled = fill_gaps(kp.pixels, found)
+    conf = fill_gaps(kp.confidence, found) if model.config["confidence"] else None
+    rel = lift_sequence(model, normalize_screen(filled, info.width, info.height), conf,
+                        flip_tta=flip_tta)
+    focal, cx, cy = assumed_intrinsics(info.width, info.height)
+    root = solve_root_translation(rel, filled, kp.confidence, focal, cx, cy)
+    joints = rel + root[:, None, :]
+    joints[~found] = np.nan
+
+    checkpoint = "(in memory)"
+    if not isinstance(lifter, TemporalLifter):
+        from dynapose.checkpoint import resolve_checkpoint
+
+        checkpoint = str(resolve_checkpoint(default_lifter_path() if lifter is None else lifter))
+    pred = Prediction(
+        joints=joints.astype(np.float32),
+        frame_index=np.arange(len(kp), dtype=np.int64),
+        time=np.asarray(times, dtype=np.float64),
+        boxes=bounding_squares(kp.pixels).astype(np.float32),
+        fps=info.fps,
+        video=info,
+        model={"name": "lifter", "config": dict(model.config), "checkpoint": checkpoint,
+               "backend": "torch", "receptive_field": model.receptive_field,
+               "flip_tta": flip_tta},
+        crop_policy="keypoints",
+        stride=1,
+        window=model.receptive_field,
+        found=found.copy(),
+        detected_2d=kp.pixels.astype(np.float32),
+        confidence_2d=kp.confidence.astype(np.float32),
+        header_extra=_header(kp, kp_file, model, focal, cx, cy, flip_tta),
+    )
+    if out_dir is None:
+        return pred
+    try:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+            pred.files = write_joints(pred, tmp)
+            pred.files.update(write_visuals(pred, video, tmp, visuals, viewer_frames))
+            _usual_permissions(tmp)
+    except OSError as exc:
+        raise DynaPoseError(f"cannot write output ({exc.strerror or exc})", out_dir) from exc
+    pred.files = {k: out_dir / p.name for k, p in pred.files.items()}
+    return pred
+
+
+def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
+            cx: float, cy: float, flip_tta: bool) -> dict[str, Any]:
+    gaps = int((~kp.found).sum())
+    return {
+        "crop": {
+            "policy": "keypoints: no crop; the lifter takes the whole frame's 2D keypoints",
+            "input_size": 0,
+            "box_format": "x, y, w, h in pixels: the square around the frame's 2D keypoints "
+                          "(null in gap frames)",
+        },
+        "windows": {
+            "length": model.receptive_field,
+            "stride": 1,
+            "averaging": "one pass over the whole sequence: frame t sees the receptive field "
+                         "centred on it (causal: ending at it), edges padded by repetition"
+                         + ("; averaged with the mirrored input's prediction" if flip_tta
+                            else ""),
+        },
+        "projection": {
+            "assumed": True,
+            "focal_px": round(focal, 3),
+            "focal_rule": f"{FOCAL_PER_CROP_SIDE} x max(width, height)",
+            "principal_point": [cx, cy],
+            "distortion": "none",
+        },
+        "root": "solved by reprojection: per frame, the camera-frame translation of the "
+                "lifter's root-relative joints that best reprojects them onto the 2D keypoints "
+                "(linear least squares, confidence-weighted) with the assumed intrinsics in "
+                "'projection'",
+        "keypoints": {
+            "source": kp.source,
+            "file": kp_file,
+            "order": "Human3.6M (joint_names); mappings in dynapose.keypoints",
+            "frames_found": kp.num_found,
+        },
+        "gaps": {
+            "frames": gaps,
+            "meaning": "frames without a person: joints null (JSON), empty cells (CSV), NaN "
+                       "with valid = false (NPZ); the network's input there is interpolated "
+                       "from the neighbouring frames, but no joints are reported",
+        },
+    }
+
+
+__all__ = ["assumed_intrinsics", "default_lifter_path", "load_default_lifter",
+           "predict_video_lifted", "solve_root_translation"]
