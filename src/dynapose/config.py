@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from dynapose.errors import DynaPoseError
+from dynapose.skeleton import TARGET_FRAMES
 
 
 @dataclass
@@ -31,6 +32,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     loss: str = "mse"  # mean squared error over all elements (mm^2)
     normalize_targets: bool = True  # output in units of the targets' spread, from their mean
+    targets: str = "camera"  # "camera" (the report's) or "root": pelvis-relative (skeleton.py)
     seed: int = 0
     workers: int = 1  # data-loading worker processes per training process
     threads: int = 0  # torch threads per process; 0 = cores / processes
@@ -50,6 +52,8 @@ class TrainConfig:
             (self.optimizer in ("keras-adam", "adam"),
              f"unknown optimizer {self.optimizer!r} (keras-adam or adam)"),
             (self.loss in ("mse", "mpjpe"), f"unknown loss {self.loss!r} (mse or mpjpe)"),
+            (self.targets in TARGET_FRAMES,
+             f"unknown targets {self.targets!r} ({' or '.join(TARGET_FRAMES)})"),
             (self.workers >= 0 and self.threads >= 0, "workers and threads must be >= 0"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
         ]

@@ -21,7 +21,7 @@ from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
 from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_write_text
-from dynapose.skeleton import JOINT_NAMES
+from dynapose.skeleton import JOINT_NAMES, in_target_frame
 
 #: Metrics computed per clip and averaged (all clips have the same number of frames and joints).
 CLIP_METRICS = ("mpjpe", "mpjpe_p1", "p_mpjpe", "n_mpjpe", "mpjve", "pck3d", "auc")
@@ -53,8 +53,10 @@ def evaluate(
     """Evaluate the model at `checkpoint` on the clips of `split` in the store `data`.
 
     Returns a JSON-able report: ``overall`` (every metric), ``baseline`` (the mean-pose
-    predictor's metrics), ``per_joint`` (MPJPE and protocol 1, mm), ``per_subject`` and
-    ``per_action`` (all metrics, where the store records them), and what was evaluated.
+    predictor's metrics), ``targets`` (the frame the model predicts, "camera" or "root"; the
+    ground truth is compared in that frame, :func:`dynapose.skeleton.in_target_frame`),
+    ``per_joint`` (MPJPE and protocol 1, mm), ``per_subject`` and ``per_action`` (all metrics,
+    where the store records them), and what was evaluated.
     """
     model, config = load_checkpoint(checkpoint)
     store = ClipStore(data)
@@ -73,6 +75,7 @@ def evaluate(
     if len(indices) == 0:
         raise DynaPoseError(f"no clips in split {split!r}", data)
     mean_pose = config.get("info", {}).get("mean_pose")
+    frame = config.get("info", {}).get("targets", "camera")  # what the model predicts
 
     rows: dict[str, list[np.ndarray]] = defaultdict(list)
     joint_err: list[np.ndarray] = []
@@ -81,7 +84,7 @@ def evaluate(
     with torch.no_grad():
         for frames, joints, _ in batch_loader(ClipDataset(store), batches, workers):
             pred = model(frames).numpy()
-            target = joints.numpy()
+            target = in_target_frame(joints.numpy(), frame)
             for name, values in _per_clip(pred, target).items():
                 rows[name].append(values)
             joint_err.append(np.linalg.norm(pred - target, axis=-1).mean(axis=1))
@@ -106,6 +109,7 @@ def evaluate(
         "clips": len(indices),
         "frames": len(indices) * store.clip_len,
         "model": config["model"],
+        "targets": frame,
         "overall": summary(everything),
         "baseline": summary(everything, "baseline_") if mean_pose is not None else None,
         "per_joint": {
@@ -129,6 +133,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"{report['clips']} clips ({report['frames']} frames) of split {report['split']!r} "
         f"from {report['data']}",
+        "joints relative to the pelvis (the model's targets)"
+        if report.get("targets") == "root" else "joints in the camera frame",
         "",
         f"{'':14}" + "".join(f"{m:>10}" for m in CLIP_METRICS),
     ]

@@ -227,14 +227,16 @@ def lift_file(checkpoint: str | os.PathLike[str] | TemporalLifter,
 # --------------------------------------------------------------------------------------------
 def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channels: int = 256,
                batch: int = 1024, frames: int = 2000, seconds: float = 3.0,
-               threads: int | None = None) -> dict[str, Any]:
+               threads: int | None = None,
+               video: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Measured speed of a lifter (default: random weights of the given size).
 
     * ``train``: samples/s of a full training step (random windows cut from synthetic motion,
       projected on the fly, forward, MPJPE, backward, AMSGrad Adam) at `batch`;
     * ``infer_batched``: frames/s lifting 4 sequences of `frames` frames at once (dilated);
     * ``infer_causal_stream``: frames/s one frame at a time with a causal model of the same size
-      (each new frame: one strided pass over the last R frames, batch 1).
+      (each new frame: one strided pass over the last R frames, batch 1);
+    * with `video`: ``mediapipe_2d`` and ``end_to_end`` (:func:`bench_lift_video`).
     Each figure is the median over repeats within `seconds`.
     """
     from dynapose.lift_train import (
@@ -297,4 +299,35 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
         unit = "samples_per_s" if key == "train" else "frames_per_s"
         result[key] = {unit: round(result[key]["per_s"], 1), "ms": round(result[key]["ms"], 3),
                        "repeats": result[key]["repeats"]}
+    if video is not None:
+        result.update(bench_lift_video(video, model))
     return result
+
+
+def bench_lift_video(video: str | os.PathLike[str],
+                     lifter: str | os.PathLike[str] | TemporalLifter | None = None
+                     ) -> dict[str, Any]:
+    """End-to-end frames/s of ``predict --lifter`` on a real `video`: MediaPipe's 2D keypoints
+    alone, then the whole command (MediaPipe, lifting, root solve, joints.{npz,json,csv}; no
+    visual outputs). Needs MediaPipe (``dynapose[mediapipe]``)."""
+    import tempfile
+
+    from dynapose.keypoints import detect_keypoints_mediapipe
+    from dynapose.lift_predict import predict_video_lifted
+
+    t0 = time.perf_counter()
+    keypoints = detect_keypoints_mediapipe(video)
+    detect_s = time.perf_counter() - t0
+    frames = len(keypoints.found)
+    with tempfile.TemporaryDirectory(prefix="dynapose-bench-") as tmp:
+        t0 = time.perf_counter()
+        predict_video_lifted(video, lifter, out_dir=Path(tmp) / "out", visuals=())
+        total_s = time.perf_counter() - t0
+    return {
+        "mediapipe_2d": {"frames_per_s": round(frames / detect_s, 1), "frames": frames,
+                         "found": int(keypoints.found.sum())},
+        "end_to_end": {"frames_per_s": round(frames / total_s, 1), "seconds": round(total_s, 2),
+                       "video": str(video),
+                       "includes": "decode, MediaPipe 2D, lifting (flip TTA), root solve, "
+                                   "joints.npz/json/csv"},
+    }

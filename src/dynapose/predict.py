@@ -76,6 +76,13 @@ COORDINATE_FRAME = (
     "camera frame: origin at the camera centre, x right, y down, z forward (away from the "
     "camera), as Human3.6M's D3_Positions_mono"
 )
+ROOT_FRAME = (
+    "pelvis-relative camera frame: origin at the pelvis, camera axes (x right, y down, z forward);"
+    " the model was trained on pelvis-relative targets (a crop hides how far away the person is)"
+)
+#: For the 2D overlay of a pelvis-relative model only: the skeleton's larger image extent is
+#: taken to be this fraction of the crop side (synthetic crops add 15 % margins on each side).
+ASSUMED_FILL = 1.0 / 1.3
 
 Box = tuple[float, float, float, float]
 
@@ -140,6 +147,8 @@ class Prediction:
         """
         if self.detected_2d is not None:
             return np.asarray(self.detected_2d, dtype=np.float32)
+        if self.model.get("targets") == "root":
+            return project_to_frame(place_in_crop(self.joints), self.boxes)
         return project_to_frame(self.joints, self.boxes)
 
     def frame_row(self, i: int) -> dict[str, Any]:
@@ -174,7 +183,8 @@ class Prediction:
             "format": "dynapose-joints",
             "version": 1,
             "units": "mm",
-            "coordinate_frame": COORDINATE_FRAME,
+            "coordinate_frame": ROOT_FRAME if self.model.get("targets") == "root"
+            else COORDINATE_FRAME,
             "joint_names": list(JOINT_NAMES),
             "parents": list(PARENTS),
             "fps": self.fps,
@@ -199,6 +209,16 @@ class Prediction:
                 "distortion": "none",
             },
         } | self.header_extra
+
+
+def place_in_crop(joints: np.ndarray) -> np.ndarray:
+    """Pelvis-relative joints (F, J, 3) mm -> camera-frame joints for drawing: the pelvis on the
+    crop's axis, at the depth where the skeleton's larger x/y extent fills :data:`ASSUMED_FILL`
+    of the crop under the assumed intrinsics (an assumption, for the overlay only)."""
+    joints = np.asarray(joints, dtype=np.float64)
+    extent = np.max(joints[..., :2].max(axis=1) - joints[..., :2].min(axis=1), axis=-1)
+    depth = FOCAL_PER_CROP_SIDE * np.maximum(extent, 1.0) / ASSUMED_FILL
+    return joints + np.stack([np.zeros_like(depth), np.zeros_like(depth), depth], -1)[:, None]
 
 
 def project_to_frame(joints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -277,6 +297,7 @@ def load_model(
     info = {
         "name": config["model"]["name"],
         "config": config["model"].get("config", {}),
+        "targets": config.get("info", {}).get("targets", "camera"),
         "checkpoint": str(folder),
         "backend": backend,
     }

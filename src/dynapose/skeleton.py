@@ -6,6 +6,8 @@ camera frame (x right, y down, z forward) unless a function says otherwise.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 JOINT_NAMES: tuple[str, ...] = (
@@ -58,3 +60,18 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     child = np.array([c for c, _ in BONES])
     parent = np.array([p for _, p in BONES])
     return np.linalg.norm(joints[..., child, :] - joints[..., parent, :], axis=-1)
+
+
+#: What a model can be trained to predict: "camera" = joints in the camera frame (the report's
+#: targets); "root" = relative to the pelvis, camera axes kept (the field's usual target for image
+#: models: a crop around the person hides how far away they stand).
+TARGET_FRAMES = ("camera", "root")
+
+
+def in_target_frame(joints: Any, frame: str) -> Any:
+    """Camera-frame joints (..., 17, 3) mm (numpy or torch) -> the same in `frame`."""
+    if frame == "camera":
+        return joints
+    if frame == "root":
+        return joints - joints[..., :1, :]
+    raise ValueError(f"unknown target frame {frame!r} (one of {', '.join(TARGET_FRAMES)})")

@@ -52,6 +52,7 @@ from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_path, atomic_write_text
 from dynapose.models import build_model
 from dynapose.models.keras_adam import KerasAdam
+from dynapose.skeleton import in_target_frame
 
 STATE = "state.safetensors"
 METRICS_CSV = "metrics.csv"
@@ -184,6 +185,7 @@ def validate(
     mine = indices[d.rank :: d.world]
     batches = [mine[i : i + config.batch_size] for i in range(0, len(mine), config.batch_size)]
     for frames, joints, _ in batch_loader(dataset, batches, config.workers):
+        joints = in_target_frame(joints, config.targets)
         pred = model(frames)
         sums.add(float(loss_fn(pred, joints, config.loss)), pred, joints)
     return sums.means(d)
@@ -238,12 +240,15 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def target_statistics(store: ClipStore, indices: np.ndarray) -> tuple[np.ndarray, float]:
-    """Mean pose (17, 3) mm over the frames of the clips `indices`, and the targets' spread:
-    the root-mean-square distance (mm) of a coordinate from its mean-pose value."""
+def target_statistics(store: ClipStore, indices: np.ndarray, frame: str = "camera"
+                      ) -> tuple[np.ndarray, float]:
+    """Mean pose (17, 3) mm over the frames of the clips `indices` (joints in the target `frame`,
+    see :func:`dynapose.skeleton.in_target_frame`), and the targets' spread: the
+    root-mean-square distance (mm) of a coordinate from its mean-pose value."""
     total = np.zeros((17, 3))
     total_sq = np.zeros((17, 3))
     for joints in store.iter_joints3d(indices):
+        joints = in_target_frame(joints, frame)
         total += joints.mean(axis=0)
         total_sq += (joints.astype(np.float64) ** 2).mean(axis=0)
     n = max(len(indices), 1)
@@ -331,7 +336,7 @@ def _train(
         if state_file.exists() or (out / "checkpoint").exists():
             raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
                                 out)
-        pose, spread = target_statistics(store, train_idx)
+        pose, spread = target_statistics(store, train_idx, config.targets)
         if config.normalize_targets and hasattr(model, "pose_offset"):
             with torch.no_grad():
                 model.pose_offset.copy_(torch.from_numpy(pose))  # type: ignore[operator]
@@ -357,6 +362,7 @@ def _train(
                    disable=not (progress and d.main), dynamic_ncols=True)
         step = start_step
         for frames, joints, _ in batch_loader(dataset, mine, config.workers):
+            joints = in_target_frame(joints, config.targets)
             loss, pred = train_step(net, optimizer, frames, joints, config.loss)
             sums.add(float(loss), pred, joints)
             step += 1
@@ -414,6 +420,7 @@ def _end_of_epoch(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
         "epoch": history[-1]["epoch"],
         "metrics": history[-1],
         "mean_pose": pose.tolist(),
+        "targets": config.targets,
         "train_config": config.to_dict(),
         "data": str(store.path.resolve()),
         "world_size": len(checksums),
