@@ -292,3 +292,16 @@ def test_p_mpjpe_gradient_matches_finite_differences() -> None:
     pred.requires_grad_(True)
     assert torch.autograd.gradcheck(lambda p: M.p_mpjpe(p, target), (pred,), eps=1e-6, atol=1e-5)
     assert torch.autograd.gradcheck(lambda p: M.n_mpjpe(p, target), (pred,), eps=1e-6, atol=1e-5)
+
+
+def test_in_target_frame() -> None:
+    from dynapose.skeleton import in_target_frame
+
+    joints = np.random.default_rng(0).normal(0, 500, (2, 8, 17, 3))
+    assert in_target_frame(joints, "camera") is joints
+    rel = in_target_frame(joints, "root")
+    assert np.allclose(rel[..., 0, :], 0) and np.allclose(rel[..., 5, :] - rel[..., 3, :],
+                                                          joints[..., 5, :] - joints[..., 3, :])
+    assert torch.allclose(in_target_frame(torch.from_numpy(joints), "root"), torch.from_numpy(rel))
+    with pytest.raises(ValueError, match="unknown target frame"):
+        in_target_frame(joints, "world")

@@ -177,3 +177,43 @@ def test_seed_recipe_reproduces_keras_training_steps() -> None:
     with torch.no_grad():
         after = model.eval()(frames).numpy()
     assert np.abs(after - np.load(folder / "outputs_after_3_steps.npy")).max() < 1e-3
+
+
+def test_root_targets_train_evaluate_and_predict_in_the_pelvis_frame(tmp_path: Path) -> None:
+    """targets: root trains on pelvis-relative joints; evaluate and predict follow it."""
+    from dynapose.evaluate import evaluate
+    from dynapose.predict import ROOT_FRAME, Prediction, load_model
+    from dynapose.video import VideoInfo
+
+    store = make_store(tmp_path / "store", n=6)
+    run = tmp_path / "run"
+    config = load_config("quick", overrides={"epochs": 1, "batch_size": 4, "workers": 0,
+                                             "threads": 1, "targets": "root",
+                                             "model_config": {"init": "he"}})
+    train(store, run, config, progress=False)
+    model, cfg = load_checkpoint(run)
+    assert cfg["info"]["targets"] == "root" and cfg["model"]["config"]["init"] == "he"
+    mean_pose = np.asarray(cfg["info"]["mean_pose"])
+    assert np.allclose(mean_pose[0], 0.0) and np.abs(mean_pose[1:]).max() > 1.0
+    report = evaluate(run, store, split="val")
+    assert report["targets"] == "root"
+    # the truth is pelvis-relative too: the mean pose's plain and protocol-1 errors coincide
+    assert report["baseline"]["mpjpe"] == pytest.approx(report["baseline"]["mpjpe_p1"], rel=1e-5)
+    assert report["per_joint"]["pelvis"]["mpjpe"] < 1000.0  # not ~4 m away as camera-frame truth
+
+    loaded = load_model(run)
+    assert loaded.info["targets"] == "root"
+    joints = model(torch.zeros(1, 8, 224, 224, 3, dtype=torch.uint8))[0].detach().numpy()
+    pred = Prediction(joints=joints, frame_index=np.arange(8), time=np.arange(8) / 25.0,
+                      boxes=np.tile(np.float32([100, 50, 200, 200]), (8, 1)), fps=25.0,
+                      video=VideoInfo("v.mp4", 400, 300, 25.0, 8, 0.32, "h264", "mp4"),
+                      model=loaded.info, crop_policy="centre", stride=4)
+    assert pred._header()["coordinate_frame"] == ROOT_FRAME
+    uv = pred.keypoints_2d()
+    assert np.isfinite(uv).all()  # placed in front of the camera for drawing
+    assert np.allclose(uv[:, 0], [200.0, 150.0], atol=1e-3)  # the pelvis on the crop's axis
+
+
+def test_unknown_targets_are_refused() -> None:
+    with pytest.raises(DynaPoseError, match="unknown targets 'world'"):
+        load_config("quick", overrides={"targets": "world"})

@@ -37,11 +37,16 @@ def main() -> None:
 @click.option("--seed", default=0, show_default=True)
 @click.option("--workers", type=int, default=None, help="Synthesis processes (default: cores).")
 @click.option("--overwrite", is_flag=True, help="Reuse a non-empty output folder.")
-def demo(out: str, quick: bool, seed: int, workers: int | None, overwrite: bool) -> None:
+@click.option("--preset", default=None,
+              help="Training preset instead of the plan's (seed-synth; quick with --quick), "
+                   "e.g. seed: the report's exact recipe.")
+def demo(out: str, quick: bool, seed: int, workers: int | None, overwrite: bool,
+         preset: str | None) -> None:
     """Synthesise data, train the report's model, evaluate it, and show the results."""
     from dynapose.demo import run_demo
 
-    run_demo(out, quick=quick, seed=seed, workers=workers, overwrite=overwrite, echo=click.echo)
+    run_demo(out, quick=quick, seed=seed, workers=workers, overwrite=overwrite, echo=click.echo,
+             preset=preset)
 
 
 @main.group()
@@ -123,6 +128,8 @@ def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
 @click.option("--input-size", type=int, default=None, help="Model input size (pixels).")
 @click.option("--normalize-targets/--no-normalize-targets", default=None,
               help="Output in units of the targets' spread around their mean pose (default: on).")
+@click.option("--targets", type=click.Choice(["camera", "root"]), default=None,
+              help="Joints in the camera frame (the report's) or relative to the pelvis.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--nproc", type=int, default=1, show_default=True,
               help="Data-parallel processes (torch.distributed, gloo).")
