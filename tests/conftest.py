@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,17 @@ def make_store(
             w.add(frames, joints, subject=f"S{i % 2}", action=("walk", "run")[(i // 3) % 2],
                   camera="c1", start=8 * i, split=splits[i % len(splits)], source="test")
     return path
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the test (small lifter tests run faster so on 2 cores)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 
 from _predict_helpers import leftovers, make_video
@@ -29,12 +28,7 @@ FRAMES, H, W = 24, 96, 128
 GAPS = (0, 9, 10)  # frames without a person: the first (an edge) and two inside
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="session")

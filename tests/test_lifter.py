@@ -42,12 +42,7 @@ SPLIT = {"train_subjects": [f"synth-{k}" for k in range(6)], "val_subjects": ["s
                                                                                "synth-7"]}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny(**kw):

@@ -39,7 +39,6 @@ from typing import Any
 import numpy as np
 
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_dir
 from dynapose.keypoints import (
     MEDIAPIPE_HINT,
     Keypoints2D,
@@ -55,9 +54,7 @@ from dynapose.predict import (
     FOCAL_PER_CROP_SIDE,
     VISUALS,
     Prediction,
-    _usual_permissions,
-    write_joints,
-    write_visuals,
+    write_prediction,
 )
 from dynapose.video import iter_frames, probe_video
 
@@ -228,15 +225,7 @@ def predict_video_lifted(
     )
     if out_dir is None:
         return pred
-    try:
-        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-            pred.files = write_joints(pred, tmp)
-            pred.files.update(write_visuals(pred, video, tmp, visuals, viewer_frames))
-            _usual_permissions(tmp)
-    except OSError as exc:
-        raise DynaPoseError(f"cannot write output ({exc.strerror or exc})", out_dir) from exc
-    pred.files = {k: out_dir / p.name for k, p in pred.files.items()}
-    return pred
+    return write_prediction(lambda: pred, video, out_dir, visuals, viewer_frames, overwrite)
 
 
 def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,

@@ -742,9 +742,26 @@ def predict_video(
     out_dir = Path(out_dir)
     if video.resolve().is_relative_to(out_dir.resolve()):
         raise DynaPoseError("output folder must not contain the video", out_dir)
+    return write_prediction(
+        lambda: _predict(video, info, loaded, box, detector, policy, stride, batch),
+        video, out_dir, visuals, viewer_frames, overwrite)
+
+
+def write_prediction(
+    make: Callable[[], Prediction],
+    video: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    visuals: Sequence[str] = VISUALS,
+    viewer_frames: int = 1500,
+    overwrite: bool = False,
+) -> Prediction:
+    """Run `make` and write its prediction's joint files and `visuals` into `out_dir`, all or
+    nothing: everything goes to a temporary folder renamed into place, so a failure (in `make`
+    too) leaves no output behind. Returns the prediction with ``files`` set."""
+    out_dir = Path(out_dir)
     try:
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-            pred = _predict(video, info, loaded, box, detector, policy, stride, batch)
+            pred = make()
             pred.files = write_joints(pred, tmp)
             pred.files.update(write_visuals(pred, video, tmp, visuals, viewer_frames))
             _usual_permissions(tmp)
