@@ -11,7 +11,7 @@ Pipeline (one streaming pass over the video for the joints; memory stays flat):
    - ``detector="mediapipe"`` (or ``"auto"`` when MediaPipe is installed): MediaPipe Pose's
      landmarks on every frame; the box is the square around them, enlarged by
      :data:`DETECTOR_MARGIN`, smoothed over time; frames without a detection keep the last box
-     (the centred square before the first detection). Needs ``pip install 'dynapose[detect]'``
+     (the centred square before the first detection). Needs ``pip install 'dynapose[mediapipe]'``
      (``mediapipe==0.10.21``, the last release that ships its models inside the wheel).
    - default (``detector="none"``, or ``"auto"`` without MediaPipe): the **centred square** of
      the whole frame, side ``min(width, height)`` — the whole frame for square video such as
@@ -488,7 +488,7 @@ class MediaPipeBoxes:
             from mediapipe.python.solutions import pose as mp_pose
         except ImportError as exc:
             raise DynaPoseError(
-                "detector 'mediapipe' needs pip install 'dynapose[detect]' (mediapipe==0.10.21)"
+                "detector 'mediapipe' needs pip install 'dynapose[mediapipe]' (mediapipe==0.10.21)"
             ) from exc
         # model_complexity=1 (BlazePose full): the only landmark model inside the 0.10.21 wheel;
         # 0 (lite) and 2 (heavy) are downloaded at first use, which fails offline.
