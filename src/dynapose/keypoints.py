@@ -480,6 +480,17 @@ def mediapipe_available() -> bool:
     return True
 
 
+def open_blazepose(model_complexity: int = 1, alternative: str = "") -> Any:
+    """MediaPipe's video-mode pose tracker (``mediapipe.python.solutions.pose.Pose``); a
+    DynaPoseError saying how to install it (and `alternative`) when MediaPipe is absent."""
+    try:
+        from mediapipe.python.solutions import pose as mp_pose
+    except ImportError as exc:
+        hint = f"MediaPipe is not installed: {MEDIAPIPE_HINT}"
+        raise DynaPoseError(f"{hint}, {alternative}" if alternative else hint) from exc
+    return mp_pose.Pose(static_image_mode=False, model_complexity=model_complexity)
+
+
 class MediaPipePose:
     """BlazePose full (``model_complexity=1``, tracking across frames) on RGB frames.
 
@@ -491,12 +502,8 @@ class MediaPipePose:
     """
 
     def __init__(self, model_complexity: int = 1) -> None:
-        try:
-            from mediapipe.python.solutions import pose as mp_pose
-        except ImportError as exc:
-            raise DynaPoseError(f"MediaPipe is not installed: {MEDIAPIPE_HINT}, or pass "
-                                "--keypoints FILE with your own detector's 2D keypoints") from exc
-        self._pose = mp_pose.Pose(static_image_mode=False, model_complexity=model_complexity)
+        self._pose = open_blazepose(model_complexity, "or pass --keypoints FILE with your own "
+                                                      "detector's 2D keypoints")
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         height, width = image.shape[:2]

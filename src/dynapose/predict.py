@@ -56,6 +56,7 @@ import torch
 
 from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_dir
+from dynapose.keypoints import mediapipe_available
 from dynapose.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 from dynapose.video import VideoInfo, iter_frames, probe_video
 
@@ -484,15 +485,11 @@ class MediaPipeBoxes:
     """
 
     def __init__(self, width: int, height: int) -> None:
-        try:
-            from mediapipe.python.solutions import pose as mp_pose
-        except ImportError as exc:
-            raise DynaPoseError(
-                "detector 'mediapipe' needs pip install 'dynapose[mediapipe]' (mediapipe==0.10.21)"
-            ) from exc
+        from dynapose.keypoints import open_blazepose
+
         # model_complexity=1 (BlazePose full): the only landmark model inside the 0.10.21 wheel;
         # 0 (lite) and 2 (heavy) are downloaded at first use, which fails offline.
-        self._pose = mp_pose.Pose(static_image_mode=False, model_complexity=1)
+        self._pose = open_blazepose(1)
         self._box: Box = centre_square(width, height)
         self._seen = False
 
@@ -526,15 +523,6 @@ def _detector_crops(
             yield frame.time, crop_resize(frame.image, box, size), box
     finally:
         detector.close()
-
-
-def mediapipe_available() -> bool:
-    """Whether MediaPipe's pose solution can be imported."""
-    try:
-        from mediapipe.python.solutions import pose  # noqa: F401
-    except Exception:
-        return False
-    return True
 
 
 def crop_policy(box: Sequence[float] | None, detector: str) -> str:
