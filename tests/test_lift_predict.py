@@ -142,14 +142,15 @@ def test_cli_predict_lifter_writes_outputs_with_gaps(assets: dict[str, Path], ti
         cells = table[i + 1][6:]
         assert len(cells) == 51
         assert all(c == "" for c in cells) if not valid[i] else all(c != "" for c in cells)
-    # the viewer leaves the gap frames out (nothing invented), keeping their real times
+    # the viewer keeps the gap frames on its timeline as null (drawn as "no person")
     page = (out / "viewer.html").read_text()
     data = re.search(r'<script id="pose-data" type="application/json">(.*?)</script>', page,
                      re.S)
     assert data is not None
     payload = json.loads(data.group(1))
-    assert len(payload["joints"]) == FRAMES - len(GAPS) == len(payload["times"])
-    np.testing.assert_allclose(payload["joints"][0], joints[1].reshape(-1), atol=0.06)
+    assert len(payload["joints"]) == FRAMES == len(payload["times"])
+    assert [i for i, row in enumerate(payload["joints"]) if row is None] == sorted(GAPS)
+    np.testing.assert_allclose(payload["joints"][1], joints[1].reshape(-1), atol=0.06)
     # the reprojected joints land near the keypoints they were lifted from (the root is solved
     # for exactly that; the tiny lifter's pose shape limits how near)
     focal, cx, cy = assumed_intrinsics(W, H)

@@ -32,6 +32,7 @@ from dynapose.lift_train import (
     project_torch,
     sample_windows,
     train_lifter,
+    window_offsets,
 )
 from dynapose.models import build_model
 from dynapose.models.lifter import RECEPTIVE_FIELDS, flip_keypoints, normalize_screen
@@ -74,6 +75,28 @@ def test_shapes_and_receptive_field(rf: int, causal: bool) -> None:
         model(torch.randn(1, rf + 2, 17, 2))
     with pytest.raises(ValueError, match="17"):
         model.forward_sequence(torch.randn(1, rf, 16, 2))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_frame_stride_sees_every_sth_frame(causal: bool) -> None:
+    torch.manual_seed(0)
+    model = build_model("lifter", filter_widths=(3, 3), channels=16, causal=causal,
+                        frame_stride=3).eval()
+    assert model.receptive_field == 9 and model.span == 25
+    assert model.pad == ((24, 0) if causal else (12, 12))
+    seq = torch.randn(1, 30, 17, 2) * 0.3
+    valid = model.forward_sequence(seq, pad=False)
+    assert valid.shape == (1, 6, 17, 3)
+    # the window of output i is frames i, i+3, ..., i+24: the strided path on those agrees
+    windows = torch.stack([model(seq[:, i:i + 25:3]) for i in range(6)], dim=1)
+    torch.testing.assert_close(windows, valid, atol=1e-3, rtol=1e-4)
+    # frames between the strided ones change nothing
+    other = seq.clone()
+    other[:, 1:25:3] += 1.0
+    torch.testing.assert_close(model.forward_sequence(other, pad=False)[:, 0], valid[:, 0])
+    assert model.forward_sequence(seq).shape == (1, 30, 17, 3)
+    offsets = window_offsets(9, causal, 3)
+    assert list(offsets) == (list(range(-24, 1, 3)) if causal else list(range(-12, 13, 3)))
 
 
 def test_confidence_input() -> None:

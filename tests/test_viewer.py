@@ -96,6 +96,31 @@ def test_renders_and_reacts_in_chromium(tmp_path: Path, with_frames: bool) -> No
 
 
 @NEEDS_CHROMIUM
+def test_gap_frames_say_no_person(tmp_path: Path) -> None:
+    poses = _poses()
+    poses[:3] = np.nan  # the first frames are gaps: the page opens on one
+    poses[10, 4] = np.nan
+    page_html = viewer_html(poses, fps=25, frames=_frames(30, 1))
+    data = re.search(r'<script id="pose-data" type="application/json">(.*?)</script>',
+                     page_html, re.S)
+    assert data is not None
+    rows = json.loads(data.group(1))["joints"]
+    assert [i for i, row in enumerate(rows) if row is None] == [0, 1, 2, 10]
+    page = tmp_path / "viewer.html"
+    page.write_text(page_html)
+    run = _chromium(["--virtual-time-budget=2000", "--dump-dom", page.as_uri()], tmp_path)
+    state = _body(run.stdout)
+    assert "data-error" not in state, state["data-error"]
+    assert state["data-frame"] == "0" and state["data-person"] == "0"
+    assert int(state["data-drawn"]) > 500  # the floor grid and the "no person" line
+    run = _chromium(["--virtual-time-budget=5000", "--dump-dom",
+                     page.as_uri() + "#selftest"], tmp_path)
+    state = _body(run.stdout)
+    assert "data-error" not in state, state["data-error"]
+    assert json.loads(state["data-selftest"])["scrub"] is True
+
+
+@NEEDS_CHROMIUM
 def test_screenshot_is_not_blank(tmp_path: Path) -> None:
     from PIL import Image
 

@@ -522,6 +522,8 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
 @click.option("--config", "config_file", default=None, help="YAML file overriding the preset.")
 @click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default=None)
 @click.option("--channels", type=int, default=None)
+@click.option("--frame-stride", type=int, default=None,
+              help="See every s-th frame: a window spans (R-1)*s+1 frames.")
 @click.option("--causal/--centred", "causal", default=None, help="See only past frames.")
 @click.option("--epochs", type=int, default=None)
 @click.option("--samples-per-epoch", type=int, default=None)
@@ -548,7 +550,9 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
     result = train_lifter(data, out, config, resume=resume, progress=not quiet)
     click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, metrics.csv; "
                f"{result['samples_per_s']:.0f} training samples/s)")
-    if run_eval and config.val_subjects:
+    if run_eval and config.val_subjects and not result["val_frames"]:
+        click.echo(f"no frames of {', '.join(config.val_subjects)} in {data}: evaluation skipped")
+    elif run_eval and config.val_subjects:
         report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects)
         click.echo(format_lift_report(report))
         click.echo(f"report: {write_lift_report(report, Path(out) / 'eval.json')}")

@@ -75,6 +75,7 @@ class LiftConfig:
     """Everything a lifter training run needs besides its data (presets: configs/lift-*.yaml)."""
 
     receptive_field: int = 27  # frames: 1, 27, 81 or 243
+    frame_stride: int = 1  # the network sees every s-th frame: a window spans (R-1)*s+1 frames
     channels: int = 512
     dropout: float = 0.25
     causal: bool = False
@@ -107,6 +108,7 @@ class LiftConfig:
         """Raise DynaPoseError on impossible values; return self."""
         checks = [
             (self.receptive_field in (1, 27, 81, 243), "receptive_field must be 1, 27, 81 or 243"),
+            (self.frame_stride >= 1, "frame_stride must be >= 1"),
             (self.channels >= 1 and self.epochs >= 1 and self.batch_size >= 1,
              "channels, epochs and batch_size must be >= 1"),
             (self.samples_per_epoch >= self.batch_size, "samples_per_epoch must be >= batch_size"),
@@ -130,7 +132,8 @@ class LiftConfig:
     def model_config(self) -> dict[str, Any]:
         return {"filter_widths": list(filter_widths_for(self.receptive_field)),
                 "channels": self.channels, "dropout": self.dropout, "causal": self.causal,
-                "confidence": self.confidence, "bn_momentum": self.bn_momentum}
+                "confidence": self.confidence, "bn_momentum": self.bn_momentum,
+                "frame_stride": self.frame_stride}
 
 
 def lift_preset_names() -> list[str]:
@@ -326,10 +329,11 @@ def project_torch(points: torch.Tensor, f: torch.Tensor, c: torch.Tensor, k: tor
     return xy * f + c
 
 
-def window_offsets(receptive_field: int, causal: bool) -> np.ndarray:
-    """Frame offsets of a window relative to its predicted frame."""
+def window_offsets(receptive_field: int, causal: bool, frame_stride: int = 1) -> np.ndarray:
+    """Frame offsets of a window's R frames relative to its predicted frame."""
     r = receptive_field - 1
-    return np.arange(-r, 1) if causal else np.arange(-(r // 2), r - r // 2 + 1)
+    steps = np.arange(-r, 1) if causal else np.arange(-(r // 2), r - r // 2 + 1)
+    return steps * frame_stride
 
 
 def sample_windows(motion: MotionData, n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -355,7 +359,7 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     b = len(frame)
     starts = np.array([motion.sequences[s]["start"] for s in seq])
     ends = starts + np.array([motion.sequences[s]["frames"] for s in seq]) - 1
-    offsets = window_offsets(config.receptive_field, config.causal)
+    offsets = window_offsets(config.receptive_field, config.causal, config.frame_stride)
     idx = np.clip(frame[:, None] + offsets[None, :], starts[:, None], ends[:, None])
     world = torch.from_numpy(motion.world[idx])  # (B, R, 17, 3)
     centre = int(np.nonzero(offsets == 0)[0][0])
@@ -477,7 +481,8 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
     """Train a lifter on the motion `data` (see :func:`load_motion`), writing the run folder `out`.
 
     `max_steps` stops early (for tests of resuming: the run is left as if interrupted).
-    Returns a summary: history, checkpoint and run paths, steps, seconds, samples_per_s.
+    Returns a summary: history, checkpoint and run paths, steps, seconds, samples_per_s,
+    val_frames (0 when the data holds none of the validation subjects: nothing was validated).
     """
     config.validate()
     out = Path(out)
@@ -487,6 +492,9 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
         raise DynaPoseError(f"no motion for training subjects {config.train_subjects}", data)
     val_motion = (load_motion(data, config.val_subjects, seed=config.seed)
                   if config.val_subjects else None)
+    if progress and val_motion is not None and not val_motion.num_frames:
+        tqdm.write(f"no frames of {', '.join(config.val_subjects)} in {os.fspath(data)}: "
+                   "training without validation")
     torch.manual_seed(config.seed)
     model = build_model("lifter", **config.model_config())
     assert isinstance(model, TemporalLifter)
@@ -583,6 +591,7 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
         "history": history, "checkpoint": str(out / "checkpoint"), "run": str(out),
         "steps": steps_done, "seconds": elapsed, "finished": not stopped,
         "samples_per_s": steps_done * config.batch_size / train_seconds if train_seconds else 0.0,
+        "val_frames": 0 if val_motion is None else val_motion.num_frames,
     }
 
 

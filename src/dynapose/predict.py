@@ -938,15 +938,10 @@ def write_visuals(
         viz.write_video(views, files["skeleton3d"], fps=fps)
     if "viewer" in visuals:
         files["viewer"] = folder / "viewer.html"
-        joints, times, images, image_step = pred.joints, pred.time, thumbs or None, step or 1
-        valid = pred.valid()
-        if not valid.all():  # gap frames (no person) are left out; times keep the real clock
-            keep = np.flatnonzero(valid)
-            joints, times, image_step = pred.joints[keep], pred.time[keep], 1
-            images = {k: thumbs[int(i)] for k, i in enumerate(keep) if int(i) in thumbs} or None
+        # gap frames (NaN joints, no person) stay on the timeline: the viewer says so there
         html = viewer.viewer_html(
-            joints, fps=fps, frames=images, frame_step=image_step,
-            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=times,
+            pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
+            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=pred.time,
         )
         files["viewer"].write_text(html, encoding="utf-8")
     return files

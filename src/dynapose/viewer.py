@@ -63,6 +63,9 @@ def viewer_html(
 ) -> str:
     """The viewer page for `joints` (F, 17, 3) mm, camera frame, played at `fps`.
 
+    A frame whose joints hold NaN (a gap: no person found) is kept on the timeline and shown as
+    "no person in this frame" with its video image, so the clock and the images stay in step.
+
     frames: optional JPEG bytes keyed by frame index (every `frame_step`-th frame); frame i shows
     the image of frame ``i - i % frame_step``. meta: optional JSON shown under "details".
     times: optional (F,) seconds shown for each frame (default: index / fps).
@@ -81,8 +84,12 @@ def viewer_html(
                 images.append(None)
             else:
                 images.append("data:image/jpeg;base64," + base64.b64encode(data).decode())
+    rows: list[list[float] | None] = [
+        None if not np.isfinite(row).all() else row.tolist()
+        for row in np.round(joints, 1).reshape(joints.shape[0], -1)
+    ]
     payload = {
-        "joints": np.round(np.nan_to_num(joints), 1).reshape(joints.shape[0], -1).tolist(),
+        "joints": rows,
         "names": list(JOINT_NAMES),
         "parents": list(PARENTS),
         "side": side.tolist(),
@@ -154,15 +161,19 @@ space: play/pause &middot; double-click: reset view</header>
   slider.max = String(Math.max(0, F - 1));
 
   // Display coordinates: x right, y up (= -camera y), z towards the viewer (= -camera z).
+  // A null frame is a gap (no person found): drawn as such, kept on the timeline.
   function point(f, j) {
     var a = D.joints[f];
     return [a[3 * j], -a[3 * j + 1], -a[3 * j + 2]];
   }
+  var firstPose = -1;
+  for (var f = 0; f < F && firstPose < 0; f++) if (D.joints[f]) firstPose = f;
   var centre = [0, 0, 0], extent = 1;
   (function () {
-    if (!F) return;
+    if (firstPose < 0) return;
     var xs = [[], [], []], lo = [1e18, 1e18, 1e18], hi = [-1e18, -1e18, -1e18];
     for (var f = 0; f < F; f++) {
+      if (!D.joints[f]) continue;
       for (var j = 0; j < J; j++) {
         var p = point(f, j);
         for (var k = 0; k < 3; k++) {
@@ -178,7 +189,7 @@ space: play/pause &middot; double-click: reset view</header>
     // Size the view by the skeleton (one frame), not by how far the person travels.
     var s = 0;
     for (var j = 0; j < J; j++) {
-      var p = point(0, j), q = point(0, 0);
+      var p = point(firstPose, j), q = point(firstPose, 0);
       s = Math.max(s, Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]));
     }
     extent = Math.max(s, 1e-6);
@@ -216,8 +227,14 @@ space: play/pause &middot; double-click: reset view</header>
   function render() {
     ctx.fillStyle = "rgb(" + BG.join(",") + ")";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
-    if (F) {
-      drawGrid();
+    var person = F > 0 && !!D.joints[frame];
+    if (F) drawGrid();
+    if (F && !person) {
+      ctx.fillStyle = "#888888"; ctx.font = "16px system-ui, sans-serif";
+      ctx.textAlign = "center";
+      ctx.fillText("no person in this frame", canvas.width / 2, 28);
+    }
+    if (person) {
       var pts = [];
       for (var j = 0; j < J; j++) pts.push(project(point(frame, j)));
       ctx.lineWidth = 4; ctx.lineCap = "round";
@@ -243,6 +260,7 @@ space: play/pause &middot; double-click: reset view</header>
       img.hidden = !src;
     }
     body.setAttribute("data-frame", String(frame));
+    body.setAttribute("data-person", person ? "1" : "0");
     body.setAttribute("data-drawn", String(countDrawn()));
   }
 

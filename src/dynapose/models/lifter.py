@@ -10,18 +10,20 @@ The network is a stack of 1D convolutions over time: an "expand" convolution of 
 residual block per further filter width (a temporal convolution, then a 1x1 convolution, each
 followed by BatchNorm, ReLU and dropout), then a 1x1 convolution to the 16 non-root joints x 3.
 The receptive field is the product of the filter widths (1x1x1 = 1, 3x3x3 = 27, 3^4 = 81,
-3^5 = 243 frames).
+3^5 = 243 frames). With ``frame_stride`` s > 1 the network sees every s-th frame: the same
+compute and receptive field in frames seen, a span of (R - 1) * s + 1 video frames (at 50 fps,
+R = 27 and s = 3 cover 1.6 s instead of 0.5 s).
 
 The same weights run two ways (as VideoPose3D's "optimised" training):
 
-* :meth:`TemporalLifter.forward` -- one window of exactly ``receptive_field`` frames -> the pose of
-  its centre frame (its last frame when ``causal``). The convolutions are *strided* (stride =
-  filter width), so only the positions that reach the one output are computed: cheap training on
-  independent random windows.
+* :meth:`TemporalLifter.forward` -- one window of exactly ``receptive_field`` frames (already
+  taken every ``frame_stride`` frames) -> the pose of its centre frame (its last when
+  ``causal``). The convolutions are *strided* (stride = filter width), so only the positions that
+  reach the one output are computed: cheap training on independent random windows.
 * :meth:`TemporalLifter.forward_sequence` -- a whole sequence -> a pose for every frame. The
-  convolutions are *dilated* (dilation = product of the earlier widths); the sequence is padded by
-  repeating its first and last frames, so frame t sees frames t - R//2 .. t + R//2 (causal: the R
-  frames ending at t, only past ones).
+  convolutions are *dilated* (dilation = frame stride x the product of the earlier widths); the
+  sequence is padded by repeating its first and last frames, so frame t sees frames
+  t - s*(R//2) .. t + s*(R//2) in steps of s (causal: the ones ending at t, only past ones).
 
 In eval mode both give the same numbers for the same window.
 """
@@ -86,7 +88,8 @@ class TemporalLifter(nn.Module):
     filter_widths: odd widths (or 1), e.g. (3, 3, 3) for 27 frames. channels: features per layer
     (256-1024). dropout: probability after each ReLU. causal: see only past frames and predict
     the window's last frame. confidence: take a third input value per joint (a 0-1 confidence).
-    bn_momentum: BatchNorm momentum (training may decay it).
+    bn_momentum: BatchNorm momentum (training may decay it). frame_stride: see every s-th
+    frame (the module docstring).
     """
 
     def __init__(
@@ -98,21 +101,28 @@ class TemporalLifter(nn.Module):
         confidence: bool = False,
         bn_momentum: float = 0.1,
         num_joints: int = NUM_JOINTS,
+        frame_stride: int = 1,
     ) -> None:
         super().__init__()
         widths = tuple(int(w) for w in filter_widths)
         if not widths or any(w < 1 or (w > 1 and w % 2 == 0) for w in widths):
             raise ValueError(f"filter widths must be odd (or 1), got {widths}")
+        if int(frame_stride) < 1:
+            raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
         self.config: dict[str, Any] = {
             "filter_widths": list(widths), "channels": int(channels), "dropout": float(dropout),
             "causal": bool(causal), "confidence": bool(confidence),
             "bn_momentum": float(bn_momentum), "num_joints": int(num_joints),
+            "frame_stride": int(frame_stride),
         }
         self.filter_widths = widths
         self.causal = bool(causal)
         self.num_joints = int(num_joints)
         self.in_features = 3 if confidence else 2
         self.receptive_field = math.prod(widths)
+        self.frame_stride = int(frame_stride)
+        #: video frames one prediction looks at, first to last: (R - 1) * frame_stride + 1
+        self.span = (self.receptive_field - 1) * self.frame_stride + 1
         c = int(channels)
         self.expand = nn.Conv1d(self.num_joints * self.in_features, c, widths[0], bias=False)
         self.expand_bn = nn.BatchNorm1d(c, momentum=bn_momentum)
@@ -143,8 +153,9 @@ class TemporalLifter(nn.Module):
     # -- shape helpers ----------------------------------------------------------------------
     @property
     def pad(self) -> tuple[int, int]:
-        """Frames needed before and after the predicted frame: (R//2, R//2), causal (R-1, 0)."""
-        r = self.receptive_field - 1
+        """Video frames needed before and after the predicted frame: (S//2, S//2), causal
+        (S-1, 0), S - 1 = (R - 1) * frame_stride."""
+        r = self.span - 1
         return (r, 0) if self.causal else (r // 2, r - r // 2)
 
     def set_bn_momentum(self, momentum: float) -> None:
@@ -174,7 +185,7 @@ class TemporalLifter(nn.Module):
         return torch.cat([y.new_zeros(b, f, 1, 3), y], dim=2)
 
     def _run_dilated(self, x: torch.Tensor) -> torch.Tensor:
-        """The dilated pass in channels-last form: (B, L, in) -> (B, L - R + 1, 16 * 3) metres.
+        """The dilated pass, channels last: (B, L, in) -> (B, L - S + 1, 16 * 3) m (S = span).
 
         A width-w convolution with dilation d is one GEMM over the w shifted copies of the
         sequence, concatenated along channels.
@@ -191,9 +202,9 @@ class TemporalLifter(nn.Module):
         def bn(h: torch.Tensor, norm: nn.BatchNorm1d) -> torch.Tensor:
             return norm(h.reshape(-1, h.shape[-1])).reshape(h.shape)
 
-        w0 = self.filter_widths[0]
-        h = act(F.relu(bn(dense(x, self.expand, w0, 1), self.expand_bn)))
-        dilation = w0
+        w0, s = self.filter_widths[0], self.frame_stride
+        h = act(F.relu(bn(dense(x, self.expand, w0, s), self.expand_bn)))
+        dilation = w0 * s
         for i, w in enumerate(self.filter_widths[1:]):
             span = (w - 1) * dilation
             offset = span if self.causal else span // 2
@@ -244,15 +255,15 @@ class TemporalLifter(nn.Module):
         """Sequences (B, T, 17, 2) [+ (B, T, 17)] -> (B, T, 17, 3) mm, one pose per frame.
 
         With `pad` the first and last frames are repeated so that every frame gets a pose;
-        without it the output has T - R + 1 frames (the frames with a full window).
+        without it the output has T - S + 1 frames (those with a full window; S = :attr:`span`).
         """
         if pad:
             before, after = self.pad
             keypoints = _edge_pad(keypoints, before, after)
             if confidences is not None:
                 confidences = _edge_pad(confidences, before, after)
-        if keypoints.ndim == 4 and keypoints.shape[1] < self.receptive_field:
-            raise ValueError(f"need at least {self.receptive_field} frames, got "
+        if keypoints.ndim == 4 and keypoints.shape[1] < self.span:
+            raise ValueError(f"need at least {self.span} frames, got "
                              f"{keypoints.shape[1]}")
         return self._outputs(self._run_dilated(self._inputs(keypoints, confidences)))
 
