@@ -214,7 +214,13 @@ def test_bone_scaling_keeps_the_body_symmetric() -> None:
     for left, right in zip(LEFT_JOINTS, RIGHT_JOINTS, strict=True):
         np.testing.assert_allclose(ratio[..., child.index(left)], factors[0, left], rtol=1e-4)
         np.testing.assert_allclose(ratio[..., child.index(right)], factors[0, left], rtol=1e-4)
-    torch.testing.assert_close(scaled[:, :, 0], world[:, :, 0])
+    # the pelvis moves only vertically, and just enough to keep the feet on the floor
+    torch.testing.assert_close(scaled[:, :, 0, :2], world[:, :, 0, :2])
+    shift = scaled[:, :, 0, 2] - world[:, :, 0, 2]
+    torch.testing.assert_close(shift, shift[:, :1].expand_as(shift))
+    ankles = [3, 6]
+    torch.testing.assert_close(scaled[:, :, ankles, 2].min(), world[:, :, ankles, 2].min())
+    assert float(shift.abs().max()) > 1.0  # longer or shorter legs did move the pelvis
 
 
 def test_normalize_screen_numpy_and_torch() -> None:
@@ -356,7 +362,7 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     store = _pose_store(tmp_path / "poses")
     res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(run), "--data", str(store)])
     assert res.exit_code == 0, res.output
-    report = json.loads((run / "checkpoint" / "eval-lift.json").read_text())
+    report = json.loads((run / "eval-lift.json").read_text())  # a run's report: in the run
     assert report["sequences"] == 8 and report["protocol1"] > 0 and "average" in res.output
     # `dynapose evaluate` recognises a lifter and runs the same protocol.
     res = runner.invoke(main, ["evaluate", "--checkpoint", str(run), "--data", str(store),
@@ -374,6 +380,21 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     assert res.exit_code == 2 and "checkpoint not found" in res.output
 
 
+def test_shipped_lifter_report_goes_to_the_current_folder(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from dynapose.lift_predict import default_lifter_path
+
+    store = _pose_store(tmp_path / "poses")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    res = CliRunner().invoke(main, ["evaluate-lift", "--checkpoint", str(default_lifter_path()),
+                                    "--data", str(store)])
+    assert res.exit_code == 0, res.output
+    assert (work / "eval-lift.json").is_file()  # not inside the installed package
+    assert not (Path(default_lifter_path()) / "eval-lift.json").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not NPZ.is_file(), reason=f"real Human3.6M poses not present at {NPZ}")
 def test_real_npz_windows_and_evaluation() -> None:
@@ -388,3 +409,24 @@ def test_real_npz_windows_and_evaluation() -> None:
     report = evaluate_lifter(_tiny_model(), NPZ, subjects=["S8"], cameras=["54138969"],
                              max_sequences=2, flip_tta=False)
     assert report["sequences"] == 2 and report["frames"] > 1000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not NPZ.is_file(), reason=f"real Human3.6M poses not present at {NPZ}")
+def test_s9s11_preset_without_its_test_subjects(tmp_path: Path) -> None:
+    """The five-subject preset trains on S1, S5-S8; where S9/S11 are absent (as in
+    ../shared/data) it says so and skips validation and evaluation instead of failing."""
+    config = load_lift_config("lift-h36m-s9s11")
+    assert config.train_subjects == ["S1", "S5", "S6", "S7", "S8"]
+    assert config.val_subjects == ["S9", "S11"]
+    run = tmp_path / "run"
+    res = CliRunner().invoke(main, [
+        "train-lift", "--data", str(NPZ), "--out", str(run), "--preset", "lift-h36m-s9s11",
+        "--epochs", "1", "--samples-per-epoch", "256", "--batch-size", "128", "--channels", "16",
+        "--threads", "1", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "no frames of S9, S11" in res.output and "evaluation skipped" in res.output
+    info = json.loads((run / "run.json").read_text())
+    assert info["val_frames"] == 0 and info["train_frames"] > 300_000
+    assert not (run / "eval.json").exists()
+    assert (run / "checkpoint" / "model.safetensors").is_file()

@@ -7,6 +7,7 @@ went. Bad input surfaces as ``error: <file>: <problem>`` on one line and exit st
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -176,6 +177,19 @@ def _relaunch_distributed(nproc: int) -> None:
     sys.exit(subprocess.call(cmd))
 
 
+def _report_folder(checkpoint: str) -> Path:
+    """Where an evaluation report goes by default: the run folder when `checkpoint` is one,
+    the current folder for a checkpoint shipped inside the package, else the checkpoint's."""
+    from dynapose.checkpoint import resolve_checkpoint
+
+    given = Path(checkpoint)
+    if (given / "metrics.csv").exists():
+        return given
+    folder = resolve_checkpoint(given)
+    package = Path(__file__).resolve().parent
+    return Path.cwd() if folder.resolve().is_relative_to(package) else folder
+
+
 @main.command()
 @click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
 @click.option("--data", required=True, help="Clip store to evaluate on.")
@@ -192,9 +206,7 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 
     A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
     store or Human3.6M npz."""
-    from pathlib import Path
-
-    from dynapose.checkpoint import read_checkpoint_config, resolve_checkpoint
+    from dynapose.checkpoint import read_checkpoint_config
     from dynapose.evaluate import evaluate as run_evaluation
     from dynapose.evaluate import format_report, write_report
 
@@ -206,9 +218,8 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
     report = run_evaluation(checkpoint, data, split=None if split == "all" else split,
                             batch_size=batch_size, workers=workers)
     if out is None:
-        ckpt = Path(checkpoint)
-        folder = ckpt if (ckpt / "metrics.csv").exists() else resolve_checkpoint(ckpt)
-        out = str(folder / f"eval-{Path(data).name}-{report['split'] or 'all'}.json")
+        out = str(_report_folder(checkpoint) / f"eval-{Path(data).name}-{report['split'] or 'all'}"
+                  ".json")
     click.echo(format_report(report))
     click.echo(f"\nreport: {write_report(report, out)}")
 
@@ -256,8 +267,6 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
     With --checkpoint, an image model on cropped frames; with --lifter, 2D keypoints (MediaPipe
     or --keypoints FILE) lifted to 3D (dynapose.lift_predict).
     """
-    from pathlib import Path
-
     from dynapose.predict import VISUALS, parse_box, predict_video
 
     path = Path(video)
@@ -539,8 +548,6 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
                    run_eval: bool, quiet: bool, receptive_field: str | None,
                    **overrides: Any) -> None:
     """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
-    from pathlib import Path
-
     from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
     from dynapose.lift_train import load_lift_config, train_lifter
 
@@ -570,13 +577,12 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
 def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, out: str | None) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
-    from dynapose.checkpoint import resolve_checkpoint
     from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
 
     report = evaluate_lifter(checkpoint, data, subjects=_csv(subjects), cameras=_csv(cameras),
                              flip_tta=flip_tta)
     click.echo(format_lift_report(report))
-    target = out or resolve_checkpoint(checkpoint) / "eval-lift.json"
+    target = out or _report_folder(checkpoint) / "eval-lift.json"
     click.echo(f"report: {write_lift_report(report, target)}")
 
 

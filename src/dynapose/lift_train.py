@@ -53,6 +53,7 @@ from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter, filter_widths_for, normalize_screen
 from dynapose.skeleton import (
     H36M_32_TO_17,
+    JOINT_NAMES,
     LEFT_JOINTS,
     NUM_JOINTS,
     PARENTS,
@@ -62,6 +63,7 @@ from dynapose.skeleton import (
 from dynapose.train import load_state, save_state
 
 STATE = "state.safetensors"
+ANKLES = [JOINT_NAMES.index("right_ankle"), JOINT_NAMES.index("left_ankle")]
 METRICS_CSV = "metrics.csv"
 CSV_COLUMNS = ("epoch", "step", "samples", "seconds", "lr", "train_mpjpe_p1", "val_mpjpe_p1",
                "val_p_mpjpe")
@@ -405,8 +407,14 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
 
 
 def _scale_bones(world: torch.Tensor, factors: np.ndarray) -> torch.Tensor:
-    """Windows (B, R, 17, 3) with each bone (child joint j) scaled by factors[:, j], the right
-    side's factor copied from the left so the body stays symmetric; the pelvis stays put."""
+    """Windows (B, R, 17, 3) world mm (Z up) with each bone (child joint j) scaled by
+    factors[:, j], the right side's factor copied from the left so the body stays symmetric.
+
+    The scaled body is then lifted or lowered (one shift per window) so its lowest ankle over
+    the window is as high as before: the feet stay on the floor. Scaling about the pelvis alone
+    would push longer legs through the floor and teach the network that where the feet meet
+    the floor in the image (a cue to distance, hence to size) means nothing.
+    """
     factors = factors.copy()
     factors[:, list(RIGHT_JOINTS)] = factors[:, list(LEFT_JOINTS)]
     f = torch.from_numpy(np.clip(factors, 0.7, 1.3).astype(np.float32))[:, None, :, None]
@@ -414,6 +422,9 @@ def _scale_bones(world: torch.Tensor, factors: np.ndarray) -> torch.Tensor:
     for j, parent in enumerate(PARENTS):
         if parent >= 0:
             out[:, :, j] = out[:, :, parent] + f[:, :, j] * (world[:, :, j] - world[:, :, parent])
+    floor_before = world[:, :, ANKLES, 2].flatten(1).amin(1)
+    floor_after = out[:, :, ANKLES, 2].flatten(1).amin(1)
+    out[..., 2] += (floor_before - floor_after)[:, None, None]
     return out
 
 
