@@ -221,6 +221,9 @@ def test_bone_scaling_keeps_the_body_symmetric() -> None:
     ankles = [3, 6]
     torch.testing.assert_close(scaled[:, :, ankles, 2].min(), world[:, :, ankles, 2].min())
     assert float(shift.abs().max()) > 1.0  # longer or shorter legs did move the pelvis
+    about_pelvis = _scale_bones(world, factors, keep_feet_on_floor=False)
+    torch.testing.assert_close(about_pelvis[:, :, 0], world[:, :, 0])
+    torch.testing.assert_close(about_pelvis[..., 2] + shift[..., None], scaled[..., 2])
 
 
 def test_normalize_screen_numpy_and_torch() -> None:

@@ -100,6 +100,7 @@ class LiftConfig:
     jitter_mm: float = 0.0  # std of the per-joint offset applied to the input's 3D only
     bone_scale: float = 0.0  # std of a per-window factor on each bone's length (left = right)
     body_scale: float = 0.0  # std of a per-window factor on every bone (the person's size)
+    keep_feet_on_floor: bool = True  # after scaling, shift the body so its feet touch the floor
     val_windows: int = 4096  # fixed validation windows scored each epoch
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
@@ -376,7 +377,8 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
         world = torch.stack([x, y, rel[..., 2]], -1) + pivot[:, None, None]
     if augment and (config.bone_scale > 0 or config.body_scale > 0):
         factors = rng.normal(1.0, config.bone_scale, (b, NUM_JOINTS))
-        world = _scale_bones(world, factors * rng.normal(1.0, config.body_scale, (b, 1)))
+        world = _scale_bones(world, factors * rng.normal(1.0, config.body_scale, (b, 1)),
+                             keep_feet_on_floor=config.keep_feet_on_floor)
     ci = torch.from_numpy(cam)
     R, T = cams["R"][ci], cams["T"][ci]
     points = torch.einsum("bfjk,bik->bfji", world - T[:, None, None], R)  # camera frame
@@ -406,14 +408,16 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     return inputs.float(), target.float()
 
 
-def _scale_bones(world: torch.Tensor, factors: np.ndarray) -> torch.Tensor:
+def _scale_bones(world: torch.Tensor, factors: np.ndarray,
+                 keep_feet_on_floor: bool = True) -> torch.Tensor:
     """Windows (B, R, 17, 3) world mm (Z up) with each bone (child joint j) scaled by
     factors[:, j], the right side's factor copied from the left so the body stays symmetric.
 
     The scaled body is then lifted or lowered (one shift per window) so its lowest ankle over
     the window is as high as before: the feet stay on the floor. Scaling about the pelvis alone
     would push longer legs through the floor and teach the network that where the feet meet
-    the floor in the image (a cue to distance, hence to size) means nothing.
+    the floor in the image (a cue to distance, hence to size) means nothing. Without
+    `keep_feet_on_floor` the pelvis stays put (DynaPose before 2026-11-25).
     """
     factors = factors.copy()
     factors[:, list(RIGHT_JOINTS)] = factors[:, list(LEFT_JOINTS)]
@@ -422,6 +426,8 @@ def _scale_bones(world: torch.Tensor, factors: np.ndarray) -> torch.Tensor:
     for j, parent in enumerate(PARENTS):
         if parent >= 0:
             out[:, :, j] = out[:, :, parent] + f[:, :, j] * (world[:, :, j] - world[:, :, parent])
+    if not keep_feet_on_floor:
+        return out
     floor_before = world[:, :, ANKLES, 2].flatten(1).amin(1)
     floor_after = out[:, :, ANKLES, 2].flatten(1).amin(1)
     out[..., 2] += (floor_before - floor_after)[:, None, None]
