@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 
 from _predict_helpers import leftovers, make_video
@@ -194,6 +195,17 @@ def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path
     rel = lift_file(load_lifter(tiny_lifter), assets["kp"], W, H)
     assert np.isnan(rel[~valid]).all()
     np.testing.assert_allclose(rel[valid], (pred.joints - pred.joints[:, :1])[valid], atol=0.05)
+
+
+def test_frame_stride_lifter_reports_its_span(assets: dict[str, Path]) -> None:
+    from dynapose.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("lifter", filter_widths=(3, 3), channels=16, frame_stride=3).eval()
+    pred = predict_video_lifted(assets["video"], model, assets["kp"])
+    windows = pred._header()["windows"]
+    assert windows["length"] == model.span == 25 and windows["frame_stride"] == 3
+    assert np.isfinite(pred.joints[pred.valid()]).all()
 
 
 # -- bad input -------------------------------------------------------------------------------------

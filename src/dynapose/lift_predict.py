@@ -217,7 +217,7 @@ def predict_video_lifted(
                "flip_tta": flip_tta},
         crop_policy="keypoints",
         stride=1,
-        window=model.receptive_field,
+        window=model.span,
         found=found.copy(),
         detected_2d=kp.pixels.astype(np.float32),
         confidence_2d=kp.confidence.astype(np.float32),
@@ -239,7 +239,8 @@ def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: 
                           "(null in gap frames)",
         },
         "windows": {
-            "length": model.receptive_field,
+            "length": model.span,  # video frames; the network sees every frame_stride-th
+            "frame_stride": model.frame_stride,
             "stride": 1,
             "averaging": "one pass over the whole sequence: frame t sees the receptive field "
                          "centred on it (causal: ending at it), edges padded by repetition"
