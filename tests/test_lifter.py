@@ -35,7 +35,12 @@ from dynapose.lift_train import (
     window_offsets,
 )
 from dynapose.models import build_model
-from dynapose.models.lifter import RECEPTIVE_FIELDS, flip_keypoints, normalize_screen
+from dynapose.models.lifter import (
+    RECEPTIVE_FIELDS,
+    FastDropout,
+    flip_keypoints,
+    normalize_screen,
+)
 
 NPZ = SHARED / "data" / "h36m" / "data_3d_h36m.npz"
 SYNTH = "synthetic:32:150"
@@ -105,6 +110,25 @@ def test_confidence_input() -> None:
     ones = model(x, torch.ones(1, 9, 17))
     torch.testing.assert_close(model(x), ones)  # missing confidences mean 1
     assert not torch.allclose(model(x, torch.zeros(1, 9, 17)), ones)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.25])
+def test_fast_dropout_drops_p_and_keeps_the_mean(p: float) -> None:
+    drop = FastDropout(p).train()
+    x = torch.ones(1000, 257, requires_grad=True)  # an odd size: the last draw is cut short
+    torch.manual_seed(0)
+    y = drop(x)
+    dropped = float((y == 0).double().mean())
+    assert abs(dropped - p) < 4 * (p * (1 - p) / y.numel()) ** 0.5  # within 4 standard errors
+    assert y.unique().tolist() == pytest.approx([0.0, 1 / (1 - p)])
+    flat = (y == 0).flatten().double()  # neighbours (and the 4 lanes of one draw) independent
+    for lag in (1, 2, 3, 4):
+        assert abs(float(torch.corrcoef(torch.stack([flat[:-lag], flat[lag:]]))[0, 1])) < 0.01
+    y.sum().backward()  # the gradient passes the kept values, scaled
+    torch.testing.assert_close(x.grad, y.detach())
+    torch.manual_seed(0)
+    torch.testing.assert_close(drop(x), y, atol=0, rtol=0)  # seeded: replayable
+    assert drop.eval()(x) is x
 
 
 def test_causal_model_ignores_future_frames() -> None:
