@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+#: Lowest total confidence weight for which :func:`solve_root_translation` uses the confidences;
+#: below it the joints are weighted equally.
+MIN_WEIGHT = 1e-6
+
 
 @dataclass(frozen=True)
 class Camera:
@@ -47,6 +51,10 @@ class Camera:
         """Camera-frame points (..., 3) mm -> pixel coordinates (..., 2)."""
         k, p = (self.k, self.p) if distort else (np.zeros(3), np.zeros(2))
         return project(points_cam, self.f, self.c, k, p)
+
+    def rays(self, pixels: np.ndarray) -> np.ndarray:
+        """Pixels (..., 2) -> rays (x/z, y/z) (..., 2): :func:`pixels_to_rays` with this lens."""
+        return pixels_to_rays(pixels, self.f, self.c, self.k, self.p)
 
     def project_world(self, points_world: np.ndarray, distort: bool = True) -> np.ndarray:
         """World points (..., 3) mm -> pixel coordinates (..., 2)."""
@@ -85,6 +93,73 @@ def project(
         tan = p[0] * xy[..., 1:2] + p[1] * xy[..., 0:1]
         xy = xy * (radial + tan) + np.asarray([p[1], p[0]]) * r2
     return xy * np.asarray(f, dtype=np.float64) + np.asarray(c, dtype=np.float64)
+
+
+def solve_root_translation(joints: np.ndarray, pixels: np.ndarray,
+                           confidence: np.ndarray | None, focal: float, cx: float,
+                           cy: float) -> np.ndarray:
+    """Per frame, the camera-frame translation (F, 3) mm that best reprojects root-relative
+    joints (F, J, 3) mm onto pixels (F, J, 2), weighted by confidence (F, J) (None: equal).
+
+    With the joints P_j = (X, Y, Z) and keypoints (u_j, v_j), ``u_j = cx + f (X + Tx) / (Z + Tz)``
+    gives two equations per joint that are linear in T, ``f Tx - (u_j - cx) Tz = (u_j - cx) Z -
+    f X`` (likewise for y), solved by least squares. With focal 1 and centre 0 the "pixels" are
+    rays (x/z, y/z, see :func:`pixels_to_rays`). Frames whose confidences sum to ~0 are solved
+    with equal weights; frames with NaN input give NaN.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    pixels = np.asarray(pixels, dtype=np.float64)
+    f = len(joints)
+    w = np.ones(joints.shape[:2]) if confidence is None else np.asarray(confidence, np.float64)
+    w = np.where(w.sum(axis=1, keepdims=True) > MIN_WEIGHT, w, 1.0)
+    du = pixels[..., 0] - cx
+    dv = pixels[..., 1] - cy
+    x, y, z = joints[..., 0], joints[..., 1], joints[..., 2]
+    zeros = np.zeros_like(du)
+    full = np.full_like(du, focal)
+    a = np.concatenate([np.stack([full, zeros, -du], -1), np.stack([zeros, full, -dv], -1)],
+                       axis=1)  # (F, 2J, 3)
+    b = np.concatenate([du * z - focal * x, dv * z - focal * y], axis=1)  # (F, 2J)
+    sw = np.sqrt(np.concatenate([w, w], axis=1))
+    a, b = a * sw[..., None], b * sw
+    out = np.full((f, 3), np.nan)
+    ok = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
+    if ok.any():
+        ata = np.einsum("fki,fkj->fij", a[ok], a[ok])
+        atb = np.einsum("fki,fk->fi", a[ok], b[ok])
+        # pinv rather than solve: keypoints all on one point give a singular system
+        out[ok] = (np.linalg.pinv(ata) @ atb[..., None])[..., 0]
+    return out
+
+
+def pixels_to_rays(
+    pixels: np.ndarray,
+    f: np.ndarray,
+    c: np.ndarray,
+    k: np.ndarray | None = None,
+    p: np.ndarray | None = None,
+    iterations: int = 20,
+) -> np.ndarray:
+    """The inverse of :func:`project`: pixels (..., 2) -> rays (x/z, y/z) (..., 2), the
+    undistorted normalised coordinates of the camera-frame points that project there.
+
+    The distortion is inverted by fixed-point iteration (``xy = (xy_d - tangential offset) /
+    (radial + tangential factor)``), which converges for lens distortions like Human3.6M's
+    (round trip within 1e-9 px there).
+    """
+    xy_d = (np.asarray(pixels, dtype=np.float64) - np.asarray(c, dtype=np.float64)) / np.asarray(
+        f, dtype=np.float64)
+    if k is None and p is None:
+        return xy_d
+    k = np.zeros(3) if k is None else np.asarray(k, dtype=np.float64)
+    p = np.zeros(2) if p is None else np.asarray(p, dtype=np.float64)
+    xy = xy_d
+    for _ in range(iterations):
+        r2 = np.sum(xy**2, axis=-1, keepdims=True)
+        radial = 1.0 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
+        tan = p[0] * xy[..., 1:2] + p[1] * xy[..., 0:1]
+        xy = (xy_d - np.asarray([p[1], p[0]]) * r2) / (radial + tan)
+    return xy
 
 
 def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -> np.ndarray:

@@ -18,6 +18,7 @@ import json
 import os
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from dynapose import metrics
 from dynapose.checkpoint import load_checkpoint, resolve_checkpoint
 from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_write_text
+from dynapose.lift_fit import fit_sequence
 from dynapose.models.lifter import TemporalLifter, flip_keypoints, normalize_screen
 from dynapose.skeleton import NUM_JOINTS
 
@@ -67,10 +69,19 @@ def lift_sequence(model: TemporalLifter, keypoints: np.ndarray | torch.Tensor,
 # --------------------------------------------------------------------------------------------
 # Evaluation
 # --------------------------------------------------------------------------------------------
+@dataclass
+class EvalSequence:
+    """One held-out sequence as one camera saw it."""
+
+    meta: dict[str, Any]  # subject, action, camera (id)
+    keypoints: np.ndarray  # (T, 17, 2) normalised coordinates: the lifter's input
+    rays: np.ndarray  # (T, 17, 2) the same 2D as undistorted rays (x/z, y/z), for lift_fit
+    target: np.ndarray  # (T, 17, 3) camera-frame joints, mm
+
+
 def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
-                    cameras: list[str] | None) -> list[tuple[dict[str, Any], np.ndarray,
-                                                          np.ndarray]]:
-    """[(meta, normalised 2D (T, 17, 2), camera-frame 3D (T, 17, 3) mm)] of the held-out data."""
+                    cameras: list[str] | None) -> list[EvalSequence]:
+    """The held-out sequences of `data`, each as seen by each of its cameras."""
     from dynapose.lift_train import load_motion
 
     path = Path(data)
@@ -83,9 +94,11 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if (subjects and s["subject"] not in subjects) or (cameras and
                                                                 s["camera"] not in cameras):
                 continue
-            kp = normalize_screen(store.joints2d(i), s["width"], s["height"])
-            out.append(({"subject": s["subject"], "action": s["action"],
-                         "camera": s["camera"]}, kp, store.joints3d(i).astype(np.float64)))
+            px = store.joints2d(i).astype(np.float64)
+            out.append(EvalSequence(
+                {"subject": s["subject"], "action": s["action"], "camera": s["camera"]},
+                normalize_screen(px, s["width"], s["height"]), store.camera(i).rays(px),
+                store.joints3d(i).astype(np.float64)))
         return out
     motion = load_motion(path, subjects)
     for s in motion.sequences:
@@ -95,9 +108,10 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if cameras and cam.name not in cameras:
                 continue
             points = cam.world_to_camera(world)
-            kp = normalize_screen(cam.project(points), cam.width, cam.height)
-            out.append(({"subject": s["subject"], "action": s["action"], "camera": cam.name},
-                        kp, points))
+            px = cam.project(points)
+            out.append(EvalSequence(
+                {"subject": s["subject"], "action": s["action"], "camera": cam.name},
+                normalize_screen(px, cam.width, cam.height), cam.rays(px), points))
     return out
 
 
@@ -129,34 +143,51 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     if not seqs:
         raise DynaPoseError(f"no sequences to evaluate for subjects {subjects}, cameras "
                             f"{cameras}", data)
-    sums: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(5))  # p1, p2, n, vel, n_vel
-    for meta, kp, target in seqs:
-        pred = lift_sequence(model, kp, flip_tta=flip_tta)
-        target = target - target[:, :1]
-        p1 = metrics.mpjpe_p1(pred, target, reduce=False).mean(-1)
-        p2 = metrics.p_mpjpe(pred, target, reduce=False).mean(-1)
-        acc = sums[action_group(meta["action"])]
-        acc[:3] += (p1.sum(), p2.sum(), len(p1))
-        if len(pred) >= 2:
-            vel = metrics.mpjve(pred, target, reduce=False, how="pelvis").mean(-1)
-            acc[3:] += (vel.sum(), len(vel))
-    per_action = {a: {"protocol1": v[0] / v[2], "protocol2": v[1] / v[2],
-                      "mpjve": v[3] / v[4] if v[4] else float("nan"), "frames": int(v[2])}
-                  for a, v in sorted(sums.items())}
+    sums: dict[str, dict[str, np.ndarray]] = {"network": defaultdict(lambda: np.zeros(5)),
+                                               "fitted": defaultdict(lambda: np.zeros(5))}
+    for seq in seqs:
+        pred = lift_sequence(model, seq.keypoints, flip_tta=flip_tta)
+        target = seq.target - seq.target[:, :1]
+        for kind, joints in (("network", pred), ("fitted", fit_sequence(pred, seq.rays))):
+            _accumulate(sums[kind][action_group(seq.meta["action"])], joints, target)
+    per_action, fitted = (_per_action(sums[kind]) for kind in ("network", "fitted"))
     report = {
         "checkpoint": "(in memory)" if isinstance(checkpoint, TemporalLifter) else
         str(resolve_checkpoint(checkpoint)),
         "data": os.fspath(data), "subjects": subjects, "cameras": cameras,
         "flip_tta": flip_tta, "receptive_field": model.receptive_field, "causal": model.causal,
-        "protocol1": float(np.mean([v["protocol1"] for v in per_action.values()])),
-        "protocol2": float(np.mean([v["protocol2"] for v in per_action.values()])),
-        "mpjve": float(np.nanmean([v["mpjve"] for v in per_action.values()])),
+        **_means(per_action),
         "frames": int(sum(v["frames"] for v in per_action.values())),
         "sequences": len(seqs),
         "per_action": per_action,
+        "fitted": {**_means(fitted), "per_action": fitted,
+                   "how": "the network's joints fitted to rigid bones on the 2D's camera rays "
+                          "(dynapose.lift_fit.fit_sequence)"},
         "seconds": round(time.perf_counter() - started, 2),
     }
     return report
+
+
+def _accumulate(acc: np.ndarray, pred: np.ndarray, target: np.ndarray) -> None:
+    """Add one sequence's error sums to acc = [P1 sum, P2 sum, frames, MPJVE sum, MPJVE n]."""
+    p1 = metrics.mpjpe_p1(pred, target, reduce=False).mean(-1)
+    p2 = metrics.p_mpjpe(pred, target, reduce=False).mean(-1)
+    acc[:3] += (p1.sum(), p2.sum(), len(p1))
+    if len(pred) >= 2:
+        vel = metrics.mpjve(pred, target, reduce=False, how="pelvis").mean(-1)
+        acc[3:] += (vel.sum(), len(vel))
+
+
+def _per_action(sums: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    return {a: {"protocol1": v[0] / v[2], "protocol2": v[1] / v[2],
+                "mpjve": v[3] / v[4] if v[4] else float("nan"), "frames": int(v[2])}
+            for a, v in sorted(sums.items())}
+
+
+def _means(per_action: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Protocol 1, protocol 2 and MPJVE averaged over actions (the protocol's mean)."""
+    return {key: float(np.nanmean([v[key] for v in per_action.values()]))
+            for key in ("protocol1", "protocol2", "mpjve")}
 
 
 def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
@@ -166,13 +197,19 @@ def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def format_lift_report(report: dict[str, Any]) -> str:
-    """A table: one row per action, then the mean over actions."""
-    lines = [f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"]
-    for action, v in report["per_action"].items():
-        lines.append(f"{action:<14}{v['frames']:>8}{v['protocol1']:>9.1f}"
-                     f"{v['protocol2']:>9.1f}{v['mpjve']:>9.2f}")
-    lines.append(f"{'average':<14}{report['frames']:>8}{report['protocol1']:>9.1f}"
-                 f"{report['protocol2']:>9.1f}{report['mpjve']:>9.2f}")
+    """A table: one row per action, then the mean over actions; the network's errors, then
+    (where the report has them) the fitted joints' (:mod:`dynapose.lift_fit`)."""
+    fitted = report.get("fitted", {}).get("per_action", {})
+    head = f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"
+    lines = [head + (f"{'P1 fit':>9}{'P2 fit':>9}{'MPJVE fit':>10}" if fitted else "")]
+    rows = [(a, v, fitted.get(a)) for a, v in report["per_action"].items()]
+    rows.append(("average", {**report, "frames": report["frames"]}, report.get("fitted")))
+    for action, v, f in rows:
+        line = (f"{action:<14}{v['frames']:>8}{v['protocol1']:>9.1f}{v['protocol2']:>9.1f}"
+                f"{v['mpjve']:>9.2f}")
+        if f:
+            line += f"{f['protocol1']:>9.1f}{f['protocol2']:>9.1f}{f['mpjve']:>10.2f}"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from dynapose.camera import solve_root_translation
 from dynapose.errors import DynaPoseError
 from dynapose.keypoints import (
     MEDIAPIPE_HINT,
@@ -57,10 +58,6 @@ from dynapose.predict import (
     write_prediction,
 )
 from dynapose.video import iter_frames, probe_video
-
-#: Lowest total confidence weight for which a frame's root is solved with the confidences;
-#: below it the joints are weighted equally.
-MIN_WEIGHT = 1e-6
 
 
 def default_lifter_path() -> Path:
@@ -83,40 +80,6 @@ def load_default_lifter() -> TemporalLifter:
 def assumed_intrinsics(width: int, height: int) -> tuple[float, float, float]:
     """(focal px, cx, cy) of the assumed pinhole camera of a width x height video."""
     return FOCAL_PER_CROP_SIDE * max(width, height), width / 2.0, height / 2.0
-
-
-def solve_root_translation(joints: np.ndarray, pixels: np.ndarray,
-                           confidence: np.ndarray | None, focal: float, cx: float,
-                           cy: float) -> np.ndarray:
-    """Per frame, the camera-frame translation (F, 3) mm that best reprojects root-relative
-    joints (F, J, 3) mm onto pixels (F, J, 2), weighted by confidence (F, J) (None: equal).
-
-    Linear least squares on the pinhole equations (module docstring, step 4). Frames whose
-    confidences sum to ~0 are solved with equal weights; frames with NaN input give NaN.
-    """
-    joints = np.asarray(joints, dtype=np.float64)
-    pixels = np.asarray(pixels, dtype=np.float64)
-    f = len(joints)
-    w = np.ones(joints.shape[:2]) if confidence is None else np.asarray(confidence, np.float64)
-    w = np.where(w.sum(axis=1, keepdims=True) > MIN_WEIGHT, w, 1.0)
-    du = pixels[..., 0] - cx
-    dv = pixels[..., 1] - cy
-    x, y, z = joints[..., 0], joints[..., 1], joints[..., 2]
-    zeros = np.zeros_like(du)
-    full = np.full_like(du, focal)
-    a = np.concatenate([np.stack([full, zeros, -du], -1), np.stack([zeros, full, -dv], -1)],
-                       axis=1)  # (F, 2J, 3)
-    b = np.concatenate([du * z - focal * x, dv * z - focal * y], axis=1)  # (F, 2J)
-    sw = np.sqrt(np.concatenate([w, w], axis=1))
-    a, b = a * sw[..., None], b * sw
-    out = np.full((f, 3), np.nan)
-    ok = np.isfinite(a).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
-    if ok.any():
-        ata = np.einsum("fki,fkj->fij", a[ok], a[ok])
-        atb = np.einsum("fki,fk->fi", a[ok], b[ok])
-        # pinv rather than solve: keypoints all on one point give a singular system
-        out[ok] = (np.linalg.pinv(ata) @ atb[..., None])[..., 0]
-    return out
 
 
 def _frame_times(video: Path) -> list[float]:
