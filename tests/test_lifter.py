@@ -391,6 +391,10 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     report = json.loads((run / "eval-lift.json").read_text())  # a run's report: in the run
     assert report["sequences"] == 8 and report["protocol1"] > 0 and "average" in res.output
+    # beside the network's errors, those of its joints fitted to the pose store's 2D (lift_fit)
+    fitted = report["fitted"]
+    assert set(fitted["per_action"]) == set(report["per_action"]) and "P1 fit" in res.output
+    assert 0 < fitted["protocol1"] != report["protocol1"] and np.isfinite(fitted["mpjve"])
     # `dynapose evaluate` recognises a lifter and runs the same protocol.
     res = runner.invoke(main, ["evaluate", "--checkpoint", str(run), "--data", str(store),
                                "--out", str(tmp_path / "same.json")])
@@ -436,6 +440,7 @@ def test_real_npz_windows_and_evaluation() -> None:
     report = evaluate_lifter(_tiny_model(), NPZ, subjects=["S8"], cameras=["54138969"],
                              max_sequences=2, flip_tta=False)
     assert report["sequences"] == 2 and report["frames"] > 1000
+    assert np.isfinite(report["fitted"]["protocol1"])  # the fit (test_lift_fit) runs on it
 
 
 @pytest.mark.slow
