@@ -10,7 +10,12 @@ from dynapose import metrics
 from dynapose.camera import pixels_to_rays, solve_root_translation
 from dynapose.data import h36m_cameras
 from dynapose.data.motion import generate_motion, sample_body
-from dynapose.lift_fit import fit_sequence, sequence_bone_lengths, with_bone_lengths
+from dynapose.lift_fit import (
+    fit_sequence,
+    rigid_bones,
+    sequence_bone_lengths,
+    with_bone_lengths,
+)
 from dynapose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, bone_lengths
 
 
@@ -100,3 +105,18 @@ def test_fit_weight_trades_bones_against_depths(weight: float) -> None:
     noisy -= noisy[:, :1]
     fitted = fit_sequence(noisy, cam.rays(px), weight=weight)
     assert float(metrics.mpjpe_p1(fitted, rel)) < float(metrics.mpjpe_p1(noisy, rel))
+
+
+def test_rigid_bones_without_camera_or_2d() -> None:
+    _, points, _ = _filmed(50)
+    rel = points - points[:, :1]
+    wobbly = rel * np.random.default_rng(4).normal(1.0, 0.05, (len(rel), 1, 1))
+    wobbly[7] = np.nan  # a gap: stays one, and has no say in the lengths
+    rigid = rigid_bones(wobbly)
+    assert np.isnan(rigid[7]).all() and np.isfinite(np.delete(rigid, 7, axis=0)).all()
+    lengths = bone_lengths(np.delete(rigid, 7, axis=0))
+    np.testing.assert_allclose(lengths, np.broadcast_to(lengths[0], lengths.shape), rtol=1e-12)
+    np.testing.assert_allclose(lengths[0], sequence_bone_lengths(np.delete(wobbly, 7, axis=0)))
+    assert float(metrics.mpjpe_p1(np.delete(rigid, 7, axis=0), np.delete(rel, 7, axis=0))) < \
+        0.5 * float(metrics.mpjpe_p1(np.delete(wobbly, 7, axis=0), np.delete(rel, 7, axis=0)))
+    assert np.isnan(rigid_bones(np.full_like(rel, np.nan))).all()

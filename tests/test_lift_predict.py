@@ -16,6 +16,7 @@ from _predict_helpers import leftovers, make_video
 from dynapose.cli import main
 from dynapose.errors import DynaPoseError
 from dynapose.keypoints import coco_to_h36m, mediapipe_available
+from dynapose.lift_fit import rigid_bones
 from dynapose.lift_predict import (
     assumed_intrinsics,
     default_lifter_path,
@@ -24,6 +25,7 @@ from dynapose.lift_predict import (
     solve_root_translation,
 )
 from dynapose.predict import FOCAL_PER_CROP_SIDE
+from dynapose.skeleton import bone_lengths
 
 FRAMES, H, W = 24, 96, 128
 GAPS = (0, 9, 10)  # frames without a person: the first (an edge) and two inside
@@ -191,10 +193,18 @@ def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path
     from_coco = predict_video_lifted(assets["video"], tiny_lifter, tmp_path / "det_images.json")
     np.testing.assert_array_equal(from_coco.valid(), valid)
     np.testing.assert_allclose(from_coco.joints[valid], pred.joints[valid], rtol=1e-4, atol=0.5)
+    # by default the person keeps one length per bone (left = right) over the whole video
+    lengths = bone_lengths(pred.joints[valid].astype(np.float64))
+    np.testing.assert_allclose(lengths, np.broadcast_to(lengths[0], lengths.shape), rtol=1e-4)
+    assert pred.model["rigid_bones"] and "rigid" in pred._header()["bones"]
+    free = predict_video_lifted(assets["video"], tiny_lifter, assets["kp"], rigid=False)
+    assert not free.model["rigid_bones"] and bone_lengths(free.joints[valid]).std(0).max() > 0.1
     # lift_eval.lift_file handles the same gaps: NaN out, the same root-relative joints
     rel = lift_file(load_lifter(tiny_lifter), assets["kp"], W, H)
     assert np.isnan(rel[~valid]).all()
-    np.testing.assert_allclose(rel[valid], (pred.joints - pred.joints[:, :1])[valid], atol=0.05)
+    np.testing.assert_allclose(rel[valid], (free.joints - free.joints[:, :1])[valid], atol=0.05)
+    np.testing.assert_allclose(rigid_bones(rel)[valid], (pred.joints - pred.joints[:, :1])[valid],
+                               atol=0.05)
 
 
 def test_frame_stride_lifter_reports_its_span(assets: dict[str, Path]) -> None:

@@ -241,6 +241,9 @@ _DEFAULT_LIFTER = "<default>"
 @click.option("--sequence", default=None,
               help="With --keypoints: the VideoPose3D sequence, subject/action/camera or the "
                    "custom video's name.")
+@click.option("--rigid-bones/--free-bones", default=True, show_default=True,
+              help="With --lifter: one length per bone for the whole video (median of the "
+                   "lifter's), or the lifter's own lengths frame by frame.")
 @click.option("--out", "-o", default=None,
               help="Output folder to create (default: <video name>-pose beside the video).")
 @click.option("--box", default=None,
@@ -259,7 +262,8 @@ _DEFAULT_LIFTER = "<default>"
               help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
-            sequence: str | None, out: str | None, box: str | None, detector: str,
+            sequence: str | None, rigid_bones: bool, out: str | None, box: str | None,
+            detector: str,
             backend: str, onnx_path: str | None, stride: int, batch: int, no_visuals: bool,
             overwrite: bool) -> None:
     """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer.
@@ -278,7 +282,8 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
 
         lifted = predict_video_lifted(
             video, None if lifter == _DEFAULT_LIFTER else lifter, keypoints, target,
-            visuals=() if no_visuals else VISUALS, overwrite=overwrite, sequence=sequence)
+            visuals=() if no_visuals else VISUALS, overwrite=overwrite, sequence=sequence,
+            rigid=rigid_bones)
         gaps = int((~lifted.valid()).sum())
         click.echo(f"{lifted.num_frames} frames at {lifted.fps:.4g} fps, lifter: "
                    f"{lifted.model['checkpoint']}, frames without a person: {gaps}")

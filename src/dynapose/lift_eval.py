@@ -29,7 +29,7 @@ from dynapose import metrics
 from dynapose.checkpoint import load_checkpoint, resolve_checkpoint
 from dynapose.errors import DynaPoseError
 from dynapose.fsutil import atomic_write_text
-from dynapose.lift_fit import fit_sequence
+from dynapose.lift_fit import fit_sequence, rigid_bones
 from dynapose.models.lifter import TemporalLifter, flip_keypoints, normalize_screen
 from dynapose.skeleton import NUM_JOINTS
 
@@ -143,14 +143,15 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     if not seqs:
         raise DynaPoseError(f"no sequences to evaluate for subjects {subjects}, cameras "
                             f"{cameras}", data)
-    sums: dict[str, dict[str, np.ndarray]] = {"network": defaultdict(lambda: np.zeros(5)),
-                                               "fitted": defaultdict(lambda: np.zeros(5))}
+    kinds = ("network", "rigid", "fitted")
+    sums: dict[str, dict[str, np.ndarray]] = {k: defaultdict(lambda: np.zeros(5)) for k in kinds}
     for seq in seqs:
         pred = lift_sequence(model, seq.keypoints, flip_tta=flip_tta)
         target = seq.target - seq.target[:, :1]
-        for kind, joints in (("network", pred), ("fitted", fit_sequence(pred, seq.rays))):
+        outputs = (pred, rigid_bones(pred), fit_sequence(pred, seq.rays))
+        for kind, joints in zip(kinds, outputs, strict=True):
             _accumulate(sums[kind][action_group(seq.meta["action"])], joints, target)
-    per_action, fitted = (_per_action(sums[kind]) for kind in ("network", "fitted"))
+    per_action, rigid, fitted = (_per_action(sums[kind]) for kind in kinds)
     report = {
         "checkpoint": "(in memory)" if isinstance(checkpoint, TemporalLifter) else
         str(resolve_checkpoint(checkpoint)),
@@ -160,9 +161,12 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
         "frames": int(sum(v["frames"] for v in per_action.values())),
         "sequences": len(seqs),
         "per_action": per_action,
+        "rigid": {**_means(rigid), "per_action": rigid,
+                  "how": "the network's joints with the sequence's bone lengths "
+                         "(dynapose.lift_fit.rigid_bones)"},
         "fitted": {**_means(fitted), "per_action": fitted,
                    "how": "the network's joints fitted to rigid bones on the 2D's camera rays "
-                          "(dynapose.lift_fit.fit_sequence)"},
+                          "(dynapose.lift_fit.fit_sequence; needs exact 2D)"},
         "seconds": round(time.perf_counter() - started, 2),
     }
     return report
@@ -198,18 +202,19 @@ def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
 
 def format_lift_report(report: dict[str, Any]) -> str:
     """A table: one row per action, then the mean over actions; the network's errors, then
-    (where the report has them) the fitted joints' (:mod:`dynapose.lift_fit`)."""
-    fitted = report.get("fitted", {}).get("per_action", {})
+    (where the report has them) those with rigid bones and fitted to the 2D (lift_fit)."""
+    extra = [k for k in ("rigid", "fitted") if k in report]
+    names = {"rigid": "rigid", "fitted": "fit"}
     head = f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"
-    lines = [head + (f"{'P1 fit':>9}{'P2 fit':>9}{'MPJVE fit':>10}" if fitted else "")]
-    rows = [(a, v, fitted.get(a)) for a, v in report["per_action"].items()]
-    rows.append(("average", {**report, "frames": report["frames"]}, report.get("fitted")))
-    for action, v, f in rows:
-        line = (f"{action:<14}{v['frames']:>8}{v['protocol1']:>9.1f}{v['protocol2']:>9.1f}"
-                f"{v['mpjve']:>9.2f}")
-        if f:
-            line += f"{f['protocol1']:>9.1f}{f['protocol2']:>9.1f}{f['mpjve']:>10.2f}"
-        lines.append(line)
+    head += "".join(f"{'P1 ' + names[k]:>10}{'P2 ' + names[k]:>10}" for k in extra)
+    rows = [(a, v, [report[k]["per_action"][a] for k in extra])
+            for a, v in report["per_action"].items()]
+    rows.append(("average", report, [report[k] for k in extra]))
+    lines = [head]
+    for action, v, more in rows:
+        lines.append(f"{action:<14}{v['frames'] if 'frames' in v else '':>8}"
+                     f"{v['protocol1']:>9.1f}{v['protocol2']:>9.1f}{v['mpjve']:>9.2f}"
+                     + "".join(f"{m['protocol1']:>10.1f}{m['protocol2']:>10.1f}" for m in more))
     return "\n".join(lines)
 
 

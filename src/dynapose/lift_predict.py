@@ -10,7 +10,12 @@ Pipeline (:func:`predict_video_lifted`):
    neighbouring found frames, the first/last found frame repeated at the ends), because every
    frame's estimate uses the frames around it.
 3. **Lift** the whole sequence (:func:`dynapose.lift_eval.lift_sequence`, test-time flip on):
-   root-relative joints in the camera frame, mm.
+   root-relative joints in the camera frame, mm; then (``rigid``, the default) give the person
+   one length per bone for the whole video (:func:`dynapose.lift_fit.rigid_bones`: the median
+   of the predicted lengths over the frames with a person, left and right averaged), each frame
+   keeping its own bone directions. The lifter's other refinement, fitting the joints onto
+   the keypoints' rays (:func:`dynapose.lift_fit.fit_sequence`), is not applied: it needs exact
+   2D and calibrated cameras, and detections' noise makes it worse than the network.
 4. **Place the root** in the camera frame: per frame, the translation T (mm) that best
    reprojects the 3D joints onto the detected 2D keypoints under *assumed intrinsics* -- a
    pinhole camera with focal length ``FOCAL_PER_CROP_SIDE x max(width, height)`` px and the
@@ -50,6 +55,7 @@ from dynapose.keypoints import (
     mediapipe_available,
     read_keypoints_file,
 )
+from dynapose.lift_fit import rigid_bones
 from dynapose.models.lifter import TemporalLifter, normalize_screen
 from dynapose.predict import (
     FOCAL_PER_CROP_SIDE,
@@ -117,6 +123,7 @@ def predict_video_lifted(
     sequence: str | None = None,
     flip_tta: bool = True,
     viewer_frames: int = 1500,
+    rigid: bool = True,
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
 
@@ -125,7 +132,9 @@ def predict_video_lifted(
     COCO ``.json``, VideoPose3D ``.npz``; `sequence` picks a VideoPose3D sequence), an array
     (F, 17, 2|3) px in Human3.6M order, a :class:`Keypoints2D`, or None for MediaPipe on the
     video. The keypoints must cover every frame of the video. out_dir, visuals, overwrite,
-    viewer_frames: as :func:`dynapose.predict.predict_video`. See the module docstring.
+    viewer_frames: as :func:`dynapose.predict.predict_video`. `rigid`: give the person one
+    length per bone for the whole video (:func:`dynapose.lift_fit.rigid_bones`). See the module
+    docstring.
     """
     from dynapose.lift_eval import lift_sequence, load_lifter
 
@@ -158,6 +167,9 @@ def predict_video_lifted(
     conf = fill_gaps(kp.confidence, found) if model.config["confidence"] else None
     rel = lift_sequence(model, normalize_screen(filled, info.width, info.height), conf,
                         flip_tta=flip_tta)
+    rel[~found] = np.nan  # gap frames: no joints, and no say in the bone lengths
+    if rigid:
+        rel = rigid_bones(rel)
     focal, cx, cy = assumed_intrinsics(info.width, info.height)
     root = solve_root_translation(rel, filled, kp.confidence, focal, cx, cy)
     joints = rel + root[:, None, :]
@@ -177,14 +189,14 @@ def predict_video_lifted(
         video=info,
         model={"name": "lifter", "config": dict(model.config), "checkpoint": checkpoint,
                "backend": "torch", "receptive_field": model.receptive_field,
-               "flip_tta": flip_tta},
+               "flip_tta": flip_tta, "rigid_bones": rigid},
         crop_policy="keypoints",
         stride=1,
         window=model.span,
         found=found.copy(),
         detected_2d=kp.pixels.astype(np.float32),
         confidence_2d=kp.confidence.astype(np.float32),
-        header_extra=_header(kp, kp_file, model, focal, cx, cy, flip_tta),
+        header_extra=_header(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
     )
     if out_dir is None:
         return pred
@@ -192,7 +204,7 @@ def predict_video_lifted(
 
 
 def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
-            cx: float, cy: float, flip_tta: bool) -> dict[str, Any]:
+            cx: float, cy: float, flip_tta: bool, rigid: bool) -> dict[str, Any]:
     gaps = int((~kp.found).sum())
     return {
         "crop": {
@@ -217,6 +229,10 @@ def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: 
             "principal_point": [cx, cy],
             "distortion": "none",
         },
+        "bones": ("rigid: one length per bone for the whole video (the median of the lifter's "
+                  "lengths over the frames with a person, left and right averaged), each frame "
+                  "rebuilt along its own bone directions" if rigid else
+                  "as the lifter predicted them, frame by frame"),
         "root": "solved by reprojection: per frame, the camera-frame translation of the "
                 "lifter's root-relative joints that best reprojects them onto the 2D keypoints "
                 "(linear least squares, confidence-weighted) with the assumed intrinsics in "
