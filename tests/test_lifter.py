@@ -395,6 +395,14 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     fitted = report["fitted"]
     assert set(fitted["per_action"]) == set(report["per_action"]) and "P1 fit" in res.output
     assert 0 < fitted["protocol1"] != report["protocol1"] and np.isfinite(fitted["mpjve"])
+    res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(run), "--data", str(store),
+                               "--noise-px", "2", "--out", str(tmp_path / "noisy.json")])
+    assert res.exit_code == 0, res.output
+    noisy = json.loads((tmp_path / "noisy.json").read_text())
+    assert noisy["noise_px"] == 2 and noisy["protocol1"] != report["protocol1"]
+    res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(run), "--data", str(store),
+                               "--noise-px", "-1"])
+    assert res.exit_code == 2 and "noise_px must be >= 0" in res.output
     # `dynapose evaluate` recognises a lifter and runs the same protocol.
     res = runner.invoke(main, ["evaluate", "--checkpoint", str(run), "--data", str(store),
                                "--out", str(tmp_path / "same.json")])

@@ -212,7 +212,7 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
         ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
-                   cameras=(), flip_tta=True, out=out)
+                   cameras=(), flip_tta=True, noise_px=0.0, out=out)
         return
 
     report = run_evaluation(checkpoint, data, split=None if split == "all" else split,
@@ -578,14 +578,17 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
 @click.option("--cameras", multiple=True, help="Camera ids (default: all).")
 @click.option("--flip-tta/--no-flip-tta", default=True, show_default=True,
               help="Average with the mirrored input's prediction.")
+@click.option("--noise-px", type=float, default=0.0, show_default=True,
+              help="Gaussian noise (std, pixels) added to the 2D, as a detector's would be.")
 @click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
 def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
-                      cameras: tuple[str, ...], flip_tta: bool, out: str | None) -> None:
+                      cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
+                      out: str | None) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
     from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
 
     report = evaluate_lifter(checkpoint, data, subjects=_csv(subjects), cameras=_csv(cameras),
-                             flip_tta=flip_tta)
+                             flip_tta=flip_tta, noise_px=noise_px)
     click.echo(format_lift_report(report))
     target = out or _report_folder(checkpoint) / "eval-lift.json"
     click.echo(f"report: {write_lift_report(report, target)}")

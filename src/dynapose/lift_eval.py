@@ -80,9 +80,15 @@ class EvalSequence:
 
 
 def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
-                    cameras: list[str] | None) -> list[EvalSequence]:
-    """The held-out sequences of `data`, each as seen by each of its cameras."""
+                    cameras: list[str] | None, noise_px: float = 0.0) -> list[EvalSequence]:
+    """The held-out sequences of `data`, each as seen by each of its cameras; `noise_px`: the
+    std (pixels) of Gaussian noise added to the 2D (seeded: the same noise every time)."""
     from dynapose.lift_train import load_motion
+
+    rng = np.random.default_rng(0)
+
+    def noisy(px: np.ndarray) -> np.ndarray:
+        return px + rng.normal(0.0, noise_px, px.shape) if noise_px > 0 else px
 
     path = Path(data)
     out = []
@@ -94,7 +100,7 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if (subjects and s["subject"] not in subjects) or (cameras and
                                                                 s["camera"] not in cameras):
                 continue
-            px = store.joints2d(i).astype(np.float64)
+            px = noisy(store.joints2d(i).astype(np.float64))
             out.append(EvalSequence(
                 {"subject": s["subject"], "action": s["action"], "camera": s["camera"]},
                 normalize_screen(px, s["width"], s["height"]), store.camera(i).rays(px),
@@ -108,7 +114,7 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if cameras and cam.name not in cameras:
                 continue
             points = cam.world_to_camera(world)
-            px = cam.project(points)
+            px = noisy(cam.project(points))
             out.append(EvalSequence(
                 {"subject": s["subject"], "action": s["action"], "camera": cam.name},
                 normalize_screen(px, cam.width, cam.height), cam.rays(px), points))
@@ -123,13 +129,16 @@ def action_group(action: str) -> str:
 def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
                     data: str | os.PathLike[str], subjects: list[str] | None = None,
                     cameras: list[str] | None = None, flip_tta: bool = True,
-                    max_sequences: int | None = None) -> dict[str, Any]:
+                    max_sequences: int | None = None, noise_px: float = 0.0) -> dict[str, Any]:
     """Protocol 1, protocol 2 and MPJVE (mm) of a lifter on held-out sequences.
 
     data: a VideoPose3D npz (ground-truth 2D = projection through the published cameras) or a
     pose store. subjects: default the run's ``val_subjects`` (npz) or every sequence (store).
-    Returns {"protocol1", "protocol2", "mpjve" (means over actions), "per_action": {action:
-    {"protocol1", "protocol2", "mpjve", "frames"}}, "frames", "sequences", ...}.
+    noise_px: Gaussian noise (std, pixels) added to the 2D, to see how the lifter and the fits
+    bear detector-like input (0: the protocol's exact 2D). Returns {"protocol1", "protocol2",
+    "mpjve" (means over actions), "per_action": {action: {"protocol1", "protocol2", "mpjve",
+    "frames"}}, "rigid" and "fitted" (the same for :func:`dynapose.lift_fit.rigid_bones` and
+    :func:`dynapose.lift_fit.fit_sequence` of the network's joints), "frames", "sequences", ...}.
     """
     started = time.perf_counter()
     model = load_lifter(checkpoint)
@@ -137,7 +146,9 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
         info = {} if isinstance(checkpoint, TemporalLifter) else \
             _checkpoint_info(checkpoint).get("lift_config", {})
         subjects = info.get("val_subjects") or ["S8"]
-    seqs = _eval_sequences(data, subjects, cameras)
+    if noise_px < 0:
+        raise DynaPoseError(f"noise_px must be >= 0, got {noise_px}")
+    seqs = _eval_sequences(data, subjects, cameras, noise_px)
     if max_sequences is not None:
         seqs = seqs[:max_sequences]
     if not seqs:
@@ -156,7 +167,8 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
         "checkpoint": "(in memory)" if isinstance(checkpoint, TemporalLifter) else
         str(resolve_checkpoint(checkpoint)),
         "data": os.fspath(data), "subjects": subjects, "cameras": cameras,
-        "flip_tta": flip_tta, "receptive_field": model.receptive_field, "causal": model.causal,
+        "flip_tta": flip_tta, "noise_px": noise_px,
+        "receptive_field": model.receptive_field, "causal": model.causal,
         **_means(per_action),
         "frames": int(sum(v["frames"] for v in per_action.values())),
         "sequences": len(seqs),
