@@ -87,12 +87,19 @@ def project(
     if k is not None or p is not None:
         k = np.zeros(3) if k is None else np.asarray(k, dtype=np.float64)
         p = np.zeros(2) if p is None else np.asarray(p, dtype=np.float64)
-        r2 = np.sum(xy**2, axis=-1, keepdims=True)
-        radial = 1.0 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
-        # The 3d-pose-baseline / Human3.6M form of the tangential term.
-        tan = p[0] * xy[..., 1:2] + p[1] * xy[..., 0:1]
-        xy = xy * (radial + tan) + np.asarray([p[1], p[0]]) * r2
+        factor, offset = _distortion(xy, k, p)
+        xy = xy * factor + offset
     return xy * np.asarray(f, dtype=np.float64) + np.asarray(c, dtype=np.float64)
+
+
+def _distortion(xy: np.ndarray, k: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Brown-Conrady at undistorted rays xy (..., 2): the (factor, offset) with which the
+    distorted ray is ``xy * factor + offset`` (the 3d-pose-baseline / Human3.6M form of the
+    tangential term)."""
+    r2 = np.sum(xy**2, axis=-1, keepdims=True)
+    radial = 1.0 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
+    tangential = p[0] * xy[..., 1:2] + p[1] * xy[..., 0:1]
+    return radial + tangential, np.asarray([p[1], p[0]]) * r2
 
 
 def solve_root_translation(joints: np.ndarray, pixels: np.ndarray,
@@ -143,9 +150,9 @@ def pixels_to_rays(
     """The inverse of :func:`project`: pixels (..., 2) -> rays (x/z, y/z) (..., 2), the
     undistorted normalised coordinates of the camera-frame points that project there.
 
-    The distortion is inverted by fixed-point iteration (``xy = (xy_d - tangential offset) /
-    (radial + tangential factor)``), which converges for lens distortions like Human3.6M's
-    (round trip within 1e-9 px there).
+    The distortion is inverted by fixed-point iteration, ``xy = (xy_d - offset(xy)) /
+    factor(xy)`` (see :func:`_distortion`), which converges for lens distortions like
+    Human3.6M's (round trip within 1e-9 px there).
     """
     xy_d = (np.asarray(pixels, dtype=np.float64) - np.asarray(c, dtype=np.float64)) / np.asarray(
         f, dtype=np.float64)
@@ -155,10 +162,8 @@ def pixels_to_rays(
     p = np.zeros(2) if p is None else np.asarray(p, dtype=np.float64)
     xy = xy_d
     for _ in range(iterations):
-        r2 = np.sum(xy**2, axis=-1, keepdims=True)
-        radial = 1.0 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
-        tan = p[0] * xy[..., 1:2] + p[1] * xy[..., 0:1]
-        xy = (xy_d - np.asarray([p[1], p[0]]) * r2) / (radial + tan)
+        factor, offset = _distortion(xy, k, p)
+        xy = (xy_d - offset) / factor
     return xy
 
 
