@@ -20,10 +20,10 @@ network's output, with no ground truth:
 
 The result is root-relative again (camera axes, mm). Step 1 alone (:func:`rigid_bones`) needs
 neither camera nor 2D and helps whatever the 2D's quality. Step 2 trusts the 2D completely: on
-Human3.6M S8 with the lift-h36m lifter (protocol 1, mm) the network gives 42.8, rigid bones
-41.6 and the whole fit 35.3 with the ground-truth 2D -- but with 3 px of Gaussian noise on the
-2D (a good detector; ``dynapose evaluate-lift --noise-px 3``) 44.0, 42.9 and 51.0: the fit is
-worse than the network, and with 8 px far worse (51.1, 49.9, 94.5). So the fit is for exact
+Human3.6M S8 with the lift-h36m lifter (protocol 1, mm) the network gives 42.1, rigid bones
+40.5 and the whole fit 34.1 with the ground-truth 2D -- but with 3 px of Gaussian noise on the
+2D (a good detector; ``dynapose evaluate-lift --noise-px 3``) 43.5, 41.8 and 50.7: the fit is
+worse than the network, and with 8 px far worse (50.7, 49.0, 95.2). So the fit is for exact
 2D (ground truth, projected motion capture, synthetic data); for detections use rigid bones.
 """
 
@@ -40,7 +40,8 @@ _PARENT = np.array([p for _, p in BONES])
 _BONE_OF = {c: i for i, (c, _) in enumerate(BONES)}
 
 #: Weight of the network's depths against the bone lengths in the depth fit (both in mm).
-#: Chosen on the held-out training subject S8 with the lift-h36m lifter (protocol 1 / MPJVE:
+#: Chosen on the held-out training subject S8 with a lift-h36m lifter (receptive field 81,
+#: before body_scale and yaw_deg joined the preset; protocol 1 / MPJVE:
 #: 0.03 -> 35.4 / 1.58, 0.05 -> 35.2 / 1.39, 0.1 -> 35.3 / 1.25, 0.2 -> 35.8 / 1.22, 0.4 -> 36.3 /
 #: 1.23 mm; the network alone 42.8 / 1.66).
 DEPTH_WEIGHT = 0.1
@@ -74,7 +75,7 @@ def rigid_bones(joints: np.ndarray) -> np.ndarray:
     """A sequence (T, 17, 3) with every frame rebuilt from its pelvis along its own bone
     directions with the sequence's bone lengths (:func:`sequence_bone_lengths` over the frames
     that are finite; the others stay NaN): step 1 of the module docstring. It needs no camera
-    and no 2D, and on Human3.6M S8 lowers protocol 1 by 1.2-1.5 mm with clean or noisy 2D."""
+    and no 2D, and on Human3.6M S8 lowers protocol 1 by 1.2-1.7 mm with clean or noisy 2D."""
     joints = np.asarray(joints, dtype=np.float64)
     good = np.isfinite(joints).all(axis=(1, 2))
     if not good.any():
