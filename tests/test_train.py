@@ -160,6 +160,30 @@ def test_two_processes_stay_in_sync(tmp_path: Path) -> None:
         assert torch.allclose(a[key], b[key], rtol=1e-3, atol=1e-4), key
 
 
+EXIT_AFTER_COLLECTIVES = """
+import torch
+from torch import nn
+from dynapose.train import _check_in_sync, distributed
+with distributed() as d:
+    model = nn.Linear(4, 4)
+    nn.parallel.DistributedDataParallel(model)(torch.randn(2, 4)).sum().backward()
+    d.all_sum(torch.ones(3, dtype=torch.float64).numpy())
+    _check_in_sync(model, d)
+"""
+
+
+def test_processes_exit_cleanly_right_after_their_last_collective(tmp_path: Path) -> None:
+    """Regression: gloo's worker freed the last collective's tensors in an exiting interpreter,
+    aborting a rank ("terminate called without an active exception") in about 1 run in 4."""
+    script = tmp_path / "exit_after_collectives.py"
+    script.write_text(EXIT_AFTER_COLLECTIVES)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           str(script)]
+    for _ in range(6):
+        done = subprocess.run(cmd, env=ENV, timeout=120, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[:2000]
+
+
 def test_seed_recipe_reproduces_keras_training_steps() -> None:
     """The trainer's own step and optimizer, with the seed preset, follow Keras step by step."""
     from conftest import shared_path

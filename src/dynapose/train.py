@@ -64,6 +64,25 @@ CSV_COLUMNS = ("epoch", *(f"{split}_{m}" for m in TRACKED for split in ("train",
 # --------------------------------------------------------------------------------------------
 # Distributed context
 # --------------------------------------------------------------------------------------------
+#: Every collective this process started from Python, kept referenced until it exits.
+_ISSUED: list[dist.Work] = []
+
+
+def _finish(work: dist.Work | None) -> None:
+    """Wait for a collective and keep its handle (and so its tensors) for the process's life.
+
+    Gloo's worker thread drops its own reference to a finished collective only after the waiter
+    has resumed. Were that reference the last, the worker would free Python-owned tensors, which
+    takes the GIL; in an interpreter that is already exiting this aborts the process ("terminate
+    called without an active exception"), so a run that trained correctly would fail at exit.
+    Holding every handle here makes the worker's reference never the last one.
+    """
+    if work is None:  # this process is not in the group
+        return
+    work.wait()
+    _ISSUED.append(work)
+
+
 @dataclass(frozen=True)
 class Dist:
     """This process's place among the training processes."""
@@ -80,8 +99,17 @@ class Dist:
         if self.world == 1:
             return values
         t = torch.as_tensor(values, dtype=torch.float64)
-        dist.all_reduce(t)
-        return t.numpy()
+        _finish(dist.all_reduce(t, async_op=True))
+        return t.numpy().copy()
+
+    def all_gather(self, values: list[float]) -> list[list[float]]:
+        """Every process's float64 vector, in rank order (all of the same length)."""
+        mine = torch.tensor(values, dtype=torch.float64)
+        if self.world == 1:
+            return [mine.tolist()]
+        gathered = [torch.empty_like(mine) for _ in range(self.world)]
+        _finish(dist.all_gather(gathered, mine, async_op=True))
+        return [g.tolist() for g in gathered]
 
 
 @contextmanager
@@ -96,6 +124,8 @@ def distributed() -> Iterator[Dist]:
         dist.init_process_group(backend="gloo")
     try:
         yield Dist(rank=dist.get_rank(), world=dist.get_world_size())
+        if started:
+            _finish(dist.barrier(async_op=True))  # every process's files are written
     finally:
         if started:
             dist.destroy_process_group()
@@ -266,11 +296,7 @@ def _params_checksum(model: nn.Module) -> list[float]:
 
 def _check_in_sync(model: nn.Module, d: Dist) -> list[list[float]]:
     """Checksums of every process's weights; raises if the processes diverged."""
-    mine = _params_checksum(model)
-    if d.world == 1:
-        return [mine]
-    gathered: list[Any] = [None] * d.world
-    dist.all_gather_object(gathered, mine)
+    gathered = d.all_gather(_params_checksum(model))
     if any(g != gathered[0] for g in gathered):
         raise RuntimeError(f"training processes diverged: weight checksums {gathered}")
     return gathered
