@@ -263,9 +263,8 @@ _DEFAULT_LIFTER = "<default>"
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
             sequence: str | None, rigid_bones: bool, out: str | None, box: str | None,
-            detector: str,
-            backend: str, onnx_path: str | None, stride: int, batch: int, no_visuals: bool,
-            overwrite: bool) -> None:
+            detector: str, backend: str, onnx_path: str | None, stride: int, batch: int,
+            no_visuals: bool, overwrite: bool) -> None:
     """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer.
 
     With --checkpoint, an image model on cropped frames; with --lifter, 2D keypoints (MediaPipe

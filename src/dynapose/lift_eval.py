@@ -224,7 +224,7 @@ def format_lift_report(report: dict[str, Any]) -> str:
     rows.append(("average", report, [report[k] for k in extra]))
     lines = [head]
     for action, v, more in rows:
-        lines.append(f"{action:<14}{v['frames'] if 'frames' in v else '':>8}"
+        lines.append(f"{action:<14}{v['frames']:>8}"
                      f"{v['protocol1']:>9.1f}{v['protocol2']:>9.1f}{v['mpjve']:>9.2f}"
                      + "".join(f"{m['protocol1']:>10.1f}{m['protocol2']:>10.1f}" for m in more))
     return "\n".join(lines)

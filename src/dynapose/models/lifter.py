@@ -87,11 +87,11 @@ class FastDropout(nn.Module):
     6.7 ms for a 4,608 x 256 activation on 2 cores).
 
     ``nn.Dropout`` draws one Bernoulli variate per element, which took a quarter of a lifter
-    training step on a 2-core CPU. Here each 64-bit random
-    integer from torch's generator (uniform over all 2^64 values but one) gives four 16-bit
-    draws: an element is kept when its draw is at or above the p-quantile (p is thus rounded to
-    1/65,536). Seeded by ``torch.manual_seed`` like ``nn.Dropout``, so training stays
-    replayable; the identity in eval mode.
+    training step on a 2-core CPU. Here each 64-bit random integer from torch's generator
+    (uniform over all 2^64 values but one) gives four 16-bit draws: an element is kept when
+    its draw is at or above the p-quantile (p is thus rounded to 1/65,536). Seeded by
+    ``torch.manual_seed`` like ``nn.Dropout``, so training stays replayable; the identity in
+    eval mode.
     """
 
     def __init__(self, p: float) -> None:
