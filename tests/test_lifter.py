@@ -208,6 +208,60 @@ def test_batches_are_replayable_and_augmentations_act() -> None:
     assert float(clean[0].abs().max()) < 1.5
 
 
+def _step_by_step_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndarray,
+                        seq: np.ndarray, cam: np.ndarray, config: LiftConfig,
+                        rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """make_batch's augmentations one after the other, as plainly as possible (same draws)."""
+    import math
+
+    from dynapose.lift_train import _scale_bones
+    from dynapose.skeleton import flip_permutation
+
+    starts = np.array([motion.sequences[s]["start"] for s in seq])
+    ends = starts + np.array([motion.sequences[s]["frames"] for s in seq]) - 1
+    offsets = window_offsets(config.receptive_field, config.causal, config.frame_stride)
+    world = torch.from_numpy(motion.world[np.clip(frame[:, None] + offsets, starts[:, None],
+                                                  ends[:, None])]).double()
+    centre = int(np.nonzero(offsets == 0)[0][0])
+    angle = rng.uniform(-1, 1, len(frame)) * math.radians(config.yaw_deg)
+    out = []
+    factors = rng.normal(1.0, config.bone_scale, (len(frame), 17))
+    factors = factors * rng.normal(1.0, config.body_scale, (len(frame), 1))
+    flips = rng.random(len(frame)) < config.flip
+    for i in range(len(frame)):
+        w = world[i].clone()
+        pivot = torch.tensor([w[centre, 0, 0], w[centre, 0, 1], 0.0], dtype=torch.float64)
+        c, s = math.cos(angle[i]), math.sin(angle[i])
+        turn = torch.tensor([[c, -s, 0], [s, c, 0], [0, 0, 1]], dtype=torch.float64)
+        w = (w - pivot) @ turn.T + pivot
+        w = _scale_bones(w[None].float(), factors[i:i + 1])[0].double()
+        p = (w - cams["T"][cam[i]].double()) @ cams["R"][cam[i]].double().T
+        if flips[i]:
+            p = p[:, list(flip_permutation())] * torch.tensor([-1.0, 1.0, 1.0],
+                                                              dtype=torch.float64)
+        out.append(p)
+    points = torch.stack(out)
+    idx = torch.from_numpy(cam)
+    px = project_torch(points, *(cams[k][idx].double() for k in ("f", "c", "k", "p")))
+    size = cams["size"][idx].double()
+    inputs = normalize_screen(px, size[:, 0, None, None], size[:, 1, None, None])
+    return inputs.float(), (points[:, centre] - points[:, centre, :1]).float()
+
+
+def test_one_affine_map_per_window_is_the_augmentations_in_turn() -> None:
+    motion = load_motion(SYNTH, ["synth-0", "synth-1"])
+    cams = camera_tensors(motion.cameras)
+    config = LiftConfig(receptive_field=27, frame_stride=3, yaw_deg=30.0, bone_scale=0.1,
+                        body_scale=0.1, flip=0.5)
+    frame, seq, cam = sample_windows(motion, 48, np.random.default_rng(3))
+    fused = make_batch(motion, cams, frame, seq, cam, config, np.random.default_rng(4))
+    plain = _step_by_step_batch(motion, cams, frame, seq, cam, config, np.random.default_rng(4))
+    torch.testing.assert_close(fused[0], plain[0], atol=2e-5, rtol=0)  # ~0.01 px
+    torch.testing.assert_close(fused[1], plain[1], atol=5e-3, rtol=0)  # mm
+    assert float((fused[1] - make_batch(motion, cams, frame, seq, cam, LiftConfig(
+        receptive_field=27, frame_stride=3), np.random.default_rng(4))[1]).abs().max()) > 10
+
+
 def test_windows_out_of_view_are_moved_into_it() -> None:
     motion = load_motion(SYNTH, ["synth-0"])
     cams = camera_tensors(motion.cameras)
@@ -276,6 +330,30 @@ def test_tiny_training_reduces_error_and_checkpoints(tmp_path: Path) -> None:
     assert set(after["per_action"]) >= {"walk", "run"}
 
 
+def test_bf16_steps_learn_and_keep_float32_weights_and_outputs() -> None:
+    from dynapose.lift_train import make_optimizer, train_step
+
+    motion = load_motion(SYNTH, ["synth-0"])
+    cams = camera_tensors(motion.cameras)
+    config = LiftConfig(receptive_field=27, channels=64, dropout=0.0, lr=3e-3)
+    frame, seq, cam = sample_windows(motion, 128, np.random.default_rng(0))
+    inputs, target = make_batch(motion, cams, frame, seq, cam, config, np.random.default_rng(0))
+    torch.manual_seed(0)
+    model = build_model("lifter", **config.model_config())
+    optimizer = make_optimizer(model, config)
+    losses = [train_step(model, optimizer, inputs, target, "bf16") for _ in range(30)]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    model.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        low = model(inputs)
+    with torch.no_grad():
+        full = model(inputs)
+    # the last layer stays float32: no 8-bit-mantissa rounding of the millimetres
+    assert low.dtype == torch.float32
+    assert 0 < float((low - full).abs().mean()) < 2.0
+
+
 @pytest.mark.slow
 def test_resume_gives_the_same_weights(tmp_path: Path) -> None:
     config = _tiny(epochs=2, samples_per_epoch=2048, checkpoint_every=3, val_windows=64)
@@ -308,6 +386,9 @@ def test_config_errors(tmp_path: Path) -> None:
         load_lift_config("lift-quick", bad)
     bad.write_text("frobnicate: 1\n")
     with pytest.raises(DynaPoseError, match="unknown setting"):
+        load_lift_config("lift-quick", bad)
+    bad.write_text("precision: fp16\n")
+    with pytest.raises(DynaPoseError, match=r"bad\.yaml: precision must be fp32 or bf16"):
         load_lift_config("lift-quick", bad)
     with pytest.raises(DynaPoseError, match="not a VideoPose3D"):
         load_motion(tmp_path / "nothing.txt")

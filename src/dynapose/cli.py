@@ -602,12 +602,14 @@ def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
 @click.option("--frames", default=2000, show_default=True, help="Frames per inference sequence.")
 @click.option("--seconds", default=3.0, show_default=True, help="Time per measurement.")
 @click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
+              show_default=True, help="Training step precision (the lift presets use bf16).")
 @click.option("--video", default=None, type=click.Path(dir_okay=False),
               help="Also time `predict --lifter` end to end on this real video (MediaPipe).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, batch: int,
-                   frames: int, seconds: float, threads: int | None, video: str | None,
-                   as_json: bool) -> None:
+                   frames: int, seconds: float, threads: int | None, precision: str,
+                   video: str | None, as_json: bool) -> None:
     """Lifter training samples/s and inference frames/s (batched, and causal one frame at a
     time); with --video, MediaPipe 2D and the whole `predict --lifter` in frames/s."""
     import json
@@ -616,7 +618,7 @@ def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, 
 
     result = bench_lift(checkpoint, receptive_field=int(receptive_field), channels=channels,
                         batch=batch, frames=frames, seconds=seconds, threads=threads,
-                        video=video)
+                        precision=precision, video=video)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -281,12 +281,13 @@ def lift_file(checkpoint: str | os.PathLike[str] | TemporalLifter,
 # --------------------------------------------------------------------------------------------
 def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channels: int = 256,
                batch: int = 1024, frames: int = 2000, seconds: float = 3.0,
-               threads: int | None = None,
+               threads: int | None = None, precision: str = "bf16",
                video: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Measured speed of a lifter (default: random weights of the given size).
 
     * ``train``: samples/s of a full training step (random windows cut from synthetic motion,
-      projected on the fly, forward, MPJPE, backward, AMSGrad Adam) at `batch`;
+      projected on the fly with the lift-h36m augmentations, forward, MPJPE, backward, AMSGrad
+      Adam: :func:`dynapose.lift_train.train_step` at `precision`) at `batch`;
     * ``infer_batched``: frames/s lifting 4 sequences of `frames` frames at once (dilated);
     * ``infer_causal_stream``: frames/s one frame at a time with a causal model of the same size
       (each new frame: one strided pass over the last R frames, batch 1);
@@ -297,8 +298,10 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
         LiftConfig,
         camera_tensors,
         make_batch,
+        make_optimizer,
         sample_windows,
         synthetic_motion,
+        train_step,
     )
     from dynapose.models import build_model
 
@@ -308,7 +311,8 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
         model = load_lifter(checkpoint)
         receptive_field = model.receptive_field
         channels = model.config["channels"]
-    config = LiftConfig(receptive_field=receptive_field, channels=channels, batch_size=batch)
+    config = LiftConfig(receptive_field=receptive_field, channels=channels, batch_size=batch,
+                        precision=precision, bone_scale=0.08, body_scale=0.05, yaw_deg=20)
     if checkpoint is None:
         model = TemporalLifter(**config.model_config())
     causal = build_model("lifter", **{**model.config, "causal": True})
@@ -327,21 +331,18 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
     motion = synthetic_motion(8, 400)
     cams = camera_tensors(motion.cameras)
     rng = np.random.default_rng(0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4, amsgrad=True)
+    optimizer = make_optimizer(model, config)
 
-    def train_step() -> None:
+    def step() -> None:
         frame, seq, cam = sample_windows(motion, batch, rng)
         inputs, target = make_batch(motion, cams, frame, seq, cam, config, rng)
-        model.train()
-        optimizer.zero_grad(set_to_none=True)
-        loss = metrics.mpjpe(model(inputs), target)
-        loss.backward()
-        optimizer.step()
+        train_step(model, optimizer, inputs, target, precision)
 
     result: dict[str, Any] = {"receptive_field": receptive_field, "channels": channels,
                               "params": sum(p.numel() for p in model.parameters()),
-                              "threads": torch.get_num_threads(), "batch": batch}
-    result["train"] = timed(train_step, batch)
+                              "threads": torch.get_num_threads(), "batch": batch,
+                              "precision": precision}
+    result["train"] = timed(step, batch)
     model.eval()
     causal.eval()
     seqs = torch.randn(4, frames, NUM_JOINTS, 2) * 0.3

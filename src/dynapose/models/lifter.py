@@ -245,7 +245,7 @@ class TemporalLifter(nn.Module):
             y = act(F.relu(bn(dense(y, self._pointwise(i), 1, 1), self._bn(self.point_bns, i))))
             h = res + y
             dilation *= w
-        return h @ self.shrink.weight[:, :, 0].t() + self.shrink.bias
+        return self._shrink(h)
 
     def _run_windows(self, x: torch.Tensor) -> torch.Tensor:
         """The strided pass in channels-last form: (B, R, in) -> (B, 16 * 3) metres.
@@ -268,8 +268,14 @@ class TemporalLifter(nn.Module):
             y = act(F.relu(self.conv_bns[i](dense(h, self._conv(i), w))))
             y = act(F.relu(self.point_bns[i](dense(y, self._pointwise(i), 1))))
             h = res + y.reshape(res.shape)
-        out = h.reshape(b, -1) @ self.shrink.weight[:, :, 0].t() + self.shrink.bias
-        return out
+        return self._shrink(h.reshape(b, -1))
+
+    def _shrink(self, h: torch.Tensor) -> torch.Tensor:
+        """The last 1x1 convolution, (..., channels) -> (..., 16 * 3) metres, always in float32:
+        under bfloat16 autocast (training with ``precision: bf16``) its 8-bit mantissa would
+        round a 0.5 m coordinate by up to 1 mm."""
+        with torch.autocast(h.device.type, enabled=False):
+            return F.linear(h.float(), self.shrink.weight[:, :, 0], self.shrink.bias)
 
     # -- the two ways to run ----------------------------------------------------------------
     def forward(self, keypoints: torch.Tensor,
