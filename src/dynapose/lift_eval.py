@@ -286,8 +286,8 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
     """Measured speed of a lifter (default: random weights of the given size).
 
     * ``train``: samples/s of a full training step (random windows cut from synthetic motion,
-      projected on the fly with the lift-h36m augmentations, forward, MPJPE, backward, AMSGrad
-      Adam: :func:`dynapose.lift_train.train_step` at `precision`) at `batch`;
+      projected on the fly, forward, MPJPE, backward, AMSGrad Adam: the lift-h36m preset's
+      step, :func:`dynapose.lift_train.train_step`, at this size and `precision`) at `batch`;
     * ``infer_batched``: frames/s lifting 4 sequences of `frames` frames at once (dilated);
     * ``infer_causal_stream``: frames/s one frame at a time with a causal model of the same size
       (each new frame: one strided pass over the last R frames, batch 1);
@@ -295,8 +295,8 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
     Each figure is the median over repeats within `seconds`.
     """
     from dynapose.lift_train import (
-        LiftConfig,
         camera_tensors,
+        load_lift_config,
         make_batch,
         make_optimizer,
         sample_windows,
@@ -311,8 +311,9 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
         model = load_lifter(checkpoint)
         receptive_field = model.receptive_field
         channels = model.config["channels"]
-    config = LiftConfig(receptive_field=receptive_field, channels=channels, batch_size=batch,
-                        precision=precision, bone_scale=0.08, body_scale=0.05, yaw_deg=20)
+    config = load_lift_config("lift-h36m", overrides={
+        "receptive_field": receptive_field, "channels": channels, "batch_size": batch,
+        "precision": precision})
     if checkpoint is None:
         model = TemporalLifter(**config.model_config())
     causal = build_model("lifter", **{**model.config, "causal": True})
