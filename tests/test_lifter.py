@@ -491,10 +491,11 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "same.json").read_text())["protocol1"] == report["protocol1"]
     res = runner.invoke(main, ["bench", "lift", "--json", "--receptive-field", "27",
                                "--channels", "16", "--batch", "32", "--frames", "100",
-                               "--seconds", "0.05", "--threads", "1"])
+                               "--seconds", "0.05", "--threads", "1", "--precision", "fp32"])
     assert res.exit_code == 0, res.output
     bench = json.loads(res.output)
     assert bench["train"]["samples_per_s"] > 0 and bench["infer_causal_stream"]["frames_per_s"] > 0
+    assert bench["precision"] == "fp32"
     res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(tmp_path / "nope"),
                                "--data", str(store)])
     assert res.exit_code == 2 and "checkpoint not found" in res.output
