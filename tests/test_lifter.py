@@ -25,7 +25,9 @@ from dynapose.lift_eval import (
 from dynapose.lift_train import (
     LiftConfig,
     MotionData,
+    bone_scaling,
     camera_tensors,
+    floor_shift,
     load_lift_config,
     load_motion,
     make_batch,
@@ -208,13 +210,23 @@ def test_batches_are_replayable_and_augmentations_act() -> None:
     assert float(clean[0].abs().max()) < 1.5
 
 
+def _scale_bones(world: torch.Tensor, factors: np.ndarray,
+                 keep_feet_on_floor: bool = True) -> torch.Tensor:
+    """Windows (B, R, 17, 3) world mm with each bone scaled as make_batch scales it
+    (:func:`bone_scaling`), lifted by :func:`floor_shift` unless not `keep_feet_on_floor`."""
+    joints = bone_scaling(factors)
+    out = torch.einsum("bjk,bfkc->bfjc", joints, world)
+    if keep_feet_on_floor:
+        out[..., 2] += floor_shift(world, joints)[:, None, None]
+    return out
+
+
 def _step_by_step_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndarray,
                         seq: np.ndarray, cam: np.ndarray, config: LiftConfig,
                         rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """make_batch's augmentations one after the other, as plainly as possible (same draws)."""
     import math
 
-    from dynapose.lift_train import _scale_bones
     from dynapose.skeleton import flip_permutation
 
     starts = np.array([motion.sequences[s]["start"] for s in seq])
@@ -280,7 +292,6 @@ def test_windows_out_of_view_are_moved_into_it() -> None:
 
 
 def test_bone_scaling_keeps_the_body_symmetric() -> None:
-    from dynapose.lift_train import _scale_bones
     from dynapose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, bone_lengths
 
     motion = load_motion(SYNTH, ["synth-0"])

@@ -465,18 +465,6 @@ def floor_shift(world: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
     return before - after
 
 
-def _scale_bones(world: torch.Tensor, factors: np.ndarray,
-                 keep_feet_on_floor: bool = True) -> torch.Tensor:
-    """Windows (B, R, 17, 3) world mm (Z up) with each bone scaled by `factors` (B, 17) as
-    :func:`bone_scaling` does, then lifted by :func:`floor_shift` unless not
-    `keep_feet_on_floor` (the pelvis stays put: DynaPose before 2026-11-25)."""
-    joints = bone_scaling(factors)
-    out = torch.einsum("bjk,bfkc->bfjc", joints, world)
-    if keep_feet_on_floor:
-        out[..., 2] += floor_shift(world, joints)[:, None, None]
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # Schedule
 # --------------------------------------------------------------------------------------------
