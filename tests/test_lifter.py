@@ -527,6 +527,27 @@ def test_shipped_lifter_report_goes_to_the_current_folder(tmp_path: Path,
     assert not (Path(default_lifter_path()) / "eval-lift.json").exists()
 
 
+def test_cli_chooses_subjects_and_refuses_overlap(tmp_path: Path) -> None:
+    """--train-subjects / --val-subjects replace the preset's (leave-one-subject-out
+    cross-validation from the command line); a subject in both is refused before training."""
+    run = tmp_path / "run"
+    common = ["train-lift", "--data", SYNTH, "--out", str(run), "--preset", "lift-quick",
+              "--epochs", "1", "--samples-per-epoch", "128", "--batch-size", "64",
+              "--channels", "16", "--threads", "1", "--quiet", "--no-evaluate"]
+    res = CliRunner().invoke(main, [*common, "--train-subjects", "synth-0,synth-1",
+                                    "--train-subjects", "synth-2", "--val-subjects", "synth-6"])
+    assert res.exit_code == 0, res.output
+    info = json.loads((run / "run.json").read_text())
+    assert info["config"]["train_subjects"] == ["synth-0", "synth-1", "synth-2"]
+    assert info["config"]["val_subjects"] == ["synth-6"] and info["val_frames"] > 0
+    bad = tmp_path / "bad"
+    res = CliRunner().invoke(main, [*common[:4], str(bad), *common[5:], "--train-subjects",
+                                    "synth-0,synth-6", "--val-subjects", "synth-6"])
+    assert res.exit_code == 2
+    assert "['synth-6'] are in both train_subjects and val_subjects" in res.output
+    assert not bad.exists()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not NPZ.is_file(), reason=f"real Human3.6M poses not present at {NPZ}")
 def test_real_npz_windows_and_evaluation() -> None:

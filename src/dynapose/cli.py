@@ -544,6 +544,11 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
 @click.option("--lr", type=float, default=None)
 @click.option("--threads", type=int, default=None, help="Torch threads (0: all cores).")
 @click.option("--seed", type=int, default=None)
+@click.option("--train-subjects", multiple=True,
+              help="Subjects to train on, e.g. S1,S5,S7,S8 (default: the preset's).")
+@click.option("--val-subjects", multiple=True,
+              help="Held-out subjects, e.g. S6 (default: the preset's): with --train-subjects, "
+                   "leave-one-subject-out cross-validation.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--evaluate/--no-evaluate", "run_eval", default=True, show_default=True,
               help="Afterwards, the full protocol on the validation subjects (RUN/eval.json).")
@@ -557,6 +562,8 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
 
     if receptive_field is not None:
         overrides["receptive_field"] = int(receptive_field)
+    for key in ("train_subjects", "val_subjects"):
+        overrides[key] = _csv(overrides[key])
     config = load_lift_config(preset, config_file, overrides)
     result = train_lifter(data, out, config, resume=resume, progress=not quiet)
     click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, metrics.csv; "

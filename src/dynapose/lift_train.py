@@ -129,6 +129,9 @@ class LiftConfig:
             (self.threads >= 0 and self.checkpoint_every >= 0 and self.val_windows >= 0,
              "threads, checkpoint_every and val_windows must be >= 0"),
             (bool(self.train_subjects), "train_subjects is empty"),
+            (not set(self.train_subjects) & set(self.val_subjects),
+             f"subjects {sorted(set(self.train_subjects) & set(self.val_subjects))} are in both "
+             "train_subjects and val_subjects: validation would score the training data"),
         ]
         check_settings(checks, source)
         return self
