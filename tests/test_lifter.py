@@ -33,7 +33,9 @@ from dynapose.lift_train import (
     make_batch,
     project_torch,
     sample_windows,
+    torso_frames,
     train_lifter,
+    turn_body_parts,
     window_offsets,
 )
 from dynapose.models import build_model
@@ -272,6 +274,78 @@ def test_one_affine_map_per_window_is_the_augmentations_in_turn() -> None:
     torch.testing.assert_close(fused[1], plain[1], atol=5e-3, rtol=0)  # mm
     assert float((fused[1] - make_batch(motion, cams, frame, seq, cam, LiftConfig(
         receptive_field=27, frame_stride=3), np.random.default_rng(4))[1]).abs().max()) > 10
+
+
+def _yaw(world: torch.Tensor, angle: float) -> torch.Tensor:
+    c, s = np.cos(angle), np.sin(angle)
+    return world @ torch.tensor([[c, -s, 0], [s, c, 0], [0, 0, 1]], dtype=world.dtype).T
+
+
+def test_posture_turns_keep_bones_pelvis_hips_and_floor() -> None:
+    from dynapose.skeleton import JOINT_NAMES, bone_lengths
+
+    motion = load_motion(SYNTH, ["synth-0", "synth-1"])
+    rng = np.random.default_rng(0)
+    world = torch.from_numpy(motion.world[rng.integers(0, 500, (8, 1)) + np.arange(0, 60, 3)])
+    torch.testing.assert_close(turn_body_parts(world, np.zeros((8, 17, 3))), world,
+                               atol=2e-3, rtol=0)
+    turned = turn_body_parts(world, rng.normal(0, 0.15, (8, 17, 3)))
+    np.testing.assert_allclose(bone_lengths(turned.numpy()), bone_lengths(world.numpy()),
+                               atol=2e-3)
+    hips = [0, JOINT_NAMES.index("right_hip"), JOINT_NAMES.index("left_hip")]
+    lift = torch.zeros(8, 1, 1, 3)  # the only move of the pelvis: vertical
+    lift[..., 2] = turned[:, :1, :1, 2] - world[:, :1, :1, 2]
+    torch.testing.assert_close(turned[:, :, hips] - lift, world[:, :, hips], atol=2e-3, rtol=0)
+    ankles = [JOINT_NAMES.index("right_ankle"), JOINT_NAMES.index("left_ankle")]
+    torch.testing.assert_close(turned[:, :, ankles, 2].flatten(1).amin(1),
+                               world[:, :, ankles, 2].flatten(1).amin(1), atol=2e-3, rtol=0)
+    assert float((turned - world).norm(dim=-1).amax()) > 50  # something did move
+
+
+def test_posture_turns_are_fixed_in_the_torso_frame() -> None:
+    """Turning the head alone is, frame by frame, the same turn of the neck->head bone seen in
+    the torso's axes; and turning a person then facing them elsewhere is the same as facing
+    them elsewhere then turning."""
+    from dynapose.skeleton import JOINT_NAMES
+
+    motion = load_motion(SYNTH, ["synth-0"])
+    world = torch.from_numpy(motion.world[None, :40]).double()  # (1, 40, 17, 3)
+    head, neck = JOINT_NAMES.index("head"), JOINT_NAMES.index("neck")
+    turns = np.zeros((1, 17, 3))
+    turns[0, head] = [0.3, 0.0, 0.2]  # about the torso's left and forward axes
+    turned = turn_body_parts(world.float(), turns).double()
+    angle = np.linalg.norm(turns[0, head])
+    axis = turns[0, head] / angle
+    k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
+    rotation = torch.from_numpy(np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * k @ k)
+    frames = torso_frames(world)[0]  # (40, 3, 3)
+    for t in range(40):
+        before = frames[t].T @ (world[0, t, head] - world[0, t, neck])
+        after = frames[t].T @ (turned[0, t, head] - turned[0, t, neck])
+        torch.testing.assert_close(after, rotation @ before, atol=5e-3, rtol=0)
+    others = [j for j in range(17) if j != head]
+    torch.testing.assert_close(turned[0, :, others], world[0, :, others], atol=5e-3, rtol=0)
+    many = np.random.default_rng(1).normal(0, 0.2, (1, 17, 3))
+    torch.testing.assert_close(turn_body_parts(_yaw(world, 1.0).float(), many),
+                               _yaw(turn_body_parts(world.float(), many).double(), 1.0).float(),
+                               atol=5e-3, rtol=0)
+
+
+def test_make_batch_turns_postures_when_asked() -> None:
+    from dynapose.skeleton import bone_lengths
+
+    motion = load_motion(SYNTH, ["synth-0", "synth-1"])
+    cams = camera_tensors(motion.cameras)
+    frame, seq, cam = sample_windows(motion, 32, np.random.default_rng(1))
+    config = LiftConfig(flip=0.0)
+    plain = make_batch(motion, cams, frame, seq, cam, config, np.random.default_rng(2))
+    turned = make_batch(motion, cams, frame, seq, cam, LiftConfig(flip=0.0, posture_deg=10.0),
+                        np.random.default_rng(2))
+    assert float((turned[1] - plain[1]).norm(dim=-1).mean()) > 20
+    np.testing.assert_allclose(bone_lengths(turned[1].numpy()), bone_lengths(plain[1].numpy()),
+                               atol=0.05)
+    with pytest.raises(DynaPoseError, match="augmentations must be >= 0"):
+        LiftConfig(posture_deg=-1.0).validate()
 
 
 def test_windows_out_of_view_are_moved_into_it() -> None:
