@@ -331,6 +331,35 @@ def test_posture_turns_are_fixed_in_the_torso_frame() -> None:
                                atol=5e-3, rtol=0)
 
 
+def test_posture_turns_are_the_part_turns_one_after_another() -> None:
+    """turn_body_parts's chained rotations equal turning each part's subtree about its parent's
+    current position, parents first, one joint at a time."""
+    from dynapose.lift_train import ANKLES, POSTURE_JOINTS, axis_angle_matrices
+    from dynapose.skeleton import PARENTS
+
+    motion = load_motion(SYNTH, ["synth-0"])
+    world = torch.from_numpy(motion.world[None, :30]).double()
+    turns = np.random.default_rng(2).normal(0, 0.3, (1, 17, 3))
+    frames, turn = torso_frames(world)[0], axis_angle_matrices(turns)[0].double()
+    out = world[0].clone()
+    for j in POSTURE_JOINTS:
+        below = [j] + [k for k in range(17) if k != j and j in _ancestors(k, PARENTS)]
+        for t in range(30):
+            rotate = frames[t] @ turn[j] @ frames[t].T
+            out[t, below] = out[t, PARENTS[j]] + (out[t, below] - out[t, PARENTS[j]]) @ rotate.T
+    out[..., 2] += world[0, :, ANKLES, 2].min() - out[:, ANKLES, 2].min()  # feet on the floor
+    torch.testing.assert_close(turn_body_parts(world.float(), turns)[0].double(), out,
+                               atol=5e-3, rtol=0)
+
+
+def _ancestors(joint: int, parents: tuple[int, ...]) -> list[int]:
+    out = []
+    while parents[joint] >= 0:
+        joint = parents[joint]
+        out.append(joint)
+    return out
+
+
 def test_make_batch_turns_postures_when_asked() -> None:
     from dynapose.skeleton import bone_lengths
 
