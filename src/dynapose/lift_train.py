@@ -512,7 +512,7 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     S6 and S7 guesses, in every action): a posture that stays put in the body's frame while the
     person moves is what the 2D over a window can reveal. Bone lengths are kept; the body is
     then moved vertically so its lowest ankle over the window is as high as before.
-    (B, R, 17, 3) -> (B, R, 17, 3). Costs ~50 ms per 512 windows of 81 frames on 2 cores.
+    (B, R, 17, 3) -> (B, R, 17, 3). Costs 35-50 ms per 512 windows of 81 frames on 2 cores.
 
     Measured (``posture_deg: 5`` on the lift-h36m recipe cut to 3 M windows, each subject held
     out in turn, network P1 on its full protocol): S8 44.8 vs 44.3 without, S7 46.8 vs 47.9,
@@ -529,8 +529,7 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     bones = world - world[:, :, parents] * (torch.arange(NUM_JOINTS) > 0)[:, None].float()
     local = torch.einsum("bric,brki->brkc", frames, bones)  # bones in the torso's frame
     turned = torch.einsum("bkcd,brkd->brkc", torch.stack(chain, 1), local)
-    out = torch.einsum("jk,brkc->brjc", _ancestry(),
-                       torch.einsum("bric,brkc->brki", frames, turned))
+    out = (_ancestry() @ torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
     before = world[:, :, ANKLES, 2].flatten(1).amin(1)
     after = out[:, :, ANKLES, 2].flatten(1).amin(1)
     out[..., 2] += (before - after)[:, None, None]
