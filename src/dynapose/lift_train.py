@@ -480,7 +480,7 @@ def _ancestry() -> torch.Tensor:
 
 
 def torso_frames(world: torch.Tensor) -> torch.Tensor:
-    """(..., 17, 3) Z-up joints -> (..., 3, 3) rotations whose columns are the body's left (right
+    """(..., 17, 3) joints -> (..., 3, 3) rotations whose columns are the body's left (right
     hip to left hip), up (pelvis to thorax, made orthogonal) and forward axes."""
     names = JOINT_NAMES.index
     left = world[..., names("left_hip"), :] - world[..., names("right_hip"), :]
@@ -516,8 +516,8 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
 
     Measured (``posture_deg: 5`` on the lift-h36m recipe cut to 3 M windows, each subject held
     out in turn, network P1 on its full protocol): S8 44.8 vs 44.3 without, S7 46.8 vs 47.9,
-    S6 54.5 vs 56.2; mean 48.7 vs 49.4. Not in the presets: their validation subject S8 does
-    not gain, and longer runs are unmeasured.
+    S6 54.5 vs 56.2; mean 48.7 vs 49.4 (a second seed moved S8's 44.3 by 0.02). Not in the
+    presets: their validation subject S8 does not gain, and longer runs are unmeasured.
     """
     frames = torso_frames(world)  # (B, R, 3, 3), columns: the torso's axes
     turn = axis_angle_matrices(turns)  # (B, 17, 3, 3) in the torso's frame
