@@ -373,7 +373,8 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     Returns (inputs (B, R, 17, 2) normalised coordinates, targets (B, 17, 3) root-relative
     camera-frame mm). Windows are padded at sequence ends by repeating the edge frame.
 
-    Every augmentation before the projection is linear in the joints, so a window's camera-frame
+    Apart from the optional posture turn (:func:`turn_body_parts`, applied first), every
+    augmentation before the projection is linear in the joints, so a window's camera-frame
     points are ``A @ (M @ world) + t``: M (17 x 17, per window) scales the bones and mirrors
     left/right, A (3 x 3) turns the person, rotates into the camera and flips x, and t holds
     the translations (camera position, turn pivot, feet kept on the floor). One batched matrix
@@ -493,13 +494,10 @@ def torso_frames(world: torch.Tensor) -> torch.Tensor:
 
 def axis_angle_matrices(vectors: np.ndarray) -> torch.Tensor:
     """Rotation vectors (..., 3) (axis x angle, radians) -> rotation matrices (..., 3, 3)."""
-    v = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
-    angle = v.norm(dim=-1, keepdim=True)[..., None]
-    k = v / v.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-    zero = torch.zeros_like(k[..., 0])
-    cross = torch.stack([zero, -k[..., 2], k[..., 1], k[..., 2], zero, -k[..., 0],
-                         -k[..., 1], k[..., 0], zero], -1).view(*k.shape, 3)
-    return torch.eye(3) + angle.sin() * cross + (1 - angle.cos()) * (cross @ cross)
+    x, y, z = torch.from_numpy(np.asarray(vectors, dtype=np.float32)).unbind(-1)
+    zero = torch.zeros_like(x)
+    skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).view(*x.shape, 3, 3)
+    return torch.linalg.matrix_exp(skew)
 
 
 def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
@@ -530,10 +528,13 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     local = torch.einsum("bric,brki->brkc", frames, bones)  # bones in the torso's frame
     turned = torch.einsum("bkcd,brkd->brkc", torch.stack(chain, 1), local)
     out = (_ancestry() @ torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
-    before = world[:, :, ANKLES, 2].flatten(1).amin(1)
-    after = out[:, :, ANKLES, 2].flatten(1).amin(1)
-    out[..., 2] += (before - after)[:, None, None]
+    out[..., 2] += (lowest_ankle(world) - lowest_ankle(out))[:, None, None]
     return out
+
+
+def lowest_ankle(world: torch.Tensor) -> torch.Tensor:
+    """The height (mm, (B,)) of the lowest ankle over each (B, R, 17, 3) Z-up window."""
+    return world[:, :, ANKLES, 2].flatten(1).amin(1)
 
 
 def floor_shift(world: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
@@ -544,9 +545,8 @@ def floor_shift(world: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
     network that where the feet meet the floor in the image (a cue to distance, hence to size)
     means nothing.
     """
-    before = world[:, :, ANKLES, 2].flatten(1).amin(1)
     after = torch.einsum("bak,bfk->bfa", joints[:, ANKLES], world[..., 2]).flatten(1).amin(1)
-    return before - after
+    return lowest_ankle(world) - after
 
 
 # --------------------------------------------------------------------------------------------
