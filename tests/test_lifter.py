@@ -668,6 +668,16 @@ def test_real_npz_windows_and_evaluation() -> None:
     assert np.isfinite(report["fitted"]["protocol1"])  # the fit (test_lift_fit) runs on it
 
 
+def test_h36m_presets_share_one_recipe() -> None:
+    """lift-h36m-s9s11 is lift-h36m with the standard split: the recipe measured on S8 is the one
+    that would be scored on S9/S11, so the two must not drift apart."""
+    held_out = load_lift_config("lift-h36m").to_dict()
+    standard = load_lift_config("lift-h36m-s9s11").to_dict()
+    split = ("train_subjects", "val_subjects", "preset")
+    assert {k: v for k, v in held_out.items() if k not in split} == \
+        {k: v for k, v in standard.items() if k not in split}
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not NPZ.is_file(), reason=f"real Human3.6M poses not present at {NPZ}")
 def test_s9s11_preset_without_its_test_subjects(tmp_path: Path) -> None:

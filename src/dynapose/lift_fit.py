@@ -20,10 +20,10 @@ network's output, with no ground truth:
 
 The result is root-relative again (camera axes, mm). Step 1 alone (:func:`rigid_bones`) needs
 neither camera nor 2D and helps whatever the 2D's quality. Step 2 trusts the 2D completely: on
-Human3.6M S8 with the lift-h36m lifter (protocol 1, mm) the network gives 42.2, rigid bones
-40.6 and the whole fit 34.1 with the ground-truth 2D -- but with 3 px of Gaussian noise on the
-2D (a good detector; ``dynapose evaluate-lift --noise-px 3``) 43.6, 41.9 and 50.8: the fit is
-worse than the network, and with 8 px far worse (50.6, 48.9, 95.0). So the fit is for exact
+Human3.6M S8 with the lift-h36m lifter (protocol 1, mm) the network gives 40.0, rigid bones
+38.1 and the whole fit 32.2 with the ground-truth 2D -- but with 3 px of Gaussian noise on the
+2D (a good detector; ``dynapose evaluate-lift --noise-px 3``) 41.4, 39.5 and 49.4: the fit is
+worse than the network, and with 8 px far worse (49.0, 47.1, 94.8). So the fit is for exact
 2D (ground truth, projected motion capture, synthetic data); for detections use rigid bones.
 """
 
