@@ -512,10 +512,11 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     then moved vertically so its lowest ankle over the window is as high as before.
     (B, R, 17, 3) -> (B, R, 17, 3). Costs 35-50 ms per 512 windows of 81 frames on 2 cores.
 
-    Measured (``posture_deg: 5`` on the lift-h36m recipe cut to 3 M windows, each subject held
-    out in turn, network P1 on its full protocol): S8 44.8 vs 44.3 without, S7 46.8 vs 47.9,
-    S6 54.5 vs 56.2; mean 48.7 vs 49.4 (a second seed moved S8's 44.3 by 0.02). Not in the
-    presets: their validation subject S8 does not gain, and longer runs are unmeasured.
+    Measured (``posture_deg: 5`` on the earlier, 256-channel lift-h36m recipe cut to 3 M
+    windows, each subject held out in turn, network P1 on its full protocol): S8 44.8 vs 44.3
+    without, S7 46.8 vs 47.9, S6 54.5 vs 56.2; mean 48.7 vs 49.4 (a second seed moved S8's
+    44.3 by 0.02). Not in the presets: their validation subject S8 does not gain, and longer
+    runs and the 512-channel recipe are unmeasured.
     """
     frames = torso_frames(world)  # (B, R, 3, 3), columns: the torso's axes
     turn = axis_angle_matrices(turns)  # (B, 17, 3, 3) in the torso's frame
