@@ -13,7 +13,7 @@ SIZE = 193
 
 def make_checkpoint(path: Path, size: int = SIZE, seed: int = 0) -> Path:
     """A seed checkpoint (random weights) whose outputs look like joints: about 5 m ahead."""
-    from dynapose.checkpoint import save_checkpoint
+    from dynapose.io.checkpoint import save_checkpoint
     from dynapose.models import build_model
 
     torch.manual_seed(seed)
@@ -41,8 +41,8 @@ def frames(n: int = 20, height: int = 96, width: int = 128, seed: int = 0) -> np
 
 def make_video(path: Path, n: int = 20, height: int = 96, width: int = 128, fps: float = 25.0,
                seed: int = 0) -> Path:
-    """Encode `frames(...)` as a real video (codec by suffix, see dynapose.video)."""
-    from dynapose.video import write_test_video
+    """Encode `frames(...)` as a real video (codec by suffix, see dynapose.io.video)."""
+    from dynapose.io.video import write_test_video
 
     return write_test_video(path, frames(n, height, width, seed), fps=fps)
 

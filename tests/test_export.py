@@ -15,11 +15,11 @@ from _predict_helpers import SIZE, make_checkpoint, make_video
 pytest.importorskip("onnx", reason="optional extra dynapose[onnx] not installed")
 pytest.importorskip("onnxruntime", reason="optional extra dynapose[onnx] not installed")
 
-from dynapose.checkpoint import load_checkpoint
 from dynapose.cli import main
 from dynapose.errors import DynaPoseError
-from dynapose.export import OnnxModel, export_onnx
-from dynapose.predict import predict_video
+from dynapose.inference.image_model import predict_video
+from dynapose.io.checkpoint import load_checkpoint
+from dynapose.io.onnx import OnnxModel, export_onnx
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from dynapose.cli import main
 from dynapose.errors import DynaPoseError
-from dynapose.models.keras_adam import KerasAdam
 from dynapose.models.keras_import import load_keras_weights
+from dynapose.training.keras_adam import KerasAdam
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seed_keras"
 needs_fixture = pytest.mark.skipif(
@@ -289,7 +289,7 @@ def test_non_finite_weights(tmp_path: Path) -> None:
 
 
 def test_cli_import_keras(tmp_path: Path) -> None:
-    from dynapose.checkpoint import load_checkpoint
+    from dynapose.io.checkpoint import load_checkpoint
 
     weights = keras_weights()
     source = write_keras3(tmp_path / "model.weights.h5", weights)

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dynapose.errors import DynaPoseError
-from dynapose.keypoints import (
+from dynapose.data.keypoints import (
     COCO_TO_H36M,
     HEAD_EXTENSION,
     MEDIAPIPE_TO_COCO,
@@ -24,7 +23,8 @@ from dynapose.keypoints import (
     mediapipe_to_h36m,
     read_keypoints_file,
 )
-from dynapose.lift_eval import read_keypoints
+from dynapose.errors import DynaPoseError
+from dynapose.inference.lifting import read_keypoints
 from dynapose.skeleton import JOINT_NAMES
 
 RNG = np.random.default_rng(0)
@@ -323,7 +323,7 @@ def test_from_array_and_dataclass() -> None:
 # -- MediaPipe (optional) --------------------------------------------------------------------------
 def _astronaut_video(path: Path, n: int = 10) -> Path:
     skimage_data = pytest.importorskip("skimage.data")
-    from dynapose.video import write_test_video
+    from dynapose.io.video import write_test_video
 
     img = skimage_data.astronaut()  # 512x512 RGB, a person facing the camera
     frames = [np.roll(img, (4 * i, 6 * i), axis=(0, 1)) for i in range(n)]
@@ -332,7 +332,7 @@ def _astronaut_video(path: Path, n: int = 10) -> Path:
 
 def test_mediapipe_on_a_real_person(tmp_path: Path) -> None:
     pytest.importorskip("mediapipe")
-    from dynapose.keypoints import detect_keypoints_mediapipe
+    from dynapose.inference.mediapipe import detect_keypoints_mediapipe
 
     video = _astronaut_video(tmp_path / "astronaut.mp4")
     times: list[float] = []
@@ -351,8 +351,8 @@ def test_mediapipe_on_a_real_person(tmp_path: Path) -> None:
 
 def test_mediapipe_frames_without_a_person_are_gaps(tmp_path: Path) -> None:
     pytest.importorskip("mediapipe")
-    from dynapose.keypoints import detect_keypoints_mediapipe
-    from dynapose.video import write_test_video
+    from dynapose.inference.mediapipe import detect_keypoints_mediapipe
+    from dynapose.io.video import write_test_video
 
     video = write_test_video(tmp_path / "empty.mp4", np.full((4, 64, 64, 3), 128, np.uint8))
     kp = detect_keypoints_mediapipe(video)

@@ -1,4 +1,4 @@
-"""Fitting lifted sequences to rigid bones on the cameras' rays (dynapose.lift_fit), and the
+"""Fitting lifted sequences to rigid bones on the cameras' rays (dynapose.inference.refine), and the
 undistortion it needs (dynapose.camera.pixels_to_rays)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from dynapose import metrics
 from dynapose.camera import pixels_to_rays, solve_root_translation
 from dynapose.data import h36m_cameras
-from dynapose.data.motion import generate_motion, sample_body
-from dynapose.lift_fit import (
+from dynapose.data.synthetic.motion import generate_motion, sample_body
+from dynapose.inference.refine import (
     fit_sequence,
     rigid_bones,
     sequence_bone_lengths,

@@ -13,18 +13,14 @@ import torch
 from click.testing import CliRunner
 
 from _predict_helpers import leftovers, make_video
+from dynapose.camera import FOCAL_PER_CROP_SIDE, assumed_intrinsics
 from dynapose.cli import main
+from dynapose.data.keypoints import coco_to_h36m
 from dynapose.errors import DynaPoseError
-from dynapose.keypoints import coco_to_h36m, mediapipe_available
-from dynapose.lift_fit import rigid_bones
-from dynapose.lift_predict import (
-    assumed_intrinsics,
-    default_lifter_path,
-    load_default_lifter,
-    predict_video_lifted,
-    solve_root_translation,
-)
-from dynapose.predict import FOCAL_PER_CROP_SIDE
+from dynapose.inference.lifted import predict_video_lifted, solve_root_translation
+from dynapose.inference.lifting import default_lifter_path, load_default_lifter
+from dynapose.inference.mediapipe import mediapipe_available
+from dynapose.inference.refine import rigid_bones
 from dynapose.skeleton import bone_lengths
 
 FRAMES, H, W = 24, 96, 128
@@ -37,7 +33,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="session")
 def tiny_lifter(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real lifter checkpoint: the lift-quick preset, cut down, on synthetic motion (~3 s)."""
-    from dynapose.lift_train import load_lift_config, train_lifter
+    from dynapose.config import load_lift_config
+    from dynapose.training.lift import train_lifter
 
     config = load_lift_config("lift-quick", overrides={
         "train_subjects": ["synth-0", "synth-1", "synth-2"], "val_subjects": ["synth-3"],
@@ -165,7 +162,7 @@ def test_cli_predict_lifter_writes_outputs_with_gaps(assets: dict[str, Path], ti
 
 def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path,
                                       tmp_path: Path) -> None:
-    from dynapose.lift_eval import lift_file, load_lifter
+    from dynapose.inference.lifting import lift_file, load_lifter
 
     pred = predict_video_lifted(assets["video"], tiny_lifter, assets["kp"])
     assert pred.files == {} and pred.num_frames == FRAMES and pred.crop_policy == "keypoints"
@@ -289,7 +286,7 @@ def test_without_mediapipe_or_keypoints(assets: dict[str, Path], tiny_lifter: Pa
 def test_mediapipe_end_to_end_on_a_real_person(tiny_lifter: Path, tmp_path: Path) -> None:
     pytest.importorskip("mediapipe")
     skimage_data = pytest.importorskip("skimage.data")
-    from dynapose.video import write_test_video
+    from dynapose.io.video import write_test_video
 
     img = skimage_data.astronaut()
     frames = np.stack([np.roll(img, (2 * i, 3 * i), axis=(0, 1)) for i in range(8)])
@@ -305,8 +302,9 @@ def test_mediapipe_end_to_end_on_a_real_person(tiny_lifter: Path, tmp_path: Path
 
 def test_image_model_outputs_keep_their_form(tmp_path: Path) -> None:
     """A Prediction without a found mask (the image models) writes every frame as before."""
-    from dynapose.predict import Prediction, write_joints
-    from dynapose.video import VideoInfo
+    from dynapose.inference.prediction import Prediction
+    from dynapose.inference.writer import write_joints
+    from dynapose.io.video import VideoInfo
 
     info = VideoInfo(path="v.mp4", width=64, height=64, fps=25.0, num_frames=3, duration=0.12,
                      codec="h264", container="mp4")

@@ -12,38 +12,26 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 
 from conftest import SHARED
-from dynapose.camera import Camera, look_at
-from dynapose.checkpoint import load_checkpoint
+from dynapose.camera import Camera, look_at, normalize_screen, project_torch
 from dynapose.cli import main
+from dynapose.config import LiftConfig, load_lift_config
+from dynapose.data.lift_motion import MotionData, load_motion
 from dynapose.errors import DynaPoseError
-from dynapose.lift_eval import (
-    evaluate_lifter,
-    lift_file,
-    lift_sequence,
-    read_keypoints,
-)
-from dynapose.lift_train import (
-    LiftConfig,
-    MotionData,
+from dynapose.evaluation.lifter import evaluate_lifter
+from dynapose.inference.lifting import lift_file, lift_sequence, read_keypoints
+from dynapose.io.checkpoint import load_checkpoint
+from dynapose.models import build_model
+from dynapose.models.lifter import RECEPTIVE_FIELDS, FastDropout, flip_keypoints
+from dynapose.training.lift import train_lifter
+from dynapose.training.lift_batch import (
     bone_scaling,
     camera_tensors,
     floor_shift,
-    load_lift_config,
-    load_motion,
     make_batch,
-    project_torch,
     sample_windows,
     torso_frames,
-    train_lifter,
     turn_body_parts,
     window_offsets,
-)
-from dynapose.models import build_model
-from dynapose.models.lifter import (
-    RECEPTIVE_FIELDS,
-    FastDropout,
-    flip_keypoints,
-    normalize_screen,
 )
 
 NPZ = SHARED / "data" / "h36m" / "data_3d_h36m.npz"
@@ -334,8 +322,8 @@ def test_posture_turns_are_fixed_in_the_torso_frame() -> None:
 def test_posture_turns_are_the_part_turns_one_after_another() -> None:
     """turn_body_parts's chained rotations equal turning each part's subtree about its parent's
     current position, parents first, one joint at a time."""
-    from dynapose.lift_train import ANKLES, POSTURE_JOINTS, axis_angle_matrices
     from dynapose.skeleton import PARENTS
+    from dynapose.training.lift_batch import ANKLES, POSTURE_JOINTS, axis_angle_matrices
 
     motion = load_motion(SYNTH, ["synth-0"])
     world = torch.from_numpy(motion.world[None, :30]).double()
@@ -445,7 +433,7 @@ def test_tiny_training_reduces_error_and_checkpoints(tmp_path: Path) -> None:
 
 
 def test_bf16_steps_learn_and_keep_float32_weights_and_outputs() -> None:
-    from dynapose.lift_train import make_optimizer, train_step
+    from dynapose.training.lift import make_optimizer, train_step
 
     motion = load_motion(SYNTH, ["synth-0"])
     cams = camera_tensors(motion.cameras)
@@ -617,7 +605,7 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
 
 def test_shipped_lifter_report_goes_to_the_current_folder(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from dynapose.lift_predict import default_lifter_path
+    from dynapose.inference.lifting import default_lifter_path
 
     store = _pose_store(tmp_path / "poses")
     work = tmp_path / "work"

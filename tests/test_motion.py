@@ -5,13 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dynapose.data.motion import (
-    ACTIONS,
-    BodyShape,
-    Motion,
-    generate_motion,
-    sample_body,
-)
+from dynapose.data.synthetic.motion import ACTIONS, BodyShape, Motion, generate_motion, sample_body
 from dynapose.skeleton import bone_lengths
 
 FPS = 50.0

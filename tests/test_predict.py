@@ -14,22 +14,15 @@ import torch
 from click.testing import CliRunner
 
 from _predict_helpers import SIZE, frames, leftovers, make_checkpoint, make_video
-from dynapose.checkpoint import load_checkpoint
+from dynapose.camera import FOCAL_PER_CROP_SIDE, project_to_frame
 from dynapose.cli import main
 from dynapose.errors import DynaPoseError
-from dynapose.predict import (
-    FOCAL_PER_CROP_SIDE,
-    WindowAverager,
-    centre_square,
-    crop_resize,
-    iter_crops,
-    parse_box,
-    predict_video,
-    project_to_frame,
-    square_box,
-)
+from dynapose.inference.crops import centre_square, crop_resize, iter_crops, parse_box, square_box
+from dynapose.inference.image_model import predict_video
+from dynapose.inference.windows import WindowAverager
+from dynapose.io.checkpoint import load_checkpoint
+from dynapose.io.video import iter_frames, probe_video
 from dynapose.skeleton import JOINT_NAMES
-from dynapose.video import iter_frames, probe_video
 
 
 @pytest.fixture(scope="module")
@@ -185,7 +178,7 @@ def test_shared_features_give_the_same_joints(assets: dict[str, Path]) -> None:
     """Running each frame's CNN once (split model) equals running every window whole."""
     import dataclasses
 
-    from dynapose.predict import load_model
+    from dynapose.inference.backends import load_model
 
     loaded = load_model(assets["ckpt"])
     assert loaded.encode is not None and loaded.head is not None  # the seed model splits
@@ -268,7 +261,7 @@ def test_short_video_box_and_other_container(assets: dict[str, Path], tmp_path: 
 
 
 def test_mediapipe_detector_is_optional(assets: dict[str, Path]) -> None:
-    from dynapose.predict import mediapipe_available
+    from dynapose.inference.image_model import mediapipe_available
 
     if mediapipe_available():
         pred = predict_video(assets["short"], assets["ckpt"], detector="mediapipe")
@@ -429,7 +422,7 @@ def test_bad_output_and_options(assets: dict[str, Path], tmp_path: Path) -> None
 def test_visual_failure_leaves_nothing(assets: dict[str, Path], tmp_path: Path,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """An error while writing the last output removes everything written before it."""
-    from dynapose import viewer
+    from dynapose.viz import viewer
 
     def broken(*args: object, **kwargs: object) -> str:
         raise DynaPoseError("simulated failure")
@@ -465,7 +458,7 @@ def test_cli_predict(assets: dict[str, Path], tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_bench_predict_small(assets: dict[str, Path]) -> None:
-    from dynapose.predict import bench_predict
+    from dynapose.bench.predict import bench_predict
 
     result = bench_predict(assets["ckpt"], batch=2, seconds=0.2, video_frames=12,
                            video_size=96, backends=("torch",))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from dynapose.camera import Camera
-from dynapose.data import render as R
-from dynapose.data.motion import generate_motion, sample_body
+from dynapose.data.synthetic import render as R
+from dynapose.data.synthetic.motion import generate_motion, sample_body
 from dynapose.skeleton import bone_lengths
 
 SIZE = 64

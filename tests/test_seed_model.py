@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from dynapose.models import available_models, build_model
-from dynapose.models.keras_adam import KerasAdam
 from dynapose.models.seed import (
     MIN_INPUT_SIZE,
     ReluLSTM,
@@ -17,6 +16,7 @@ from dynapose.models.seed import (
     count_parameters,
     spatial_sizes,
 )
+from dynapose.training.keras_adam import KerasAdam
 
 
 def _clips(b: int, t: int, size: int, seed: int = 0) -> torch.Tensor:
@@ -151,7 +151,7 @@ def test_pose_offset_is_added_and_zero_by_default() -> None:
 
 
 def test_checkpoint_config_rebuilds_model(tmp_path) -> None:
-    from dynapose.checkpoint import load_checkpoint, save_checkpoint
+    from dynapose.io.checkpoint import load_checkpoint, save_checkpoint
 
     torch.manual_seed(3)
     model = SeedModel(clip_len=2, input_size=193).eval()
@@ -199,7 +199,7 @@ def test_keras_adam_update_rule() -> None:
 
 
 def test_bench_train_in_process() -> None:
-    from dynapose.bench import bench_train
+    from dynapose.bench.training import bench_train
 
     report = bench_train(batch=1, size=193, steps=2, warmup=1, threads=1, fresh_process=False)
     assert report["params"] == 279_395 and report["threads"] == 1

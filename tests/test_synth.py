@@ -10,10 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import shared_path
+from dynapose.bench.synth import bench_synth
 from dynapose.camera import project
 from dynapose.cli import main
-from dynapose.data import synth
 from dynapose.data.store import ClipStore, partial_path
+from dynapose.data.synthetic import synth
 from dynapose.errors import DynaPoseError
 
 SIZE = 48
@@ -176,7 +177,7 @@ def test_cli_synth_end_to_end(tmp_path: Path) -> None:
 
 
 def test_bench_synth_reports_frames_per_second() -> None:
-    result = synth.bench_synth(size=SIZE, frames=32, workers=2)
+    result = bench_synth(size=SIZE, frames=32, workers=2)
     assert result["frames"] == 32 and result["workers"] == 2
     assert result["frames_per_s"] > 0 and result["frames_per_s_single"] > 0
     assert result["ms_per_frame_render"] > 0

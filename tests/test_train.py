@@ -19,11 +19,12 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from conftest import make_store
-from dynapose.checkpoint import load_checkpoint
 from dynapose.cli import main
 from dynapose.config import load_config
 from dynapose.errors import DynaPoseError
-from dynapose.train import CSV_COLUMNS, epoch_batches, shard, train
+from dynapose.io.checkpoint import load_checkpoint
+from dynapose.training.harness import epoch_batches, shard
+from dynapose.training.image import CSV_COLUMNS, train
 
 pytestmark = pytest.mark.slow
 
@@ -163,7 +164,7 @@ def test_two_processes_stay_in_sync(tmp_path: Path) -> None:
 EXIT_AFTER_COLLECTIVES = """
 import torch
 from torch import nn
-from dynapose.train import _check_in_sync, distributed
+from dynapose.training.image import _check_in_sync, distributed
 with distributed() as d:
     model = nn.Linear(4, 4)
     nn.parallel.DistributedDataParallel(model)(torch.randn(2, 4)).sum().backward()
@@ -188,7 +189,7 @@ def test_seed_recipe_reproduces_keras_training_steps() -> None:
     """The trainer's own step and optimizer, with the seed preset, follow Keras step by step."""
     from conftest import shared_path
     from dynapose.models.keras_import import load_keras_weights
-    from dynapose.train import make_optimizer, train_step
+    from dynapose.training.image import make_optimizer, train_step
 
     folder = shared_path("fixtures", "seed_keras")
     model = load_keras_weights(folder / "model.weights.h5")
@@ -205,9 +206,10 @@ def test_seed_recipe_reproduces_keras_training_steps() -> None:
 
 def test_root_targets_train_evaluate_and_predict_in_the_pelvis_frame(tmp_path: Path) -> None:
     """targets: root trains on pelvis-relative joints; evaluate and predict follow it."""
-    from dynapose.evaluate import evaluate
-    from dynapose.predict import ROOT_FRAME, Prediction, load_model
-    from dynapose.video import VideoInfo
+    from dynapose.evaluation.clips import evaluate
+    from dynapose.inference.backends import load_model
+    from dynapose.inference.prediction import ROOT_FRAME, Prediction
+    from dynapose.io.video import VideoInfo
 
     store = make_store(tmp_path / "store", n=6)
     run = tmp_path / "run"

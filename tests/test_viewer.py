@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dynapose.skeleton import JOINT_NAMES
-from dynapose.viewer import jpeg_thumbnail, viewer_html
+from dynapose.viz.viewer import jpeg_thumbnail, viewer_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEEDS_CHROMIUM = pytest.mark.skipif(
@@ -137,7 +137,7 @@ def test_screenshot_is_not_blank(tmp_path: Path) -> None:
 @NEEDS_CHROMIUM
 def test_viewer_from_predict_renders(tmp_path: Path) -> None:
     from _predict_helpers import make_checkpoint, make_video
-    from dynapose.predict import predict_video
+    from dynapose.inference.image_model import predict_video
 
     ckpt = make_checkpoint(tmp_path / "ckpt")
     video = make_video(tmp_path / "clip.mp4", n=10)

@@ -11,9 +11,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dynapose import viz
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import BONES
+from dynapose.viz.plots import plot_training_curves
+from dynapose.viz.skeleton import (
+    Skeleton3DRenderer,
+    draw_skeleton_2d,
+    render_skeleton_3d,
+    side_colors,
+    skeleton_limits,
+)
+from dynapose.viz.video import comparison_video, write_video
 
 # A person standing 4 m in front of the camera, facing it (camera frame: y down, mm).
 STANDING = np.array(
@@ -56,7 +64,7 @@ def test_training_curves_written_and_not_blank(tmp_path: Path, with_val: bool) -
     csv_path = tmp_path / "metrics.csv"
     _write_metrics(csv_path, with_val)
     out = tmp_path / "figs"
-    paths = viz.plot_training_curves(csv_path, out)
+    paths = plot_training_curves(csv_path, out)
     names = [p.name for p in paths]
     assert names == ["loss.png", "mpjpe.png", "pck3d.png", "mpjpe_protocols.png"]
     for p in paths:
@@ -69,21 +77,21 @@ def test_training_curves_written_and_not_blank(tmp_path: Path, with_val: bool) -
 
 def test_training_curves_from_rows(tmp_path: Path) -> None:
     rows = [{"epoch": 1, "train_loss": 5.0, "val_loss": None, "train_mpjpe": 100.0}]
-    paths = viz.plot_training_curves(rows, tmp_path)
+    paths = plot_training_curves(rows, tmp_path)
     assert all(p.stat().st_size > 1000 for p in paths)
 
 
 def test_training_curves_bad_input(tmp_path: Path) -> None:
     with pytest.raises(DynaPoseError, match="metrics file not found"):
-        viz.plot_training_curves(tmp_path / "missing.csv", tmp_path)
+        plot_training_curves(tmp_path / "missing.csv", tmp_path)
     bad = tmp_path / "bad.csv"
     bad.write_text("step,loss\n1,2\n")
     with pytest.raises(DynaPoseError, match=r"bad\.csv.*epoch"):
-        viz.plot_training_curves(bad, tmp_path / "out")
+        plot_training_curves(bad, tmp_path / "out")
     empty = tmp_path / "empty.csv"
     empty.write_text(",".join(COLUMNS) + "\n")
     with pytest.raises(DynaPoseError, match="no epochs"):
-        viz.plot_training_curves(empty, tmp_path / "out")
+        plot_training_curves(empty, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -93,10 +101,10 @@ def test_training_curves_bad_input(tmp_path: Path) -> None:
 def test_draw_skeleton_2d_changes_bone_pixels() -> None:
     img = np.full((64, 64, 3), 40, np.uint8)
     joints = STANDING[:, :2] / 30.0 + np.array([32.0, 34.0])  # about 53 px tall
-    out = viz.draw_skeleton_2d(img, joints, thickness=1, radius=1)
+    out = draw_skeleton_2d(img, joints, thickness=1, radius=1)
     assert out.shape == img.shape and out.dtype == np.uint8
     assert (img == 40).all()  # the input is not modified
-    palette = viz.side_colors()
+    palette = side_colors()
     for child, parent in BONES:
         mid = np.round((joints[child] + joints[parent]) / 2).astype(int)
         side = "left" if child in (4, 5, 6, 11, 12, 13) else "right" if child in (
@@ -111,17 +119,17 @@ def test_draw_skeleton_2d_skips_nan_joints_and_tints() -> None:
     img = np.zeros((64, 64, 3), np.uint8)
     joints = STANDING[:, :2] / 30.0 + np.array([32.0, 34.0])
     joints[3] = np.nan  # right ankle missing: the shin is not drawn, the thigh is
-    out = viz.draw_skeleton_2d(img, joints, color=(200, 0, 200), thickness=1, radius=1)
+    out = draw_skeleton_2d(img, joints, color=(200, 0, 200), thickness=1, radius=1)
     shin_mid = np.round((joints[2] + STANDING[3, :2] / 30.0 + [32.0, 34.0]) / 2).astype(int)
     knee_to_ankle_low = np.round(STANDING[3, :2] / 30.0 + [32.0, 33.0]).astype(int)
     assert (out[knee_to_ankle_low[1], knee_to_ankle_low[0]] == 0).all()
     assert (out[shin_mid[1] + 3, shin_mid[0]] == 0).all()
     thigh_mid = np.round((joints[1] + joints[2]) / 2).astype(int)
     assert out[thigh_mid[1], thigh_mid[0]].any()
-    tints = viz.side_colors((200, 0, 200))
+    tints = side_colors((200, 0, 200))
     assert tints["centre"] == (200, 0, 200) and tints["left"] != tints["right"]
     with pytest.raises(ValueError):
-        viz.draw_skeleton_2d(img, joints[:5])
+        draw_skeleton_2d(img, joints[:5])
 
 
 # ---------------------------------------------------------------- 3D view
@@ -135,8 +143,8 @@ def _mask(img: np.ndarray, reddish: bool) -> np.ndarray:
 def test_render_3d_is_upright_and_not_mirrored() -> None:
     head = np.tile(STANDING[10], (17, 1))  # a skeleton collapsed onto the head (red)
     pelvis = np.tile(STANDING[0], (17, 1))  # and one collapsed onto the pelvis (blue)
-    limits = viz.skeleton_limits(STANDING)
-    img = viz.render_skeleton_3d(
+    limits = skeleton_limits(STANDING)
+    img = render_skeleton_3d(
         head, [pelvis], size=(96, 96), limits=limits, colors=[(255, 0, 0), (0, 0, 255)],
         show_axes=False,
     )
@@ -147,7 +155,7 @@ def test_render_3d_is_upright_and_not_mirrored() -> None:
     assert red_rows.mean() < blue_rows.mean() - 15  # head above pelvis: up is -y
     # Seen from the camera (azim -90, elev 0), +x (camera right) is on the image's right.
     right = np.tile(STANDING[0] + [600.0, 0, 0], (17, 1))
-    img = viz.render_skeleton_3d(
+    img = render_skeleton_3d(
         right, [pelvis], size=(96, 96), limits=limits, colors=[(255, 0, 0), (0, 0, 255)],
         elev=0.0, azim=-90.0, show_axes=False,
     )
@@ -156,13 +164,13 @@ def test_render_3d_is_upright_and_not_mirrored() -> None:
 
 def test_renderer_reuses_figure_without_leftovers() -> None:
     moved = STANDING + np.array([300.0, 0.0, 0.0])
-    limits = viz.skeleton_limits(STANDING, moved)
-    r1 = viz.Skeleton3DRenderer((80, 96), limits)
+    limits = skeleton_limits(STANDING, moved)
+    r1 = Skeleton3DRenderer((80, 96), limits)
     first = r1.render(STANDING, [STANDING])
     second = r1.render(moved, [STANDING])
     assert first.shape == (80, 96, 3)
     assert (first != second).any()
-    fresh = viz.Skeleton3DRenderer((80, 96), limits)
+    fresh = Skeleton3DRenderer((80, 96), limits)
     np.testing.assert_array_equal(fresh.render(moved, [STANDING]), second)
     # Leaving the second skeleton out hides it; NaN joints are tolerated.
     gappy = moved.copy()
@@ -186,7 +194,7 @@ def _decode(path: Path) -> list[np.ndarray]:
 
 @pytest.mark.parametrize(("h", "w", "out_hw"), [(48, 64, (48, 64)), (47, 63, (48, 64))])
 def test_write_mp4_round_trip(tmp_path: Path, h: int, w: int, out_hw: tuple[int, int]) -> None:
-    path = viz.write_video(iter(_frames(5, h, w)), tmp_path / "clip.mp4", fps=12.5)
+    path = write_video(iter(_frames(5, h, w)), tmp_path / "clip.mp4", fps=12.5)
     decoded = _decode(path)
     assert len(decoded) == 5
     assert decoded[0].shape == (*out_hw, 3)
@@ -201,7 +209,7 @@ def test_write_mp4_round_trip(tmp_path: Path, h: int, w: int, out_hw: tuple[int,
 
 
 def test_write_gif_round_trip(tmp_path: Path) -> None:
-    path = viz.write_video(_frames(4, 30, 40), tmp_path / "clip.gif", fps=10)
+    path = write_video(_frames(4, 30, 40), tmp_path / "clip.gif", fps=10)
     with Image.open(path) as im:
         assert im.size == (40, 30) and im.n_frames == 4
         im.seek(2)
@@ -211,17 +219,17 @@ def test_write_gif_round_trip(tmp_path: Path) -> None:
 
 def test_write_video_bad_input_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(DynaPoseError, match=r"clip\.avi.*unsupported"):
-        viz.write_video(_frames(2, 8, 8), tmp_path / "clip.avi")
+        write_video(_frames(2, 8, 8), tmp_path / "clip.avi")
     with pytest.raises(DynaPoseError, match="no frames"):
-        viz.write_video([], tmp_path / "empty.mp4")
+        write_video([], tmp_path / "empty.mp4")
     mixed = [*_frames(2, 16, 16), np.zeros((8, 8, 3), np.uint8)]
     for suffix in (".mp4", ".gif"):
         with pytest.raises(DynaPoseError, match="frame size changed"):
-            viz.write_video(mixed, tmp_path / f"mixed{suffix}")
+            write_video(mixed, tmp_path / f"mixed{suffix}")
     with pytest.raises(DynaPoseError, match="uint8"):
-        viz.write_video([np.zeros((8, 8, 3), np.float32)], tmp_path / "float.mp4")
+        write_video([np.zeros((8, 8, 3), np.float32)], tmp_path / "float.mp4")
     with pytest.raises(DynaPoseError, match="frame rate"):
-        viz.write_video(_frames(2, 8, 8), tmp_path / "rate.mp4", fps=0)
+        write_video(_frames(2, 8, 8), tmp_path / "rate.mp4", fps=0)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -229,9 +237,9 @@ def test_unwritable_destination_is_a_one_line_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not_a_folder"
     blocker.write_text("x")  # a file where the output folder should be: fails even for root
     with pytest.raises(DynaPoseError, match=r"not_a_folder/clip\.mp4: cannot write"):
-        viz.write_video(_frames(2, 8, 8), blocker / "clip.mp4")
+        write_video(_frames(2, 8, 8), blocker / "clip.mp4")
     with pytest.raises(DynaPoseError, match=r"not_a_folder/loss\.png: cannot write"):
-        viz.plot_training_curves([{"epoch": 1, "train_loss": 1.0}], blocker)
+        plot_training_curves([{"epoch": 1, "train_loss": 1.0}], blocker)
     assert [p.name for p in tmp_path.iterdir()] == ["not_a_folder"]
 
 
@@ -245,7 +253,7 @@ def test_comparison_video(tmp_path: Path, suffix: str) -> None:
     true = np.stack([STANDING + np.array([20.0 * i, 0, 0]) for i in range(n)])
     pred = true + np.array([60.0, 0.0, 150.0])
     joints2d = true[..., :2] / 30.0 + np.array([32.0, 34.0])
-    path = viz.comparison_video(frames, pred, true, tmp_path / f"cmp{suffix}", fps=5,
+    path = comparison_video(frames, pred, true, tmp_path / f"cmp{suffix}", fps=5,
                                 joints2d_pred=joints2d)
     if suffix == ".mp4":
         decoded = _decode(path)
@@ -266,9 +274,9 @@ def test_comparison_frames_mismatch_leaves_nothing(tmp_path: Path) -> None:
     frames = np.zeros((2, 32, 32, 3), np.uint8)
     pred = np.stack([STANDING] * 3)
     with pytest.raises(ValueError, match="2 frames for 3 poses"):
-        viz.comparison_video(frames, pred, None, tmp_path / "x.mp4")
+        comparison_video(frames, pred, None, tmp_path / "x.mp4")
     with pytest.raises(ValueError, match="true3d"):
-        viz.comparison_video(frames, pred, pred[:2], tmp_path / "x.mp4")
+        comparison_video(frames, pred, pred[:2], tmp_path / "x.mp4")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -11,8 +11,10 @@ radial distortion ``k`` (k1, k2, k3) and tangential distortion ``p`` (p1, p2), s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import torch
 
 #: Lowest total confidence weight for which :func:`solve_root_translation` uses the confidences;
 #: below it the joints are weighted equally.
@@ -179,3 +181,80 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
     return np.stack([x, y, z])
+
+
+#: Focal length of the assumed pinhole camera, as a multiple of the crop side (pixels).
+FOCAL_PER_CROP_SIDE = 1.145
+
+
+#: For the 2D overlay of a pelvis-relative model only: the skeleton's larger image extent is
+#: taken to be this fraction of the crop side (synthetic crops add 15 % margins on each side).
+ASSUMED_FILL = 1.0 / 1.3
+
+
+def place_in_crop(joints: np.ndarray) -> np.ndarray:
+    """Pelvis-relative joints (F, J, 3) mm -> camera-frame joints for drawing: the pelvis on the
+    crop's axis, at the depth where the skeleton's larger x/y extent fills :data:`ASSUMED_FILL`
+    of the crop under the assumed intrinsics (an assumption, for the overlay only)."""
+    joints = np.asarray(joints, dtype=np.float64)
+    extent = np.max(joints[..., :2].max(axis=1) - joints[..., :2].min(axis=1), axis=-1)
+    depth = FOCAL_PER_CROP_SIDE * np.maximum(extent, 1.0) / ASSUMED_FILL
+    return joints + np.stack([np.zeros_like(depth), np.zeros_like(depth), depth], -1)[:, None]
+
+
+def project_to_frame(joints: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Camera-frame joints (F, J, 3) mm -> pixels (F, J, 2) of the full frame, assumed intrinsics.
+
+    boxes (F, 4) are the square crops (x, y, w, h); see :meth:`Prediction.keypoints_2d`.
+    """
+    joints = np.asarray(joints, dtype=np.float64)
+    boxes = np.asarray(boxes, dtype=np.float64)
+    f = FOCAL_PER_CROP_SIDE * boxes[:, 2]
+    cx = boxes[:, 0] + boxes[:, 2] / 2
+    cy = boxes[:, 1] + boxes[:, 3] / 2
+    z = joints[..., 2]
+    valid = z > 1.0
+    z = np.where(valid, z, 1.0)
+    u = cx[:, None] + f[:, None] * joints[..., 0] / z
+    v = cy[:, None] + f[:, None] * joints[..., 1] / z
+    out = np.stack([u, v], axis=-1)
+    out[~valid] = np.nan
+    return out.astype(np.float32)
+
+
+def assumed_intrinsics(width: int, height: int) -> tuple[float, float, float]:
+    """(focal px, cx, cy) of the assumed pinhole camera of a width x height video."""
+    return FOCAL_PER_CROP_SIDE * max(width, height), width / 2.0, height / 2.0
+
+
+def project_torch(points: torch.Tensor, f: torch.Tensor, c: torch.Tensor, k: torch.Tensor,
+                  p: torch.Tensor) -> torch.Tensor:
+    """Camera-frame points (B, ..., 3) mm -> pixels (B, ..., 2); per-sample intrinsics f, c (B, 2),
+    k (B, 3), p (B, 2). The same Brown-Conrady model as :func:`dynapose.camera.project`."""
+    extra = (1,) * (points.ndim - 2)
+    fx, fy, cx, cy, k1, k2, k3, p1, p2 = (
+        t.reshape(t.shape[0], *extra, t.shape[-1])[..., i]
+        for t, n in ((f, 2), (c, 2), (k, 3), (p, 2)) for i in range(n))
+    x, y, z = points.unbind(-1)
+    x, y = x / z, y / z
+    r2 = x * x + y * y
+    scale = k3 * r2 + k2  # radial 1 + k1 r2 + k2 r2^2 + k3 r2^3 (Horner), + tangential
+    scale.mul_(r2).add_(k1).mul_(r2).add_(1).add_(p1 * y).add_(p2 * x)
+    u = (x * scale).add_(p2 * r2).mul_(fx).add_(cx)
+    v = (y * scale).add_(p1 * r2).mul_(fy).add_(cy)
+    return torch.stack([u, v], -1)
+
+
+def normalize_screen(keypoints: Any, width: Any, height: Any) -> Any:
+    """Pixels (..., 2) -> normalised coordinates: x / w * 2 - 1, y / w * 2 - h / w (VideoPose3D).
+
+    `width` and `height` are scalars or arrays broadcasting against (...), i.e. the keypoints
+    without their last axis. numpy (float64 out) or torch (the keypoints' dtype).
+    """
+    if not isinstance(keypoints, torch.Tensor):
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        width, height = np.asarray(width, np.float64), np.asarray(height, np.float64)
+        x = keypoints[..., 0] * (2.0 / width) - 1.0
+        return np.stack([x, keypoints[..., 1] * (2.0 / width) - height / width], -1)
+    x = keypoints[..., 0] * (2.0 / width) - 1.0
+    return torch.stack([x, keypoints[..., 1] * (2.0 / width) - height / width], -1)

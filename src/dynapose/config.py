@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from dynapose.errors import DynaPoseError
+from dynapose.models.lifter import filter_widths_for
 from dynapose.skeleton import TARGET_FRAMES
 
 
@@ -66,7 +67,7 @@ class TrainConfig:
 
 def preset_names() -> list[str]:
     """Names of the image-model training presets shipped with DynaPose (``lift-*`` are the
-    lifter's: :func:`dynapose.lift_train.lift_preset_names`)."""
+    lifter's: :func:`dynapose.config.lift_preset_names`)."""
     folder = resources.files("dynapose") / "configs"
     return sorted(p.name[:-5] for p in folder.iterdir()
                   if p.name.endswith(".yaml") and not p.name.startswith("lift-"))
@@ -131,6 +132,102 @@ def load_config(
             values[key] = value
     try:
         config = TrainConfig(**values)
+    except TypeError as exc:
+        raise DynaPoseError(f"bad configuration ({exc})", config_file) from exc
+    return config.validate(None if config_file is None else os.fspath(config_file))
+
+
+@dataclass
+class LiftConfig:
+    """Everything a lifter training run needs besides its data (presets: configs/lift-*.yaml)."""
+
+    receptive_field: int = 27  # frames: 1, 27, 81 or 243
+    frame_stride: int = 1  # the network sees every s-th frame: a window spans (R-1)*s+1 frames
+    channels: int = 512
+    dropout: float = 0.25
+    causal: bool = False
+    confidence: bool = False  # a third input value per joint (1.0 for ground-truth 2D)
+    epochs: int = 10
+    samples_per_epoch: int = 200_000  # random windows per epoch
+    batch_size: int = 1024
+    lr: float = 1e-3
+    lr_end: float = 1e-5  # learning rate at the last step
+    schedule: str = "exp"  # exp | cosine: decay from lr to lr_end over all steps
+    warmup: float = 0.0  # share of all steps with a linear warm-up
+    amsgrad: bool = True
+    precision: str = "fp32"  # fp32 | bf16: the training forward/backward under bfloat16 autocast
+    bn_momentum: float = 0.1  # BatchNorm momentum at the start ...
+    bn_momentum_end: float = 0.01  # ... decayed exponentially to this (VideoPose3D: 0.001)
+    train_subjects: list[str] = field(default_factory=lambda: ["S1", "S5", "S6", "S7"])
+    val_subjects: list[str] = field(default_factory=lambda: ["S8"])
+    flip: float = 0.5  # probability of mirroring a window
+    yaw_deg: float = 0.0  # turn each window's person by up to +- this about the vertical axis
+    noise_px: float = 0.0  # std of Gaussian noise added to the 2D input, pixels
+    jitter_mm: float = 0.0  # std of the per-joint offset applied to the input's 3D only
+    bone_scale: float = 0.0  # std of a per-window factor on each bone's length (left = right)
+    body_scale: float = 0.0  # std of a per-window factor on every bone (the person's size)
+    posture_deg: float = 0.0  # std (degrees, per axis) of a per-window turn of each body part
+    keep_feet_on_floor: bool = True  # after scaling, shift the body so its feet touch the floor
+    val_windows: int = 4096  # fixed validation windows scored each epoch
+    seed: int = 0
+    threads: int = 0  # torch threads; 0 = all cores
+    checkpoint_every: int = 100  # steps between resumable snapshots (0: epoch ends only)
+    preset: str = ""
+
+    def validate(self, source: str | None = None) -> LiftConfig:
+        """Raise DynaPoseError on impossible values; return self."""
+        checks = [
+            (self.receptive_field in (1, 27, 81, 243), "receptive_field must be 1, 27, 81 or 243"),
+            (self.frame_stride >= 1, "frame_stride must be >= 1"),
+            (self.channels >= 1 and self.epochs >= 1 and self.batch_size >= 1,
+             "channels, epochs and batch_size must be >= 1"),
+            (self.samples_per_epoch >= self.batch_size, "samples_per_epoch must be >= batch_size"),
+            (0 <= self.dropout < 1 and 0 <= self.flip <= 1, "dropout and flip must be in [0, 1)"),
+            (self.lr > 0 and 0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr"),
+            (self.schedule in ("exp", "cosine"), f"unknown schedule {self.schedule!r}"),
+            (self.precision in ("fp32", "bf16"), f"precision must be fp32 or bf16, "
+                                                 f"got {self.precision!r}"),
+            (0 <= self.warmup < 1, "warmup must be in [0, 1)"),
+            (min(self.noise_px, self.jitter_mm, self.yaw_deg, self.bone_scale,
+                 self.body_scale, self.posture_deg) >= 0,
+             "augmentations must be >= 0"),
+            (self.threads >= 0 and self.checkpoint_every >= 0 and self.val_windows >= 0,
+             "threads, checkpoint_every and val_windows must be >= 0"),
+            (bool(self.train_subjects), "train_subjects is empty"),
+            (not set(self.train_subjects) & set(self.val_subjects),
+             f"subjects {sorted(set(self.train_subjects) & set(self.val_subjects))} are in both "
+             "train_subjects and val_subjects: validation would score the training data"),
+        ]
+        check_settings(checks, source)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def model_config(self) -> dict[str, Any]:
+        return {"filter_widths": list(filter_widths_for(self.receptive_field)),
+                "channels": self.channels, "dropout": self.dropout, "causal": self.causal,
+                "confidence": self.confidence, "bn_momentum": self.bn_momentum,
+                "frame_stride": self.frame_stride}
+
+
+def lift_preset_names() -> list[str]:
+    folder = resources.files("dynapose") / "configs"
+    return sorted(p.name[:-5] for p in folder.iterdir()
+                  if p.name.startswith("lift-") and p.name.endswith(".yaml"))
+
+
+def load_lift_config(preset: str | None = "lift-h36m",
+                     config_file: str | os.PathLike[str] | None = None,
+                     overrides: dict[str, Any] | None = None) -> LiftConfig:
+    """Merge a lift preset, an optional YAML file and overrides (None values ignored)."""
+    values: dict[str, Any] = (read_preset(preset, LiftConfig, lift_preset_names(), "lift")
+                              if preset else {})
+    if config_file is not None:
+        values.update(read_settings_file(config_file, LiftConfig))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        config = LiftConfig(**values)
     except TypeError as exc:
         raise DynaPoseError(f"bad configuration ({exc})", config_file) from exc
     return config.validate(None if config_file is None else os.fspath(config_file))

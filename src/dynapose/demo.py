@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,15 @@ import numpy as np
 import torch
 
 from dynapose.config import load_config
+from dynapose.data.store import ClipStore
+from dynapose.data.synthetic.synth import synthesize
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_write_text
+from dynapose.evaluation.clips import evaluate, format_report, write_report
+from dynapose.io.atomic import atomic_write_text
+from dynapose.io.checkpoint import load_checkpoint
 from dynapose.skeleton import in_target_frame
+from dynapose.training.image import train
+from dynapose.viz.video import comparison_video
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,6 @@ def run_demo(
     """Run the demo into the folder `out` and return its summary (also in summary.json).
 
     `preset` replaces the plan's training preset (e.g. "seed": the report's exact recipe)."""
-    from dynapose.data.store import ClipStore
-    from dynapose.data.synth import synthesize
-    from dynapose.evaluate import evaluate, format_report, write_report
-    from dynapose.train import train
 
     plan = QUICK if quick else FULL
     if preset is not None:
@@ -85,7 +88,6 @@ def run_demo(
     config = load_config(plan.preset, overrides={**plan.overrides, "seed": seed})
     run = out / "run"
     if run.exists():
-        import shutil
 
         shutil.rmtree(run)
     result = train(data, run, config, progress=progress)
@@ -138,8 +140,6 @@ def run_demo(
 
 def _heldout_video(run: Path, store: Any, path: Path, clips: int) -> Path:
     """Side-by-side frames and 3D skeletons (prediction vs truth) of a few test clips."""
-    from dynapose.checkpoint import load_checkpoint
-    from dynapose.viz import comparison_video
 
     model, config = load_checkpoint(run)
     picks = store.indices("test")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dynapose.data.motion import ACTIONS, Motion
+from dynapose.data.synthetic.motion import ACTIONS, Motion
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import BONES, JOINT_NAMES
 

@@ -23,6 +23,7 @@ All positions come back as float64 (T, 32, 3) mm or (T, 32, 2) px in Human3.6M's
 
 from __future__ import annotations
 
+import _codecs
 import io
 import os
 import pickle
@@ -69,7 +70,7 @@ def read_cdf_pose(path: str | os.PathLike[str], dims: int) -> np.ndarray:
 
     dims is 3 for D3_Positions / D3_Positions_mono (mm) and 2 for D2_Positions (px).
     """
-    import cdflib
+    import cdflib  # only for the raw release's CDF files: an optional-weight import
 
     path = Path(path)
     if not path.is_file():
@@ -100,7 +101,7 @@ def read_cdf_pose(path: str | os.PathLike[str], dims: int) -> np.ndarray:
 
 def cdf_pose_frames(path: str | os.PathLike[str], dims: int) -> int:
     """Number of frames T of a CDF file's ``Pose`` variable, read from its header only."""
-    import cdflib
+    import cdflib  # only for the raw release's CDF files: an optional-weight import
 
     path = Path(path)
     try:
@@ -258,7 +259,7 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
     here. Camera ids come from each camera's ``Name`` (character codes); image sizes from
     :mod:`h36m_cameras`.
     """
-    import h5py
+    import h5py  # only for the .h5 layouts; h5py's import costs ~0.1 s
 
     path = Path(path)
     if not path.is_file():
@@ -302,7 +303,7 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
 
 
 def _read_h5(path: Path, dataset: str) -> np.ndarray:
-    import h5py
+    import h5py  # only for the .h5 layouts; h5py's import costs ~0.1 s
 
     if not path.is_file():
         raise DynaPoseError("pose file not found", path)
@@ -384,14 +385,13 @@ class BaselineLayout:
 # -- VideoPose3D layout: npz files holding pickles ----------------------------------------------
 def _numpy_multiarray() -> Any:
     try:
-        from numpy._core import multiarray
+        from numpy._core import multiarray  # where pickles' ndarray reconstructor lives (numpy 2)
     except ImportError:  # numpy < 2
         from numpy.core import multiarray  # type: ignore[no-redef]
     return multiarray
 
 
 def _plain_globals() -> dict[tuple[str, str], Any]:
-    import _codecs
 
     ma = _numpy_multiarray()
     allowed: dict[tuple[str, str], Any] = {

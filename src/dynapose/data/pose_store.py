@@ -27,7 +27,7 @@ import numpy as np
 
 from dynapose.camera import Camera
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_write_text, publish_dir
+from dynapose.io.atomic import atomic_write_text, publish_dir
 from dynapose.skeleton import NUM_JOINTS
 
 FORMAT = "dynapose-pose-store"

@@ -39,7 +39,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
+from PIL import Image
+from tqdm import tqdm
 
 from dynapose.camera import Camera
 from dynapose.data import h36m_cameras
@@ -61,7 +64,7 @@ from dynapose.data.h36m import (
 from dynapose.data.pose_store import PoseStoreWriter
 from dynapose.data.store import ClipStoreWriter, partial_path
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_write_text
+from dynapose.io.atomic import atomic_write_text
 from dynapose.skeleton import H36M_32_TO_17
 
 _J17 = list(H36M_32_TO_17)
@@ -124,7 +127,6 @@ def crop_box(points: np.ndarray, margin: float, min_size: int) -> tuple[int, int
 def crop_resize(image: np.ndarray, box: tuple[int, int, int], size: int) -> np.ndarray:
     """Crop square `box` (x0, y0, side) from `image` (H, W, 3) uint8, black outside the image,
     and resize it to (size, size, 3) uint8 (bilinear, antialiased when shrinking)."""
-    from PIL import Image
 
     x0, y0, side = box
     h, w = image.shape[:2]
@@ -168,7 +170,6 @@ def _labels(layout: OfficialLayout, seq: _Sequence) -> tuple[np.ndarray, np.ndar
 # -- video -------------------------------------------------------------------------------------
 def video_frame_count(path: str | os.PathLike[str]) -> tuple[int, int, int]:
     """(frames as the container states them or 0 if unknown, width, height) of a video."""
-    import av
 
     try:
         with av.open(str(path)) as container:
@@ -200,7 +201,6 @@ def iter_video_frames(
 
 
 def _open_video(path: str | os.PathLike[str]) -> tuple[Any, Any]:
-    import av
 
     try:
         container = av.open(str(path))
@@ -365,7 +365,6 @@ def _check_cameras(values: Sequence[str] | None, root: Path) -> tuple[str, ...]:
 
 
 def _progress(total: int, initial: int, enabled: bool, desc: str) -> Any:
-    from tqdm import tqdm
 
     return tqdm(total=total, initial=initial, unit="clip", desc=desc, disable=not enabled,
                 dynamic_ncols=True)

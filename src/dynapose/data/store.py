@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_write_text, publish_dir
+from dynapose.io.atomic import atomic_write_text, publish_dir
 from dynapose.skeleton import NUM_JOINTS
 
 FORMAT = "dynapose-clip-store"

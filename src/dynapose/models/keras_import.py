@@ -83,13 +83,10 @@ def _infer_input_size(side: int, path: Path) -> int:
     return size
 
 
-# --- reading the two layouts -------------------------------------------------------------------
-
-
 def _read_layers(path: Path) -> list[tuple[str, list[np.ndarray]]]:
     """The weighted layers of the file, in model order, as (name, [arrays])."""
     try:
-        import h5py
+        import h5py  # only for Keras files; h5py's import costs ~0.1 s
     except ImportError as exc:  # pragma: no cover
         raise DynaPoseError("h5py is required to read Keras weights", path) from exc
     if not path.is_file():
@@ -148,9 +145,6 @@ def _read_keras3(layers_group: Any) -> list[tuple[str, list[np.ndarray]]]:
     convs = [x for x in td if x[1][0].ndim == 4]
     rest = [x for x in td if x[1][0].ndim != 4]
     return convs + other + rest
-
-
-# --- architecture check and conversion ---------------------------------------------------------
 
 
 def _check_architecture(
@@ -222,25 +216,3 @@ def _to_state_dict(arrays: dict[str, list[np.ndarray]]) -> dict[str, torch.Tenso
     state["pose_offset"] = torch.zeros(N_JOINTS, 3)  # Keras has neither: exactly its output
     state["pose_scale"] = torch.ones(())
     return state
-
-
-def import_keras(
-    path: str | os.PathLike[str],
-    out: str | os.PathLike[str],
-    input_size: int | None = None,
-    overwrite: bool = False,
-) -> Path:
-    """Convert the Keras weights file `path` into a DynaPose checkpoint folder `out`.
-
-    The folder appears complete or not at all (written beside it, then renamed); an existing
-    `out` is refused unless `overwrite`. Returns `out`.
-    """
-    from dynapose.checkpoint import save_checkpoint
-    from dynapose.fsutil import atomic_dir
-
-    model = load_keras_weights(path, input_size=input_size)
-    out = Path(out)
-    info = {"source": "keras", "keras_file": os.fspath(Path(path).resolve())}
-    with atomic_dir(out, overwrite=overwrite) as tmp:
-        save_checkpoint(tmp, model, info=info)
-    return out

@@ -33,12 +33,11 @@ from __future__ import annotations
 import math
 from typing import Any, cast
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dynapose.models import register
+from dynapose.models.registry import register
 from dynapose.skeleton import NUM_JOINTS, flip_permutation
 
 #: Filter widths for each supported receptive field (frames).
@@ -56,21 +55,6 @@ def filter_widths_for(receptive_field: int) -> tuple[int, ...]:
         raise ValueError(f"receptive field must be one of {sorted(RECEPTIVE_FIELDS)}, "
                          f"got {receptive_field}")
     return RECEPTIVE_FIELDS[receptive_field]
-
-
-def normalize_screen(keypoints: Any, width: Any, height: Any) -> Any:
-    """Pixels (..., 2) -> normalised coordinates: x / w * 2 - 1, y / w * 2 - h / w (VideoPose3D).
-
-    `width` and `height` are scalars or arrays broadcasting against (...), i.e. the keypoints
-    without their last axis. numpy (float64 out) or torch (the keypoints' dtype).
-    """
-    if not isinstance(keypoints, torch.Tensor):
-        keypoints = np.asarray(keypoints, dtype=np.float64)
-        width, height = np.asarray(width, np.float64), np.asarray(height, np.float64)
-        x = keypoints[..., 0] * (2.0 / width) - 1.0
-        return np.stack([x, keypoints[..., 1] * (2.0 / width) - height / width], -1)
-    x = keypoints[..., 0] * (2.0 / width) - 1.0
-    return torch.stack([x, keypoints[..., 1] * (2.0 / width) - height / width], -1)
 
 
 def flip_keypoints(keypoints: torch.Tensor) -> torch.Tensor:

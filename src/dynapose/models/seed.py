@@ -19,7 +19,7 @@ Keras graph (``TimeDistributed`` layers apply per frame; valid padding everywher
 Parameters are held in PyTorch layouts of the Keras weights (conv ``(out, in, kh, kw)``, dense
 ``(out, in)``, LSTM ``(4H, in)`` with Keras' gate order i, f, c, o), so
 :mod:`dynapose.models.keras_import` is a transposition and nothing else. Train it with
-:class:`dynapose.models.keras_adam.KerasAdam` to follow Keras' numbers.
+:class:`dynapose.training.keras_adam.KerasAdam` to follow Keras' numbers.
 
 Speed (the first convolution is ~90 % of the multiply-adds). Frames go through the CNN as one
 batch of ``B*T`` channels-last images. The first stage (conv 7x7 + ReLU + max-pool) is computed
@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dynapose.models import register
+from dynapose.models.registry import register
 
 CONVS: tuple[tuple[int, int, int], ...] = (
     (16, 7, 2),

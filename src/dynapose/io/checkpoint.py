@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_path, atomic_write_text
+from dynapose.io.atomic import atomic_path, atomic_write_text
 from dynapose.models import build_model
 
 FORMAT = "dynapose-checkpoint"

@@ -1,6 +1,6 @@
 """Benchmarks: measured, never estimated. ``bench_train`` is the seed model's training step.
 
-A training step is ``dynapose.train.train_step`` with the seed recipe's optimizer: forward,
+A training step is ``dynapose.training.image.train_step`` with the seed recipe's optimizer: forward,
 mean-squared error, backward and a Keras-exact Adam update, on random uint8 clips
 (B, 8, S, S, 3) and joints held in memory. After warm-up steps, each step is timed alone.
 The measurement runs in a fresh Python process so ``peak_rss_mb`` (``ru_maxrss``) is the
@@ -12,14 +12,21 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from dynapose.config import load_config
+from dynapose.data.store import ClipStoreWriter
+from dynapose.models.seed import SeedModel, count_parameters
+from dynapose.training.image import make_optimizer, train_step
 
 
 def bench_train(
@@ -56,7 +63,7 @@ def bench_train(
     if not fresh_process:
         return _train_worker(**kwargs)
     code = (
-        "import json, sys; from dynapose.bench import _train_worker; "
+        "import json, sys; from dynapose.bench.training import _train_worker; "
         "print('@@' + json.dumps(_train_worker(**json.loads(sys.argv[1]))))"
     )
     env = dict(os.environ)
@@ -80,7 +87,7 @@ def _train_worker(
     batch: int, size: int, steps: int, warmup: int, threads: int | None, clip_len: int
 ) -> dict[str, Any]:
     """Run the measurement in this process (see :func:`bench_train`)."""
-    import torch
+    import torch  # in the measuring process itself, so its thread setting is its own
 
     previous_threads = torch.get_num_threads()
     if threads is not None:
@@ -94,9 +101,6 @@ def _train_worker(
 def _measure(
     torch: Any, batch: int, size: int, steps: int, warmup: int, clip_len: int
 ) -> dict[str, Any]:
-    from dynapose.config import load_config
-    from dynapose.models.seed import SeedModel, count_parameters
-    from dynapose.train import make_optimizer, train_step
 
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
@@ -198,7 +202,6 @@ def _process_peak_rss_mb(pid: int) -> float | None:
 
 def make_random_store(path: Path, clips: int, size: int = 224, seed: int = 0) -> Path:
     """A store of `clips` random clips (16 distinct ones, repeated) for memory benchmarks."""
-    from dynapose.data.store import ClipStoreWriter
 
     rng = np.random.default_rng(seed)
     frames = rng.integers(0, 256, (16, 8, size, size, 3), dtype=np.uint8)
@@ -225,11 +228,6 @@ def bench_memory(
     (the trainer process's own peak, its VmHWM) and ``peak_tree_rss_mb`` (trainer plus its
     data-loading workers, sampled from /proc every 0.1 s; shared pages count once per process).
     """
-    import shutil
-    import subprocess
-    import sys
-    import tempfile
-    import time
 
     base = Path(root) if root else Path(tempfile.mkdtemp(prefix="dynapose-bench-memory-"))
     base.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """Synthetic human video with exact 3D ground truth, written as a clip store.
 
-`synthesize` renders 8-frame clips (50 fps, as Human3.6M) of synthetic people — procedural motion
-from `dynapose.data.motion` or motion-capture files through `dynapose.data.bvh` — with the
-renderer of `dynapose.data.render`, and writes them with `ClipStoreWriter` (joints3d in the
-camera frame, mm; joints2d in crop pixels).
+`synthesize` renders 8-frame clips (50 fps, as Human3.6M) of synthetic people — procedural
+motion from `dynapose.data.synthetic.motion` or motion-capture files through
+`dynapose.data.bvh` — with the renderer of `dynapose.data.synthetic.render`, and writes them with
+`ClipStoreWriter` (joints3d in the camera frame, mm; joints2d in crop pixels).
 
 How the work is laid out (so the output is identical for any number of workers): clip ``i``
 belongs to *sequence* ``q = i // 4`` and is seen by camera ``i % 4`` of the subject's four-camera
@@ -42,21 +42,34 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from dynapose.data.motion import ACTIONS, BodyShape, Motion, generate_motion, sample_body
-from dynapose.data.render import Appearance, camera_rig, render_clip, sample_appearance
+from dynapose.data.bvh import load_bvh
 from dynapose.data.store import ClipStoreWriter, partial_path
+from dynapose.data.synthetic.motion import ACTIONS, BodyShape, Motion, generate_motion, sample_body
+from dynapose.data.synthetic.render import Appearance, camera_rig, render_clip, sample_appearance
 from dynapose.errors import DynaPoseError
 
 CLIP_LEN = 8
+
+
 FPS = 50.0
+
+
 VIEWS = 4
+
+
 #: Frames of one procedural sequence (3 s); each of its clips starts somewhere inside it.
 SEQ_FRAMES = 150
+
+
 #: Procedural motion variants per action (partitioned into the splits).
 VARIANTS = 10
+
+
 #: The order in which sequences take their split: 7 train, 1 val, 2 test per ten.
 SPLIT_PATTERN = ("train", "test", "val", "train", "train", "test", "train", "train", "train",
                  "train")
+
+
 MIN_SIZE, MAX_SIZE = 32, 1024
 
 
@@ -141,7 +154,6 @@ def _procedural_pools(seed: int) -> dict[str, tuple[_MotionItem, ...]]:
 
 def load_motions(paths: Sequence[str | os.PathLike[str]]) -> list[Motion]:
     """Load BVH files and resample them to 50 fps; a bad file raises a DynaPoseError naming it."""
-    from dynapose.data.bvh import load_bvh
 
     motions = []
     for p in paths:
@@ -198,9 +210,9 @@ def _make_job(num_clips: int, size: int, seed: int,
     return _Job(seed, size, num_clips, tuple(subj), _procedural_pools(seed))
 
 
-# -- the work of one sequence (runs in worker processes) -------------------------------------
-
 _JOB: _Job | None = None
+
+
 _CACHE: dict[tuple[str, str, int], Motion] = {}
 
 
@@ -317,7 +329,8 @@ def synthesize(
     job = _make_job(num_clips, size, seed, motions, subjects)
     workers = min(workers or os.cpu_count() or 1, -(-num_clips // VIEWS))
     attrs = {
-        "source": "synthetic", "generator": "dynapose.data.synth", "seed": seed, "fps": FPS,
+        "source": "synthetic", "generator": "dynapose.data.synthetic.synth", "seed": seed,
+        "fps": FPS,
         "motion": "bvh" if motions else "procedural",
         "motions": list(job.bvh_names),
         "subjects": {s.name: s.split for s in job.subjects},
@@ -351,57 +364,3 @@ def synthesize(
             pool.join()
         _CACHE.clear()
     return out
-
-
-def bench_synth(size: int = 224, frames: int = 800, workers: int | None = None,
-                seed: int = 0) -> dict[str, Any]:
-    """Measure synthetic-video throughput, end to end (procedural motion + rendering + crop).
-
-    Renders at least `frames` frames (whole 4-clip sequences) once in this process and once
-    with `workers` processes (default: all CPUs; results are sent back to the parent, as in
-    `synthesize`, but not written to disk). Returns wall-clock frames per second for both
-    (``frames_per_s`` is the all-cores figure), frames per CPU-second of the single process (what
-    one unshared core delivers; a fairer figure on a busy machine) and the split of the single
-    process's wall time between motion generation and rendering (ms per frame).
-    """
-    if isinstance(frames, bool) or int(frames) != frames or frames < 1:
-        raise DynaPoseError(f"number of frames must be a positive integer, got {frames}")
-    _check_args(None, -(-int(frames) // CLIP_LEN), size, workers)
-    workers = workers or os.cpu_count() or 1
-    num_seq = max(1, -(-frames // (CLIP_LEN * VIEWS)))
-    job = _make_job(num_seq * VIEWS, size, seed, None, None)
-    n_frames = num_seq * VIEWS * CLIP_LEN
-    _init_worker(job)
-    render_sequence(job, num_seq)  # warm-up (imports, caches), not timed
-    _CACHE.clear()
-    timings: dict[str, float] = {}
-    t0, c0 = time.perf_counter(), time.process_time()
-    for q in range(num_seq):
-        render_sequence(job, q, timings)
-    single, single_cpu = time.perf_counter() - t0, time.process_time() - c0
-    _CACHE.clear()
-    with _context().Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
-        pool.map(_warm, range(workers))  # start-up not timed
-        t0 = time.perf_counter()
-        for _ in pool.imap(_work, range(num_seq)):
-            pass
-        multi = time.perf_counter() - t0
-    _CACHE.clear()
-    return {
-        "size": size,
-        "frames": n_frames,
-        "workers": workers,
-        "cpus": os.cpu_count(),
-        "frames_per_s": n_frames / multi,
-        "frames_per_s_single": n_frames / single,
-        "frames_per_cpu_s_single": n_frames / max(single_cpu, 1e-9),
-        "ms_per_frame_motion": 1e3 * timings.get("motion_s", 0.0) / n_frames,
-        "ms_per_frame_render": 1e3 * timings.get("render_s", 0.0) / n_frames,
-        "target_frames_per_s": 150.0,
-    }
-
-
-def _warm(_: int) -> None:
-    assert _JOB is not None
-    render_sequence(_JOB, 0)
-    _CACHE.clear()

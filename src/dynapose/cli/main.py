@@ -98,7 +98,7 @@ def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
     """Render synthetic people (procedural or BVH motion) into a clip store with exact 3D labels;
     train/val/test split by subject and motion."""
     from dynapose.data.store import ClipStore
-    from dynapose.data.synth import synthesize
+    from dynapose.data.synthetic.synth import synthesize
 
     files = [*motions, *more_motions]
     path = synthesize(out, clips, size=size, motions=files or None, seed=seed, workers=workers,
@@ -141,7 +141,7 @@ def train(data: str, out: str, preset: str, config_file: str | None, resume: boo
     import os
 
     from dynapose.config import load_config
-    from dynapose.train import train as run_training
+    from dynapose.training.image import train as run_training
 
     if nproc > 1 and "LOCAL_RANK" not in os.environ:
         _relaunch_distributed(nproc)
@@ -180,13 +180,13 @@ def _relaunch_distributed(nproc: int) -> None:
 def _report_folder(checkpoint: str) -> Path:
     """Where an evaluation report goes by default: the run folder when `checkpoint` is one,
     the current folder for a checkpoint shipped inside the package, else the checkpoint's."""
-    from dynapose.checkpoint import resolve_checkpoint
+    from dynapose.io.checkpoint import resolve_checkpoint
 
     given = Path(checkpoint)
     if (given / "metrics.csv").exists():
         return given
     folder = resolve_checkpoint(given)
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     return Path.cwd() if folder.resolve().is_relative_to(package) else folder
 
 
@@ -206,9 +206,9 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 
     A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
     store or Human3.6M npz."""
-    from dynapose.checkpoint import read_checkpoint_config
-    from dynapose.evaluate import evaluate as run_evaluation
-    from dynapose.evaluate import format_report, write_report
+    from dynapose.evaluation.clips import evaluate as run_evaluation
+    from dynapose.evaluation.clips import format_report, write_report
+    from dynapose.io.checkpoint import read_checkpoint_config
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
         ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
@@ -268,16 +268,18 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
     """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer.
 
     With --checkpoint, an image model on cropped frames; with --lifter, 2D keypoints (MediaPipe
-    or --keypoints FILE) lifted to 3D (dynapose.lift_predict).
+    or --keypoints FILE) lifted to 3D (dynapose.inference.lifted).
     """
-    from dynapose.predict import VISUALS, parse_box, predict_video
+    from dynapose.inference.crops import parse_box
+    from dynapose.inference.image_model import predict_video
+    from dynapose.inference.writer import VISUALS
 
     path = Path(video)
     target = Path(out) if out else path.with_name(f"{path.stem}-pose")
     if (checkpoint is None) == (lifter is None):
         raise DynaPoseError("give either --checkpoint RUN (image model) or --lifter [LIFTER]")
     if lifter is not None:
-        from dynapose.lift_predict import predict_video_lifted
+        from dynapose.inference.lifted import predict_video_lifted
 
         lifted = predict_video_lifted(
             video, None if lifter == _DEFAULT_LIFTER else lifter, keypoints, target,
@@ -307,7 +309,7 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
 @click.option("--onnx", "onnx_path", required=True, help="ONNX file to write.")
 def export(checkpoint: str, onnx_path: str) -> None:
     """Export a checkpoint to ONNX and check onnxruntime matches torch (1e-4)."""
-    from dynapose.export import export_onnx
+    from dynapose.io.onnx import export_onnx
 
     summary = export_onnx(checkpoint, onnx_path)
     click.echo(f"wrote {summary['path']} (input {summary['input']}); onnxruntime vs torch: "
@@ -332,7 +334,7 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
     """Frames/s of the model alone (torch, onnxruntime) and of predict end to end."""
     import json
 
-    from dynapose.predict import bench_predict
+    from dynapose.bench.predict import bench_predict
 
     result = bench_predict(checkpoint, batch=batch, seconds=seconds, video_frames=video_frames,
                            backends=backends or ("torch", "onnx"), input_size=input_size)
@@ -426,7 +428,7 @@ def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
     """Frames/s of the 2D overlay, the 3D view and the comparison video (MP4, GIF)."""
     import json
 
-    from dynapose.viz import bench_viz
+    from dynapose.bench.viz import bench_viz
 
     result = bench_viz(frames=frames, size=size)
     if as_json:
@@ -446,7 +448,7 @@ def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) 
     """Rendered frames/s of synthetic video, end to end (motion + render + crop)."""
     import json
 
-    from dynapose.data.synth import bench_synth
+    from dynapose.bench.synth import bench_synth
 
     result = bench_synth(size=size, frames=frames, workers=workers)
     if as_json:
@@ -465,7 +467,7 @@ def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) 
 @click.option("--overwrite", is_flag=True, help="Replace an existing checkpoint folder.")
 def import_keras_cmd(file: str, out: str, input_size: int | None, overwrite: bool) -> None:
     """Convert the report's Keras weights (Keras 3 .weights.h5 or Keras 2 .h5) to a checkpoint."""
-    from dynapose.models.keras_import import import_keras
+    from dynapose.io.keras import import_keras
 
     path = import_keras(file, out, input_size=input_size, overwrite=overwrite)
     click.echo(f"wrote seed checkpoint {path}")
@@ -489,7 +491,7 @@ def bench_train_cmd(batch: int, size: int, steps: int, warmup: int, threads: int
     """Training step of the seed model: clips/s and peak resident memory (fresh process)."""
     import json
 
-    from dynapose.bench import bench_train, format_table
+    from dynapose.bench.training import bench_train, format_table
 
     result = bench_train(batch=batch, size=size, steps=steps, warmup=warmup, threads=threads,
                          huge_pages=huge_pages)
@@ -509,7 +511,7 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
     """Peak resident memory of a training epoch over stores of growing size (stays flat)."""
     import json
 
-    from dynapose.bench import bench_memory
+    from dynapose.bench.training import bench_memory
 
     try:
         counts = tuple(int(n) for n in sizes.split(","))
@@ -557,8 +559,9 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
                    run_eval: bool, quiet: bool, receptive_field: str | None,
                    **overrides: Any) -> None:
     """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
-    from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
-    from dynapose.lift_train import load_lift_config, train_lifter
+    from dynapose.config import load_lift_config
+    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.training.lift import train_lifter
 
     if receptive_field is not None:
         overrides["receptive_field"] = int(receptive_field)
@@ -591,7 +594,7 @@ def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
                       out: str | None) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
-    from dynapose.lift_eval import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
 
     report = evaluate_lifter(checkpoint, data, subjects=_csv(subjects), cameras=_csv(cameras),
                              flip_tta=flip_tta, noise_px=noise_px)
@@ -621,7 +624,7 @@ def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, 
     time); with --video, MediaPipe 2D and the whole `predict --lifter` in frames/s."""
     import json
 
-    from dynapose.lift_eval import bench_lift
+    from dynapose.bench.lift import bench_lift
 
     result = bench_lift(checkpoint, receptive_field=int(receptive_field), channels=channels,
                         batch=batch, frames=frames, seconds=seconds, threads=threads,

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 
 from dynapose import metrics
-from dynapose.checkpoint import load_checkpoint
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_write_text
+from dynapose.io.atomic import atomic_write_text
+from dynapose.io.checkpoint import load_checkpoint
 from dynapose.skeleton import JOINT_NAMES, in_target_frame
 
 #: Metrics computed per clip and averaged (all clips have the same number of frames and joints).

@@ -2,20 +2,21 @@
 
 Pipeline (:func:`predict_video_lifted`):
 
-1. **2D keypoints** per frame (:mod:`dynapose.keypoints`): from a file the user brings
+1. **2D keypoints** per frame (:mod:`dynapose.data.keypoints`): from a file the user brings
    (``.npy``/``.npz``, COCO-17 JSON, VideoPose3D 2D npz), else MediaPipe BlazePose full on the
    video (``pip install 'dynapose[mediapipe]'``). A frame without a person is a *gap*.
-2. **Normalise** with :func:`dynapose.models.lifter.normalize_screen` (the video's width and
+2. **Normalise** with :func:`dynapose.camera.normalize_screen` (the video's width and
    height). Gaps are filled *for the network's input only* (linear interpolation between the
    neighbouring found frames, the first/last found frame repeated at the ends), because every
    frame's estimate uses the frames around it.
-3. **Lift** the whole sequence (:func:`dynapose.lift_eval.lift_sequence`, test-time flip on):
-   root-relative joints in the camera frame, mm; then (``rigid``, the default) give the person
-   one length per bone for the whole video (:func:`dynapose.lift_fit.rigid_bones`: the median
-   of the predicted lengths over the frames with a person, left and right averaged), each frame
-   keeping its own bone directions. The lifter's other refinement, fitting the joints onto
-   the keypoints' rays (:func:`dynapose.lift_fit.fit_sequence`), is not applied: it needs exact
-   2D and calibrated cameras, and detections' noise makes it worse than the network.
+3. **Lift** the whole sequence (:func:`dynapose.inference.lifting.lift_sequence`, test-time
+   flip on): root-relative joints in the camera frame, mm; then (``rigid``, the default) give
+   the person one length per bone for the whole video
+   (:func:`dynapose.inference.refine.rigid_bones`: the median of the predicted lengths over the
+   frames with a person, left and right averaged), each frame keeping its own bone directions.
+   The lifter's other refinement, fitting the joints onto the keypoints' rays
+   (:func:`dynapose.inference.refine.fit_sequence`), is not applied: it needs exact 2D and
+   calibrated cameras, and detections' noise makes it worse than the network.
 4. **Place the root** in the camera frame: per frame, the translation T (mm) that best
    reprojects the 3D joints onto the detected 2D keypoints under *assumed intrinsics* -- a
    pinhole camera with focal length ``FOCAL_PER_CROP_SIDE x max(width, height)`` px and the
@@ -25,8 +26,8 @@ Pipeline (:func:`predict_video_lifted`):
    solved by least squares with each joint's rows weighted by its confidence
    (:func:`solve_root_translation`). The depth thus comes from the lifter's body size, so it is
    as right as the assumed focal length.
-5. **Write** what ``dynapose predict`` writes (:func:`dynapose.predict.write_joints`,
-   :func:`dynapose.predict.write_visuals`, one atomic output folder). Gap frames are a
+5. **Write** what ``dynapose predict`` writes (:func:`dynapose.inference.writer.write_joints`,
+   :func:`dynapose.inference.writer.write_visuals`, one atomic output folder). Gap frames are a
    documented gap: ``valid`` False and NaN joints in the NPZ, ``"joints": null`` in the JSON,
    empty cells in the CSV, nothing drawn on the overlay. The overlay draws the detected 2D
    keypoints; ``boxes`` are the keypoints' bounding squares (NaN in gaps).
@@ -43,49 +44,37 @@ from typing import Any
 
 import numpy as np
 
-from dynapose.camera import solve_root_translation
-from dynapose.errors import DynaPoseError
-from dynapose.keypoints import (
-    MEDIAPIPE_HINT,
+from dynapose.camera import (
+    FOCAL_PER_CROP_SIDE,
+    assumed_intrinsics,
+    normalize_screen,
+    solve_root_translation,
+)
+from dynapose.data.keypoints import (
     Keypoints2D,
     bounding_squares,
-    detect_keypoints_mediapipe,
     fill_gaps,
     from_array,
-    mediapipe_available,
     read_keypoints_file,
 )
-from dynapose.lift_fit import rigid_bones
-from dynapose.models.lifter import TemporalLifter, normalize_screen
-from dynapose.predict import (
-    FOCAL_PER_CROP_SIDE,
-    VISUALS,
-    Prediction,
-    write_prediction,
+from dynapose.errors import DynaPoseError
+from dynapose.inference.lifting import (
+    default_lifter_path,
+    lift_sequence,
+    load_default_lifter,
+    load_lifter,
 )
-from dynapose.video import iter_frames, probe_video
-
-
-def default_lifter_path() -> Path:
-    """The lifter shipped in the package: ``dynapose/weights/lifter-synth`` (a checkpoint folder:
-    model.safetensors + config.json)."""
-    return Path(__file__).resolve().parent / "weights" / "lifter-synth"
-
-
-def load_default_lifter() -> TemporalLifter:
-    """The shipped lifter; DynaPoseError when this install has none."""
-    from dynapose.lift_eval import load_lifter
-
-    path = default_lifter_path()
-    if not (path / "model.safetensors").is_file() or not (path / "config.json").is_file():
-        raise DynaPoseError("no default lifter in this install (model.safetensors + config.json "
-                            "expected): pass a lifter checkpoint with --lifter PATH", path)
-    return load_lifter(path)
-
-
-def assumed_intrinsics(width: int, height: int) -> tuple[float, float, float]:
-    """(focal px, cx, cy) of the assumed pinhole camera of a width x height video."""
-    return FOCAL_PER_CROP_SIDE * max(width, height), width / 2.0, height / 2.0
+from dynapose.inference.mediapipe import (
+    MEDIAPIPE_HINT,
+    detect_keypoints_mediapipe,
+    mediapipe_available,
+)
+from dynapose.inference.prediction import Prediction
+from dynapose.inference.refine import rigid_bones
+from dynapose.inference.writer import VISUALS, write_prediction
+from dynapose.io.checkpoint import resolve_checkpoint
+from dynapose.io.video import iter_frames, probe_video
+from dynapose.models.lifter import TemporalLifter
 
 
 def _frame_times(video: Path) -> list[float]:
@@ -132,11 +121,10 @@ def predict_video_lifted(
     COCO ``.json``, VideoPose3D ``.npz``; `sequence` picks a VideoPose3D sequence), an array
     (F, 17, 2|3) px in Human3.6M order, a :class:`Keypoints2D`, or None for MediaPipe on the
     video. The keypoints must cover every frame of the video. out_dir, visuals, overwrite,
-    viewer_frames: as :func:`dynapose.predict.predict_video`. `rigid`: give the person one
-    length per bone for the whole video (:func:`dynapose.lift_fit.rigid_bones`). See the module
-    docstring.
+    viewer_frames: as :func:`dynapose.inference.image_model.predict_video`. `rigid`: give
+    the person one length per bone for the whole video
+    (:func:`dynapose.inference.refine.rigid_bones`). See the module docstring.
     """
-    from dynapose.lift_eval import lift_sequence, load_lifter
 
     video = Path(video)
     info = probe_video(video)
@@ -177,7 +165,6 @@ def predict_video_lifted(
 
     checkpoint = "(in memory)"
     if not isinstance(lifter, TemporalLifter):
-        from dynapose.checkpoint import resolve_checkpoint
 
         checkpoint = str(resolve_checkpoint(default_lifter_path() if lifter is None else lifter))
     pred = Prediction(
@@ -240,7 +227,7 @@ def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: 
         "keypoints": {
             "source": kp.source,
             "file": kp_file,
-            "order": "Human3.6M (joint_names); mappings in dynapose.keypoints",
+            "order": "Human3.6M (joint_names); mappings in dynapose.data.keypoints",
             "frames_found": kp.num_found,
         },
         "gaps": {
@@ -250,7 +237,3 @@ def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: 
                        "from the neighbouring frames, but no joints are reported",
         },
     }
-
-
-__all__ = ["assumed_intrinsics", "default_lifter_path", "load_default_lifter",
-           "predict_video_lifted", "solve_root_translation"]

@@ -23,132 +23,49 @@ Run folder::
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm import tqdm
 
 from dynapose import metrics
-from dynapose.checkpoint import save_checkpoint
 from dynapose.config import TrainConfig
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_path, atomic_write_text
+from dynapose.io.atomic import atomic_write_text
+from dynapose.io.checkpoint import save_checkpoint
 from dynapose.models import build_model
-from dynapose.models.keras_adam import KerasAdam
 from dynapose.skeleton import in_target_frame
+from dynapose.training.harness import (
+    METRICS_CSV,
+    STATE,
+    Dist,
+    _check_in_sync,
+    distributed,
+    epoch_batches,
+    load_state,
+    save_state,
+    shard,
+    write_metrics_csv,
+)
+from dynapose.training.keras_adam import KerasAdam
+from dynapose.viz.plots import plot_training_curves
 
-STATE = "state.safetensors"
-METRICS_CSV = "metrics.csv"
 #: Metrics tracked per epoch, for the training batches and the validation set.
 TRACKED = ("loss", "mpjpe", "mpjpe_p1", "p_mpjpe", "pck3d")
+
+
 CSV_COLUMNS = ("epoch", *(f"{split}_{m}" for m in TRACKED for split in ("train", "val")))
 
 
-# --------------------------------------------------------------------------------------------
-# Distributed context
-# --------------------------------------------------------------------------------------------
-#: Every collective this process started from Python, kept referenced until it exits.
-_ISSUED: list[dist.Work] = []
-
-
-def _finish(work: dist.Work | None) -> None:
-    """Wait for a collective and keep its handle (and so its tensors) for the process's life.
-
-    Gloo's worker thread drops its own reference to a finished collective only after the waiter
-    has resumed. Were that reference the last, the worker would free Python-owned tensors, which
-    takes the GIL; in an interpreter that is already exiting this aborts the process ("terminate
-    called without an active exception"), so a run that trained correctly would fail at exit.
-    Holding every handle here makes the worker's reference never the last one.
-    """
-    if work is None:  # this process is not in the group
-        return
-    work.wait()
-    _ISSUED.append(work)
-
-
-@dataclass(frozen=True)
-class Dist:
-    """This process's place among the training processes."""
-
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def all_sum(self, values: np.ndarray) -> np.ndarray:
-        """Element-wise sum of a float64 vector over all processes."""
-        if self.world == 1:
-            return values
-        t = torch.as_tensor(values, dtype=torch.float64)
-        _finish(dist.all_reduce(t, async_op=True))
-        return t.numpy().copy()
-
-    def all_gather(self, values: list[float]) -> list[list[float]]:
-        """Every process's float64 vector, in rank order (all of the same length)."""
-        mine = torch.tensor(values, dtype=torch.float64)
-        if self.world == 1:
-            return [mine.tolist()]
-        gathered = [torch.empty_like(mine) for _ in range(self.world)]
-        _finish(dist.all_gather(gathered, mine, async_op=True))
-        return [g.tolist() for g in gathered]
-
-
-@contextmanager
-def distributed() -> Iterator[Dist]:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1); gloo on CPU."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        yield Dist()
-        return
-    started = not dist.is_initialized()
-    if started:
-        dist.init_process_group(backend="gloo")
-    try:
-        yield Dist(rank=dist.get_rank(), world=dist.get_world_size())
-        if started:
-            _finish(dist.barrier(async_op=True))  # every process's files are written
-    finally:
-        if started:
-            dist.destroy_process_group()
-
-
-# --------------------------------------------------------------------------------------------
-# Batches: a pure function of (seed, epoch), so resuming replays exactly the same order
-# --------------------------------------------------------------------------------------------
-def epoch_batches(indices: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """Global batches of clip indices for `epoch`: a seeded shuffle cut into `batch_size` pieces."""
-    order = np.random.default_rng([seed, epoch]).permutation(np.asarray(indices))
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-
-
-def shard(batch: np.ndarray, rank: int, world: int) -> np.ndarray:
-    """This process's contiguous share of a global batch (equal sizes; a remainder is dropped)."""
-    per = len(batch) // world
-    return batch[rank * per : (rank + 1) * per]
-
-
-# --------------------------------------------------------------------------------------------
-# Optimisation
-# --------------------------------------------------------------------------------------------
 def make_optimizer(params: Any, config: TrainConfig) -> torch.optim.Optimizer:
     """The configured Adam: Keras' formulation (``keras-adam``, the report's, epsilon outside the
     bias correction) or torch's (``adam``, which also takes weight decay)."""
@@ -221,55 +138,6 @@ def validate(
     return sums.means(d)
 
 
-# --------------------------------------------------------------------------------------------
-# The resumable snapshot: one safetensors file, tensors plus JSON metadata, replaced atomically
-# --------------------------------------------------------------------------------------------
-def save_state(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any]
-) -> None:
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
-    opt = optimizer.state_dict()
-    for pid, slots in opt["state"].items():
-        for name, value in slots.items():
-            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(value).contiguous()
-    meta = {**meta, "param_groups": opt["param_groups"]}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"dynapose": json.dumps(meta)})
-
-
-def load_state(
-    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer
-) -> dict[str, Any]:
-    try:
-        tensors = load_file(str(path))
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
-            meta = json.loads(f.metadata()["dynapose"])
-    except (SafetensorError, OSError, KeyError, ValueError) as exc:
-        raise DynaPoseError(f"corrupt or truncated training state ({exc})", path) from exc
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-    state: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in tensors.items():
-        if key.startswith("optim."):
-            _, pid, name = key.split(".", 2)
-            state.setdefault(int(pid), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
-    return meta
-
-
-# --------------------------------------------------------------------------------------------
-# Outputs
-# --------------------------------------------------------------------------------------------
-def write_metrics_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(CSV_COLUMNS), extrasaction="ignore")
-    writer.writeheader()
-    for row in history:
-        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS})
-    atomic_write_text(path, buf.getvalue())
-
-
 def target_statistics(store: ClipStore, indices: np.ndarray, frame: str = "camera"
                       ) -> tuple[np.ndarray, float]:
     """Mean pose (17, 3) mm over the frames of the clips `indices` (joints in the target `frame`,
@@ -287,24 +155,6 @@ def target_statistics(store: ClipStore, indices: np.ndarray, frame: str = "camer
     return mean.astype(np.float32), spread
 
 
-def _params_checksum(model: nn.Module) -> list[float]:
-    with torch.no_grad():
-        flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
-        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64).remainder_(97)
-        return [float(flat.sum()), float((flat * flat).sum()), float((flat * weights).sum())]
-
-
-def _check_in_sync(model: nn.Module, d: Dist) -> list[list[float]]:
-    """Checksums of every process's weights; raises if the processes diverged."""
-    gathered = d.all_gather(_params_checksum(model))
-    if any(g != gathered[0] for g in gathered):
-        raise RuntimeError(f"training processes diverged: weight checksums {gathered}")
-    return gathered
-
-
-# --------------------------------------------------------------------------------------------
-# The loop
-# --------------------------------------------------------------------------------------------
 def train(
     data: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -438,9 +288,8 @@ def _meta(epoch: int, step: int, sums: Sums, history: list[dict[str, Any]], pose
 def _end_of_epoch(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                   history: list[dict[str, Any]], pose: np.ndarray, config: TrainConfig,
                   checksums: list[list[float]], store: ClipStore) -> None:
-    from dynapose.viz import plot_training_curves
 
-    write_metrics_csv(out / METRICS_CSV, history)
+    write_metrics_csv(out / METRICS_CSV, history, CSV_COLUMNS)
     plot_training_curves(history, out)
     info = {
         "epoch": history[-1]["epoch"],

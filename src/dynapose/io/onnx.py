@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from dynapose.checkpoint import load_checkpoint, resolve_checkpoint
 from dynapose.errors import DynaPoseError
-from dynapose.fsutil import atomic_path
+from dynapose.io.atomic import atomic_path
+from dynapose.io.checkpoint import load_checkpoint, resolve_checkpoint
 
 OPSET = 17
 INPUT_NAME = "clips"

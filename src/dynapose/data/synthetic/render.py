@@ -46,7 +46,7 @@ import numpy as np
 from dynapose.camera import Camera, look_at
 
 if TYPE_CHECKING:
-    from dynapose.data.motion import BodyShape
+    from dynapose.data.synthetic.motion import BodyShape
 
 # Colour slots of the palette; 0 is the background.
 SKIN, TOP, BOTTOM, SHOES, HAIR, SLEEVE, LEG = 1, 2, 3, 4, 5, 6, 7
@@ -155,7 +155,7 @@ def body_capsules(joints: np.ndarray, appearance: Appearance, body: BodyShape | 
 
     Limb and trunk radii are proportional to the sequence's median bone lengths (so a bigger
     skeleton is also a broader one) times the appearance's build (and the body's ``bulk``).
-    `body` (a `dynapose.data.motion.BodyShape`, optional) supplies the head radius, crown,
+    `body` (a `dynapose.data.synthetic.motion.BodyShape`, optional) supplies the head radius, crown,
     foot and hand lengths; without it (motion capture) they are estimated from bone lengths.
     """
     j = np.asarray(joints, dtype=np.float64)

@@ -73,13 +73,15 @@ from __future__ import annotations
 import json
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dynapose.data.h36m import load_npz_2d
+from dynapose.data.h36m_cameras import CAMERA_IDS
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import NUM_JOINTS
 
@@ -87,12 +89,14 @@ from dynapose.skeleton import NUM_JOINTS
 #: distance (see the module docstring).
 HEAD_EXTENSION = 0.35
 
+
 #: COCO-17 keypoint names, in COCO order.
 COCO_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle",
 )
+
 
 #: Human3.6M joint -> its COCO-17 source: an index (taken 1:1) or a rule name (derived).
 COCO_TO_H36M: tuple[int | str, ...] = (
@@ -107,11 +111,13 @@ COCO_TO_H36M: tuple[int | str, ...] = (
     6, 8, 10,  # 14-16 right shoulder, elbow, wrist
 )
 
+
 #: The COCO-17 points among MediaPipe's 33 pose landmarks (in COCO order): nose 0, eyes 2 and 5,
 #: ears 7 and 8, shoulders 11/12, elbows 13/14, wrists 15/16, hips 23/24, knees 25/26, ankles
 #: 27/28. MediaPipe -> Human3.6M is this, then :data:`COCO_TO_H36M`.
 MEDIAPIPE_TO_COCO: tuple[int, ...] = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27,
                                       28)
+
 
 #: Human3.6M joint -> MediaPipe landmark(s) (the table in the module docstring).
 MEDIAPIPE_TO_H36M: tuple[int | str, ...] = (
@@ -126,10 +132,8 @@ MEDIAPIPE_TO_H36M: tuple[int | str, ...] = (
     12, 14, 16,  # 14-16 right shoulder, elbow, wrist
 )
 
-_COCO_DIRECT = {h: c for h, c in enumerate(COCO_TO_H36M) if isinstance(c, int)}
 
-#: Installing the detector.
-MEDIAPIPE_HINT = "pip install 'dynapose[mediapipe]' (mediapipe==0.10.21)"
+_COCO_DIRECT = {h: c for h, c in enumerate(COCO_TO_H36M) if isinstance(c, int)}
 
 
 @dataclass
@@ -199,9 +203,6 @@ def _checked(pixels: np.ndarray, conf: np.ndarray, path: str | os.PathLike[str] 
                        source=source, width=width, height=height)
 
 
-# --------------------------------------------------------------------------------------------
-# Mapping from COCO-17 (and MediaPipe) to Human3.6M
-# --------------------------------------------------------------------------------------------
 def coco_to_h36m(points: np.ndarray, conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """COCO-17 (..., 17, 2) px and confidences (..., 17) -> Human3.6M (..., 17, 2), (..., 17).
 
@@ -239,9 +240,6 @@ def mediapipe_to_h36m(landmarks: np.ndarray, visibility: np.ndarray
     return coco_to_h36m(landmarks[..., idx, :], np.clip(visibility[..., idx], 0.0, 1.0))
 
 
-# --------------------------------------------------------------------------------------------
-# Files
-# --------------------------------------------------------------------------------------------
 def read_keypoints_file(path: str | os.PathLike[str], sequence: str | None = None,
                         num_frames: int | None = None) -> Keypoints2D:
     """2D keypoints from a file: ``.npy``/``.npz`` arrays, COCO-17 ``.json``, or a VideoPose3D
@@ -401,8 +399,6 @@ def read_videopose3d_2d(path: str | os.PathLike[str], sequence: str | None = Non
     None when the file holds exactly one sequence. Pickled entries are read by the plain-data
     unpickler only (:func:`dynapose.data.h36m.read_npz_entry`).
     """
-    from dynapose.data.h36m import load_npz_2d
-    from dynapose.data.h36m_cameras import CAMERA_IDS
 
     path = Path(path)
     positions, metadata = load_npz_2d(path)
@@ -445,7 +441,6 @@ def read_videopose3d_2d(path: str | os.PathLike[str], sequence: str | None = Non
 
 def _pick_sequence(sequence: str | None, choices: dict[str, tuple[str, str, int]],
                    path: Path) -> str:
-    from dynapose.data.h36m_cameras import CAMERA_IDS
 
     names = list(choices)
     if sequence is None:
@@ -468,97 +463,6 @@ def _listing(names: Sequence[str], limit: int = 8) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-# --------------------------------------------------------------------------------------------
-# MediaPipe
-# --------------------------------------------------------------------------------------------
-def mediapipe_available() -> bool:
-    """Whether MediaPipe's pose solution can be imported."""
-    try:
-        from mediapipe.python.solutions import pose  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-def open_blazepose(model_complexity: int = 1, alternative: str = "") -> Any:
-    """MediaPipe's video-mode pose tracker (``mediapipe.python.solutions.pose.Pose``); a
-    DynaPoseError saying how to install it (and `alternative`) when MediaPipe is absent."""
-    try:
-        from mediapipe.python.solutions import pose as mp_pose
-    except ImportError as exc:
-        hint = f"MediaPipe is not installed: {MEDIAPIPE_HINT}"
-        raise DynaPoseError(f"{hint}, {alternative}" if alternative else hint) from exc
-    return mp_pose.Pose(static_image_mode=False, model_complexity=model_complexity)
-
-
-class MediaPipePose:
-    """BlazePose full (``model_complexity=1``, tracking across frames) on RGB frames.
-
-    Only model_complexity 1 ships inside the ``mediapipe==0.10.21`` wheel: MediaPipe downloads
-    0 (lite) and 2 (heavy) at first use, which fails offline.
-
-    `__call__(image)` takes (H, W, 3) uint8 RGB and returns (pixels (17, 2), confidences (17,))
-    in Human3.6M order, or None when no pose is found. Close it with :meth:`close`.
-    """
-
-    def __init__(self, model_complexity: int = 1) -> None:
-        self._pose = open_blazepose(model_complexity, "or pass --keypoints FILE with your own "
-                                                      "detector's 2D keypoints")
-
-    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        height, width = image.shape[:2]
-        result = self._pose.process(np.ascontiguousarray(image))
-        if result.pose_landmarks is None:
-            return None
-        marks = result.pose_landmarks.landmark
-        xy = np.array([(p.x * width, p.y * height) for p in marks], dtype=np.float64)
-        vis = np.array([p.visibility for p in marks], dtype=np.float64)
-        return mediapipe_to_h36m(xy, vis)
-
-    def close(self) -> None:
-        self._pose.close()
-
-
-def iter_mediapipe(video: str | os.PathLike[str], model_complexity: int = 1
-                   ) -> Iterator[tuple[float, tuple[np.ndarray, np.ndarray] | None]]:
-    """(time s, keypoints or None) for every frame of `video` (see :class:`MediaPipePose`)."""
-    from dynapose.video import iter_frames
-
-    pose = MediaPipePose(model_complexity)
-    try:
-        for frame in iter_frames(video):
-            yield frame.time, pose(frame.image)
-    finally:
-        pose.close()
-
-
-def detect_keypoints_mediapipe(video: str | os.PathLike[str], model_complexity: int = 1,
-                               times: list[float] | None = None) -> Keypoints2D:
-    """2D keypoints of every frame of `video` with MediaPipe BlazePose full (module docstring).
-
-    Frames without a pose are gaps. `times`, when given, receives each frame's time (s).
-    Raises DynaPoseError when MediaPipe is not installed.
-    """
-    pixels: list[np.ndarray] = []
-    conf: list[np.ndarray] = []
-    for t, found in iter_mediapipe(video, model_complexity):
-        if times is not None:
-            times.append(t)
-        if found is None:
-            pixels.append(np.full((NUM_JOINTS, 2), np.nan))
-            conf.append(np.zeros(NUM_JOINTS))
-        else:
-            pixels.append(found[0])
-            conf.append(found[1])
-    px = np.stack(pixels) if pixels else np.zeros((0, NUM_JOINTS, 2))
-    c = np.stack(conf) if conf else np.zeros((0, NUM_JOINTS))
-    return _checked(px, c, video, f"MediaPipe BlazePose full (model_complexity="
-                    f"{model_complexity}), mapped 33 -> 17")
-
-
-# --------------------------------------------------------------------------------------------
-# Gaps
-# --------------------------------------------------------------------------------------------
 def fill_gaps(values: np.ndarray, found: np.ndarray) -> np.ndarray:
     """Fill the gap frames of `values` (F, ...) for a network's input: linear interpolation
     between the nearest found frames, the first/last found frame repeated at the ends.
@@ -592,12 +496,3 @@ def bounding_squares(pixels: np.ndarray) -> np.ndarray:
         centre = (lo + hi) / 2
         out[ok] = np.column_stack([centre - side[:, None] / 2, side, side])
     return out
-
-
-__all__ = [
-    "COCO_NAMES", "COCO_TO_H36M", "HEAD_EXTENSION", "MEDIAPIPE_TO_COCO", "MEDIAPIPE_TO_H36M",
-    "Keypoints2D", "MediaPipePose", "bounding_squares", "coco_to_h36m",
-    "detect_keypoints_mediapipe", "fill_gaps", "from_array", "iter_mediapipe",
-    "mediapipe_available", "mediapipe_to_h36m", "read_coco_json", "read_keypoints_file",
-    "read_videopose3d_2d",
-]

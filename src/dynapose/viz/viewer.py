@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from dynapose.skeleton import JOINT_NAMES, LEFT_JOINTS, PARENTS, RIGHT_JOINTS
 
@@ -37,7 +38,6 @@ THUMBNAIL_SIDE = 480
 
 def jpeg_thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE, quality: int = 80) -> bytes:
     """JPEG bytes of an (H, W, 3) uint8 RGB frame scaled so its longest side is at most `side`."""
-    from PIL import Image
 
     img = Image.fromarray(np.ascontiguousarray(image))
     scale = side / max(img.size)

@@ -1,0 +1,1 @@
+"""Benchmarks (``dynapose bench ...``): speed and memory, measured, never asserted in tests."""

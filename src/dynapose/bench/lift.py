@@ -1,0 +1,122 @@
+"""Benchmarks of the lifter: training samples/s at a given size and precision, inference
+frames/s, and keypoints-to-joints on a real video.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from dynapose.config import load_lift_config
+from dynapose.data.lift_motion import synthetic_motion
+from dynapose.inference.lifted import predict_video_lifted
+from dynapose.inference.lifting import load_lifter
+from dynapose.inference.mediapipe import detect_keypoints_mediapipe
+from dynapose.models import build_model
+from dynapose.models.lifter import TemporalLifter
+from dynapose.skeleton import NUM_JOINTS
+from dynapose.training.lift import make_optimizer, train_step
+from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+
+
+def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channels: int = 256,
+               batch: int = 1024, frames: int = 2000, seconds: float = 3.0,
+               threads: int | None = None, precision: str = "bf16",
+               video: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Measured speed of a lifter (default: random weights of the given size).
+
+    * ``train``: samples/s of a full training step (random windows cut from synthetic motion,
+      projected on the fly, forward, MPJPE, backward, AMSGrad Adam: the lift-h36m preset's
+      step, :func:`dynapose.training.lift.train_step`, at this size and `precision`) at `batch`;
+    * ``infer_batched``: frames/s lifting 4 sequences of `frames` frames at once (dilated);
+    * ``infer_causal_stream``: frames/s one frame at a time with a causal model of the same size
+      (each new frame: one strided pass over the last R frames, batch 1);
+    * with `video`: ``mediapipe_2d`` and ``end_to_end`` (:func:`bench_lift_video`).
+    Each figure is the median over repeats within `seconds`.
+    """
+
+    if threads:
+        torch.set_num_threads(threads)
+    if checkpoint is not None:
+        model = load_lifter(checkpoint)
+        receptive_field = model.receptive_field
+        channels = model.config["channels"]
+    config = load_lift_config("lift-h36m", overrides={
+        "receptive_field": receptive_field, "channels": channels, "batch_size": batch,
+        "precision": precision})
+    if checkpoint is None:
+        model = TemporalLifter(**config.model_config())
+    causal = build_model("lifter", **{**model.config, "causal": True})
+
+    def timed(fn: Any, units: int) -> dict[str, float]:
+        fn()
+        times: list[float] = []
+        deadline = time.perf_counter() + seconds
+        while not times or time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        median = float(np.median(times))
+        return {"per_s": units / median, "ms": 1000 * median, "repeats": len(times)}
+
+    motion = synthetic_motion(8, 400)
+    cams = camera_tensors(motion.cameras)
+    rng = np.random.default_rng(0)
+    optimizer = make_optimizer(model, config)
+
+    def step() -> None:
+        frame, seq, cam = sample_windows(motion, batch, rng)
+        inputs, target = make_batch(motion, cams, frame, seq, cam, config, rng)
+        train_step(model, optimizer, inputs, target, precision)
+
+    result: dict[str, Any] = {"receptive_field": receptive_field, "channels": channels,
+                              "params": sum(p.numel() for p in model.parameters()),
+                              "threads": torch.get_num_threads(), "batch": batch,
+                              "precision": precision}
+    result["train"] = timed(step, batch)
+    model.eval()
+    causal.eval()
+    seqs = torch.randn(4, frames, NUM_JOINTS, 2) * 0.3
+    with torch.no_grad():
+        result["infer_batched"] = timed(lambda: model.forward_sequence(seqs), 4 * frames)
+        window = torch.randn(1, model.receptive_field, NUM_JOINTS, 2) * 0.3
+        result["infer_causal_stream"] = timed(lambda: causal(window), 1)
+    for key in ("train", "infer_batched", "infer_causal_stream"):
+        unit = "samples_per_s" if key == "train" else "frames_per_s"
+        result[key] = {unit: round(result[key]["per_s"], 1), "ms": round(result[key]["ms"], 3),
+                       "repeats": result[key]["repeats"]}
+    if video is not None:
+        result.update(bench_lift_video(video, model))
+    return result
+
+
+def bench_lift_video(video: str | os.PathLike[str],
+                     lifter: str | os.PathLike[str] | TemporalLifter | None = None
+                     ) -> dict[str, Any]:
+    """End-to-end frames/s of ``predict --lifter`` on a real `video`: MediaPipe's 2D keypoints
+    alone, then the whole command (MediaPipe, lifting, root solve, joints.{npz,json,csv}; no
+    visual outputs). Needs MediaPipe (``dynapose[mediapipe]``)."""
+
+
+    t0 = time.perf_counter()
+    keypoints = detect_keypoints_mediapipe(video)
+    detect_s = time.perf_counter() - t0
+    frames = len(keypoints.found)
+    with tempfile.TemporaryDirectory(prefix="dynapose-bench-") as tmp:
+        t0 = time.perf_counter()
+        predict_video_lifted(video, lifter, out_dir=Path(tmp) / "out", visuals=())
+        total_s = time.perf_counter() - t0
+    return {
+        "mediapipe_2d": {"frames_per_s": round(frames / detect_s, 1), "frames": frames,
+                         "found": int(keypoints.found.sum())},
+        "end_to_end": {"frames_per_s": round(frames / total_s, 1), "seconds": round(total_s, 2),
+                       "video": str(video),
+                       "includes": "decode, MediaPipe 2D, lifting (flip TTA), root solve, "
+                                   "joints.npz/json/csv"},
+    }

@@ -1,0 +1,1 @@
+"""Synthetic people: procedural motion, a renderer, and the clip store it fills."""

@@ -1,0 +1,1 @@
+"""Evaluation: the field's metrics over held-out data, one report per run."""

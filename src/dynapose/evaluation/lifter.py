@@ -1,0 +1,203 @@
+"""Lifters at work: the field's evaluation protocol, lifting keypoint files, and the benchmark.
+
+:func:`evaluate_lifter` follows VideoPose3D's protocol: every frame of every camera of the held-out
+subjects is lifted (whole sequences through the dilated network, edges padded by repetition;
+optionally averaged with the mirrored input, "test-time flip"), errors are averaged per action
+(actions named without their take number: "Walking 1" and "Walking" are one action) and then
+over actions. Protocol 1 is MPJPE after moving each pose's pelvis to the origin; protocol 2 is
+MPJPE after a per-frame similarity (Procrustes) alignment; MPJVE is the error of the
+root-relative joints' frame-to-frame velocity (mm per frame).
+
+The 2D input is the ground-truth projection: for a VideoPose3D npz, the world poses through the
+subject's published cameras (with lens distortion); for a pose store, its stored 2D pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dynapose import metrics
+from dynapose.camera import normalize_screen
+from dynapose.data.lift_motion import load_motion
+from dynapose.data.pose_store import PoseStore
+from dynapose.errors import DynaPoseError
+from dynapose.inference.lifting import lift_sequence, load_lifter
+from dynapose.inference.refine import fit_sequence, rigid_bones
+from dynapose.io.atomic import atomic_write_text
+from dynapose.io.checkpoint import read_checkpoint_config, resolve_checkpoint
+from dynapose.models.lifter import TemporalLifter
+
+
+@dataclass
+class EvalSequence:
+    """One held-out sequence as one camera saw it."""
+
+    meta: dict[str, Any]  # subject, action, camera (id)
+    keypoints: np.ndarray  # (T, 17, 2) normalised coordinates: the lifter's input
+    rays: np.ndarray  # (T, 17, 2) the same 2D as undistorted rays (x/z, y/z), for lift_fit
+    target: np.ndarray  # (T, 17, 3) camera-frame joints, mm
+
+
+def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
+                    cameras: list[str] | None, noise_px: float = 0.0) -> list[EvalSequence]:
+    """The held-out sequences of `data`, each as seen by each of its cameras; `noise_px`: the
+    std (pixels) of Gaussian noise added to the 2D (seeded: the same noise every time)."""
+
+    rng = np.random.default_rng(0)
+
+    def noisy(px: np.ndarray) -> np.ndarray:
+        return px + rng.normal(0.0, noise_px, px.shape) if noise_px > 0 else px
+
+    path = Path(data)
+    out = []
+    if path.is_dir():
+
+        store = PoseStore(path)
+        for i, s in enumerate(store.sequences):
+            if (subjects and s["subject"] not in subjects) or (cameras and
+                                                                s["camera"] not in cameras):
+                continue
+            px = noisy(store.joints2d(i).astype(np.float64))
+            out.append(EvalSequence(
+                {"subject": s["subject"], "action": s["action"], "camera": s["camera"]},
+                normalize_screen(px, s["width"], s["height"]), store.camera(i).rays(px),
+                store.joints3d(i).astype(np.float64)))
+        return out
+    motion = load_motion(path, subjects)
+    for s in motion.sequences:
+        world = motion.world[s["start"]: s["start"] + s["frames"]].astype(np.float64)
+        for ci in s["cameras"]:
+            cam = motion.cameras[ci]
+            if cameras and cam.name not in cameras:
+                continue
+            points = cam.world_to_camera(world)
+            px = noisy(cam.project(points))
+            out.append(EvalSequence(
+                {"subject": s["subject"], "action": s["action"], "camera": cam.name},
+                normalize_screen(px, cam.width, cam.height), cam.rays(px), points))
+    return out
+
+
+def action_group(action: str) -> str:
+    """The action a sequence belongs to: its name without the take number ('Walking 1')."""
+    return action.split(" ")[0]
+
+
+def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
+                    data: str | os.PathLike[str], subjects: list[str] | None = None,
+                    cameras: list[str] | None = None, flip_tta: bool = True,
+                    max_sequences: int | None = None, noise_px: float = 0.0) -> dict[str, Any]:
+    """Protocol 1, protocol 2 and MPJVE (mm) of a lifter on held-out sequences.
+
+    data: a VideoPose3D npz (ground-truth 2D = projection through the published cameras) or a
+    pose store. subjects: default the run's ``val_subjects`` (npz) or every sequence (store).
+    noise_px: Gaussian noise (std, pixels) added to the 2D, to see how the lifter and the fits
+    bear detector-like input (0: the protocol's exact 2D). Returns {"protocol1", "protocol2",
+    "mpjve" (means over actions), "per_action": {action: {"protocol1", "protocol2", "mpjve",
+    "frames"}}, "rigid" and "fitted" (the same for
+    :func:`dynapose.inference.refine.rigid_bones` and
+    :func:`dynapose.inference.refine.fit_sequence` of the network's joints), "frames",
+    "sequences", ...}.
+    """
+    started = time.perf_counter()
+    model = load_lifter(checkpoint)
+    if subjects is None and not Path(data).is_dir():
+        info = {} if isinstance(checkpoint, TemporalLifter) else \
+            _checkpoint_info(checkpoint).get("lift_config", {})
+        subjects = info.get("val_subjects") or ["S8"]
+    if noise_px < 0:
+        raise DynaPoseError(f"noise_px must be >= 0, got {noise_px}")
+    seqs = _eval_sequences(data, subjects, cameras, noise_px)
+    if max_sequences is not None:
+        seqs = seqs[:max_sequences]
+    if not seqs:
+        raise DynaPoseError(f"no sequences to evaluate for subjects {subjects}, cameras "
+                            f"{cameras}", data)
+    kinds = ("network", "rigid", "fitted")
+    sums: dict[str, dict[str, np.ndarray]] = {k: defaultdict(lambda: np.zeros(5)) for k in kinds}
+    for seq in seqs:
+        pred = lift_sequence(model, seq.keypoints, flip_tta=flip_tta)
+        target = seq.target - seq.target[:, :1]
+        outputs = (pred, rigid_bones(pred), fit_sequence(pred, seq.rays))
+        for kind, joints in zip(kinds, outputs, strict=True):
+            _accumulate(sums[kind][action_group(seq.meta["action"])], joints, target)
+    per_action, rigid, fitted = (_per_action(sums[kind]) for kind in kinds)
+    report = {
+        "checkpoint": "(in memory)" if isinstance(checkpoint, TemporalLifter) else
+        str(resolve_checkpoint(checkpoint)),
+        "data": os.fspath(data), "subjects": subjects, "cameras": cameras,
+        "flip_tta": flip_tta, "noise_px": noise_px,
+        "receptive_field": model.receptive_field, "causal": model.causal,
+        **_means(per_action),
+        "frames": int(sum(v["frames"] for v in per_action.values())),
+        "sequences": len(seqs),
+        "per_action": per_action,
+        "rigid": {**_means(rigid), "per_action": rigid,
+                  "how": "the network's joints with the sequence's bone lengths "
+                         "(dynapose.inference.refine.rigid_bones)"},
+        "fitted": {**_means(fitted), "per_action": fitted,
+                   "how": "the network's joints fitted to rigid bones on the 2D's camera rays "
+                          "(dynapose.inference.refine.fit_sequence; needs exact 2D)"},
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    return report
+
+
+def _accumulate(acc: np.ndarray, pred: np.ndarray, target: np.ndarray) -> None:
+    """Add one sequence's error sums to acc = [P1 sum, P2 sum, frames, MPJVE sum, MPJVE n]."""
+    p1 = metrics.mpjpe_p1(pred, target, reduce=False).mean(-1)
+    p2 = metrics.p_mpjpe(pred, target, reduce=False).mean(-1)
+    acc[:3] += (p1.sum(), p2.sum(), len(p1))
+    if len(pred) >= 2:
+        vel = metrics.mpjve(pred, target, reduce=False, how="pelvis").mean(-1)
+        acc[3:] += (vel.sum(), len(vel))
+
+
+def _per_action(sums: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    return {a: {"protocol1": v[0] / v[2], "protocol2": v[1] / v[2],
+                "mpjve": v[3] / v[4] if v[4] else float("nan"), "frames": int(v[2])}
+            for a, v in sorted(sums.items())}
+
+
+def _means(per_action: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """Protocol 1, protocol 2 and MPJVE averaged over actions (the protocol's mean)."""
+    return {key: float(np.nanmean([v[key] for v in per_action.values()]))
+            for key in ("protocol1", "protocol2", "mpjve")}
+
+
+def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
+
+    return read_checkpoint_config(checkpoint).get("info", {})
+
+
+def format_lift_report(report: dict[str, Any]) -> str:
+    """A table: one row per action, then the mean over actions; the network's errors, then
+    (where the report has them) those with rigid bones and fitted to the 2D (lift_fit)."""
+    extra = [k for k in ("rigid", "fitted") if k in report]
+    names = {"rigid": "rigid", "fitted": "fit"}
+    head = f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"
+    head += "".join(f"{'P1 ' + names[k]:>10}{'P2 ' + names[k]:>10}" for k in extra)
+    rows = [(a, v, [report[k]["per_action"][a] for k in extra])
+            for a, v in report["per_action"].items()]
+    rows.append(("average", report, [report[k] for k in extra]))
+    lines = [head]
+    for action, v, more in rows:
+        lines.append(f"{action:<14}{v['frames']:>8}"
+                     f"{v['protocol1']:>9.1f}{v['protocol2']:>9.1f}{v['mpjve']:>9.2f}"
+                     + "".join(f"{m['protocol1']:>10.1f}{m['protocol2']:>10.1f}" for m in more))
+    return "\n".join(lines)
+
+
+def write_lift_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    return path

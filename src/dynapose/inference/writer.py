@@ -1,0 +1,190 @@
+"""Writing a :class:`~dynapose.inference.prediction.Prediction`: joints (npz, json, csv) and the
+visuals (overlay.mp4, skeleton3d.mp4, viewer.html), all or nothing in one atomic folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dynapose.errors import DynaPoseError
+from dynapose.inference.prediction import Prediction
+from dynapose.io.atomic import atomic_dir
+from dynapose.io.video import iter_frames
+from dynapose.skeleton import JOINT_NAMES, PARENTS
+from dynapose.viz import viewer
+from dynapose.viz.skeleton import draw_skeleton_2d, render_skeleton_3d, skeleton_limits
+from dynapose.viz.video import write_video
+
+#: Longest side (pixels) of overlay.mp4; larger videos are scaled down to it.
+OVERLAY_MAX_SIDE = 1280
+
+
+#: (H, W) pixels of the 3D skeleton animation.
+SKELETON3D_SIZE = (360, 360)
+
+
+VISUALS = ("overlay", "skeleton3d", "viewer")
+
+
+def write_prediction(
+    make: Callable[[], Prediction],
+    video: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    visuals: Sequence[str] = VISUALS,
+    viewer_frames: int = 1500,
+    overwrite: bool = False,
+) -> Prediction:
+    """Run `make` and write its prediction's joint files and `visuals` into `out_dir`, all or
+    nothing: everything goes to a temporary folder renamed into place, so a failure (in `make`
+    too) leaves no output behind. Returns the prediction with ``files`` set."""
+    out_dir = Path(out_dir)
+    try:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+            pred = make()
+            pred.files = write_joints(pred, tmp)
+            pred.files.update(write_visuals(pred, video, tmp, visuals, viewer_frames))
+            _usual_permissions(tmp)
+    except OSError as exc:
+        raise DynaPoseError(f"cannot write output ({exc.strerror or exc})", out_dir) from exc
+    pred.files = {k: out_dir / p.name for k, p in pred.files.items()}
+    return pred
+
+
+def _usual_permissions(folder: Path) -> None:
+    """Give the output folder and its files the modes the umask implies (temporary files and
+    folders are created private)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for file in folder.iterdir():
+        file.chmod(0o666 & ~umask)
+
+
+def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write joints.npz, joints.json and joints.csv into `folder`; returns their paths.
+
+    NPZ keys: joints (F, 17, 3) float32 mm; keypoints_2d (F, 17, 2) float32 px (assumed
+    intrinsics; a lifted prediction's detected keypoints); valid (F,) bool (False: a gap frame
+    without a person, its joints and box NaN); frame_index, time_s, boxes (F, 4); joint_names;
+    parents; fps; meta (the JSON header as a string); keypoint_confidence (F, 17) for lifted
+    predictions. CSV: one row per frame: frame, time_s, box_x, box_y, box_w, box_h, then
+    ``<joint>_x_mm, <joint>_y_mm, <joint>_z_mm`` for the 17 joints in order (empty cells in a
+    gap frame). JSON: :meth:`Prediction.to_json`, written row by row.
+    """
+    folder = Path(folder)
+    files = {kind: folder / f"joints.{kind}" for kind in ("npz", "json", "csv")}
+    extra: dict[str, Any] = {}
+    if pred.confidence_2d is not None:
+        extra["keypoint_confidence"] = np.asarray(pred.confidence_2d, dtype=np.float32)
+    with open(files["npz"], "wb") as f:
+        np.savez_compressed(
+            f,
+            joints=pred.joints.astype(np.float32),
+            keypoints_2d=pred.keypoints_2d(),
+            valid=pred.valid(),
+            frame_index=pred.frame_index,
+            time_s=pred.time,
+            boxes=pred.boxes,
+            joint_names=np.array(JOINT_NAMES),
+            parents=np.array(PARENTS, dtype=np.int64),
+            fps=np.float64(pred.fps),
+            meta=np.array(json.dumps(pred._header())),
+            **extra,
+        )
+    with open(files["json"], "w", encoding="utf-8") as f:
+        header = json.dumps(pred._header(), indent=1)
+        f.write(header[: header.rindex("}")].rstrip() + ',\n "frames": [\n')
+        for i in range(pred.num_frames):
+            row = pred.frame_row(i)
+            f.write("  " + json.dumps(row) + (",\n" if i + 1 < pred.num_frames else "\n"))
+        f.write(" ]\n}\n")
+    with open(files["csv"], "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["frame", "time_s", "box_x", "box_y", "box_w", "box_h"]
+            + [f"{name}_{axis}_mm" for name in JOINT_NAMES for axis in "xyz"]
+        )
+        flat = np.round(pred.joints.reshape(pred.num_frames, -1).astype(np.float64), 2)
+        for i in range(pred.num_frames):
+            writer.writerow(
+                [int(pred.frame_index[i]), f"{pred.time[i]:.6f}"]
+                + [f"{v:.2f}" if math.isfinite(v) else "" for v in pred.boxes[i]]
+                + [f"{v:.2f}" if math.isfinite(v) else "" for v in flat[i]]
+            )
+    return files
+
+
+def write_visuals(
+    pred: Prediction,
+    video: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    visuals: Sequence[str] = VISUALS,
+    viewer_frames: int = 1500,
+) -> dict[str, Path]:
+    """Write the requested visual outputs of `pred` into `folder`; returns their paths.
+
+    overlay.mp4: the video (second decoding pass) with the projected skeleton drawn on each
+    frame, scaled down to OVERLAY_MAX_SIDE pixels when larger. skeleton3d.mp4: the 3D skeleton
+    animated at the video's frame rate. viewer.html: the interactive viewer with up to
+    `viewer_frames` frames embedded as JPEG. Gap frames (no person; :meth:`Prediction.valid`)
+    get no skeleton on the overlay or in the animation, and are left out of the viewer.
+    """
+    folder = Path(folder)
+    files: dict[str, Path] = {}
+    if not visuals:
+        return files
+    fps = pred.fps if pred.fps > 0 else 25.0
+    want_overlay = "overlay" in visuals
+    want_frames = "viewer" in visuals and viewer_frames > 0 and pred.num_frames > 0
+    step = max(1, math.ceil(pred.num_frames / viewer_frames)) if want_frames else 0
+    thumbs: dict[int, bytes] = {}
+    if want_overlay or want_frames:
+        kp2d = pred.keypoints_2d()
+        width, height = pred.video.width, pred.video.height
+        scale = min(1.0, OVERLAY_MAX_SIDE / max(width, height))
+        size = None
+        if scale < 1.0:  # decode straight to the overlay's size (one swscale pass)
+            size = (2 * round(width * scale / 2), 2 * round(height * scale / 2))
+            kp2d = kp2d * np.array([size[0] / width, size[1] / height], dtype=np.float32)
+
+        def overlay_frames() -> Iterator[np.ndarray]:
+            for frame in iter_frames(video, size=size):
+                i = frame.index
+                if i >= pred.num_frames:
+                    break
+                if want_frames and i % step == 0:
+                    thumbs[i] = viewer.jpeg_thumbnail(frame.image)
+                if want_overlay:
+                    yield draw_skeleton_2d(frame.image, kp2d[i])
+
+        if want_overlay:
+            files["overlay"] = folder / "overlay.mp4"
+            write_video(overlay_frames(), files["overlay"], fps=fps)
+        else:
+            for _ in overlay_frames():
+                pass
+    if "skeleton3d" in visuals:
+        files["skeleton3d"] = folder / "skeleton3d.mp4"
+        limits = skeleton_limits(pred.joints)
+        views = (
+            render_skeleton_3d(pose, size=SKELETON3D_SIZE, limits=limits)
+            for pose in pred.joints
+        )
+        write_video(views, files["skeleton3d"], fps=fps)
+    if "viewer" in visuals:
+        files["viewer"] = folder / "viewer.html"
+        # gap frames (NaN joints, no person) stay on the timeline: the viewer says so there
+        html = viewer.viewer_html(
+            pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
+            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=pred.time,
+        )
+        files["viewer"].write_text(html, encoding="utf-8")
+    return files

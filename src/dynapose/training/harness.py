@@ -1,0 +1,170 @@
+"""The training harness both model families share: run folder state, metrics.csv, resume and
+distributed processes.
+
+A run folder holds ``state.safetensors`` (weights, optimiser, the epoch's running sums; replaced
+atomically) and ``metrics.csv``; :func:`distributed` joins torch's process group when launched by
+torchrun (gloo on CPU). The loops themselves are :mod:`dynapose.training.image` (the report's
+image model) and :mod:`dynapose.training.lift` (the 2D->3D lifter).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from dynapose.errors import DynaPoseError
+from dynapose.io.atomic import atomic_path, atomic_write_text
+
+#: The resumable snapshot in a run folder (weights, optimiser, the epoch's running sums).
+STATE = "state.safetensors"
+#: One row per epoch (or validation), columns chosen by each loop.
+METRICS_CSV = "metrics.csv"
+#: Every collective this process started from Python, kept referenced until it exits.
+_ISSUED: list[dist.Work] = []
+
+
+def _finish(work: dist.Work | None) -> None:
+    """Wait for a collective and keep its handle (and so its tensors) for the process's life.
+
+    Gloo's worker thread drops its own reference to a finished collective only after the waiter
+    has resumed. Were that reference the last, the worker would free Python-owned tensors, which
+    takes the GIL; in an interpreter that is already exiting this aborts the process ("terminate
+    called without an active exception"), so a run that trained correctly would fail at exit.
+    Holding every handle here makes the worker's reference never the last one.
+    """
+    if work is None:  # this process is not in the group
+        return
+    work.wait()
+    _ISSUED.append(work)
+
+
+@dataclass(frozen=True)
+class Dist:
+    """This process's place among the training processes."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_sum(self, values: np.ndarray) -> np.ndarray:
+        """Element-wise sum of a float64 vector over all processes."""
+        if self.world == 1:
+            return values
+        t = torch.as_tensor(values, dtype=torch.float64)
+        _finish(dist.all_reduce(t, async_op=True))
+        return t.numpy().copy()
+
+    def all_gather(self, values: list[float]) -> list[list[float]]:
+        """Every process's float64 vector, in rank order (all of the same length)."""
+        mine = torch.tensor(values, dtype=torch.float64)
+        if self.world == 1:
+            return [mine.tolist()]
+        gathered = [torch.empty_like(mine) for _ in range(self.world)]
+        _finish(dist.all_gather(gathered, mine, async_op=True))
+        return [g.tolist() for g in gathered]
+
+
+@contextmanager
+def distributed() -> Iterator[Dist]:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1); gloo on CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        yield Dist()
+        return
+    started = not dist.is_initialized()
+    if started:
+        dist.init_process_group(backend="gloo")
+    try:
+        yield Dist(rank=dist.get_rank(), world=dist.get_world_size())
+        if started:
+            _finish(dist.barrier(async_op=True))  # every process's files are written
+    finally:
+        if started:
+            dist.destroy_process_group()
+
+
+def epoch_batches(indices: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
+    """Global batches of clip indices for `epoch`: a seeded shuffle cut into `batch_size` pieces."""
+    order = np.random.default_rng([seed, epoch]).permutation(np.asarray(indices))
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def shard(batch: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """This process's contiguous share of a global batch (equal sizes; a remainder is dropped)."""
+    per = len(batch) // world
+    return batch[rank * per : (rank + 1) * per]
+
+
+def save_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any]
+) -> None:
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    for pid, slots in opt["state"].items():
+        for name, value in slots.items():
+            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(value).contiguous()
+    meta = {**meta, "param_groups": opt["param_groups"]}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"dynapose": json.dumps(meta)})
+
+
+def load_state(
+    path: Path, model: nn.Module, optimizer: torch.optim.Optimizer
+) -> dict[str, Any]:
+    try:
+        tensors = load_file(str(path))
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads(f.metadata()["dynapose"])
+    except (SafetensorError, OSError, KeyError, ValueError) as exc:
+        raise DynaPoseError(f"corrupt or truncated training state ({exc})", path) from exc
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, pid, name = key.split(".", 2)
+            state.setdefault(int(pid), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta.pop("param_groups")})
+    return meta
+
+
+def write_metrics_csv(path: Path, history: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Write the run's history as ``metrics.csv`` (atomically), `columns` in order; a missing or
+    None value is an empty cell."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in history:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
+    atomic_write_text(path, buf.getvalue())
+
+
+def _params_checksum(model: nn.Module) -> list[float]:
+    with torch.no_grad():
+        flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
+        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64).remainder_(97)
+        return [float(flat.sum()), float((flat * flat).sum()), float((flat * weights).sum())]
+
+
+def _check_in_sync(model: nn.Module, d: Dist) -> list[list[float]]:
+    """Checksums of every process's weights; raises if the processes diverged."""
+    gathered = d.all_gather(_params_checksum(model))
+    if any(g != gathered[0] for g in gathered):
+        raise RuntimeError(f"training processes diverged: weight checksums {gathered}")
+    return gathered

@@ -1,0 +1,240 @@
+"""Training 2D -> 3D lifters (:mod:`dynapose.models.lifter`) on 3D motion, projected on the fly.
+
+Read top to bottom: :func:`load_motion` reads world-frame 3D motion (VideoPose3D npz, a pose
+store, or DynaPose's procedural motion) with the cameras that filmed it; :func:`make_batch` cuts
+random windows, optionally turns each person about the vertical axis and scales their bones
+(per bone, left and right alike, and overall: unseen bodies are what held-out subjects are),
+picks a camera, optionally mirrors the person (x -> -x in the camera frame, left/right joints
+swapped), and *projects* the 3D through the camera (Brown-Conrady distortion, as Human3.6M) to
+get the 2D input, with 2D Gaussian noise and joint-definition jitter (a constant 3D offset per
+joint and window applied to the input only). Optionally each body part is first turned about
+its parent, fixed in the torso's frame over the window (``posture_deg``,
+:func:`turn_body_parts`). Targets are root-relative camera-frame joints (mm) of the window's
+centre frame (last frame when causal). A batch is a pure function of
+(seed, epoch, step), so a resumed run replays exactly the batches it would have seen.
+
+:func:`train_lifter` runs Adam (AMSGrad, as VideoPose3D) on the MPJPE loss with a per-step
+learning-rate schedule and a decaying BatchNorm momentum, optionally under bfloat16 autocast
+(``precision: bf16``, :func:`train_step`), writes ``metrics.csv`` each epoch and a
+resumable ``state.safetensors`` every ``checkpoint_every`` steps
+(:func:`dynapose.training.harness.save_state`).
+
+Run folder::
+
+    RUN/run.json          the LiftConfig and the data it trained on
+    RUN/metrics.csv       one row per epoch
+    RUN/checkpoint/       the latest weights (safetensors + config.json)
+    RUN/state.safetensors the resumable snapshot
+    RUN/eval.json         the full protocol evaluation (``--evaluate``), see lift_eval
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from dynapose import metrics
+from dynapose.config import LiftConfig
+from dynapose.data.lift_motion import MotionData, load_motion
+from dynapose.errors import DynaPoseError
+from dynapose.io.atomic import atomic_write_text
+from dynapose.io.checkpoint import save_checkpoint
+from dynapose.models import build_model
+from dynapose.models.lifter import TemporalLifter
+from dynapose.training.harness import METRICS_CSV, STATE, load_state, save_state, write_metrics_csv
+from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+
+CSV_COLUMNS = ("epoch", "step", "samples", "seconds", "lr", "train_mpjpe_p1", "val_mpjpe_p1",
+               "val_p_mpjpe")
+
+
+def lr_at(step: int, total: int, config: LiftConfig) -> float:
+    """Learning rate of optimizer step `step` (0-based) of `total`: warm-up, then exponential or
+    cosine decay from ``lr`` to ``lr_end``."""
+    warm = int(config.warmup * total)
+    if step < warm:
+        return config.lr * (step + 1) / warm
+    u = (step - warm) / max(total - warm - 1, 1)
+    if config.schedule == "cosine":
+        return config.lr_end + 0.5 * (config.lr - config.lr_end) * (1 + math.cos(math.pi * u))
+    return config.lr * (config.lr_end / config.lr) ** u
+
+
+def bn_momentum_at(step: int, total: int, config: LiftConfig) -> float:
+    u = step / max(total - 1, 1)
+    return config.bn_momentum * (config.bn_momentum_end / config.bn_momentum) ** u
+
+
+@torch.no_grad()
+def validate_windows(model: TemporalLifter, motion: MotionData, config: LiftConfig,
+                     batch: int = 2048) -> dict[str, float]:
+    """Protocol 1 and 2 (mm) on `config.val_windows` fixed random windows of `motion`."""
+    if motion.num_frames == 0 or config.val_windows == 0:
+        return {}
+    model.eval()
+    rng = np.random.default_rng([config.seed, 999_983])
+    frame, seq, cam = sample_windows(motion, config.val_windows, rng)
+    cams = camera_tensors(motion.cameras)
+    p1, p2 = [], []
+    for i in range(0, len(frame), batch):
+        sl = slice(i, i + batch)
+        inputs, target = make_batch(motion, cams, frame[sl], seq[sl], cam[sl], config, rng,
+                                    augment=False)
+        pred = model(inputs)
+        p1.append(metrics.mpjpe_p1(pred, target, reduce=False).mean(-1))
+        p2.append(torch.as_tensor(metrics.p_mpjpe(pred.double().numpy(),
+                                                  target.double().numpy(), reduce=False)).mean(-1))
+    return {"val_mpjpe_p1": float(torch.cat(p1).mean()),
+            "val_p_mpjpe": float(torch.cat(p2).mean())}
+
+
+def make_optimizer(model: torch.nn.Module, config: LiftConfig) -> torch.optim.Adam:
+    """Adam (AMSGrad unless ``amsgrad: false``), fused: one kernel for all parameters."""
+    return torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=config.amsgrad, fused=True)
+
+
+def train_step(model: TemporalLifter, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+               target: torch.Tensor, precision: str = "fp32") -> float:
+    """One optimizer step on the MPJPE (mm) of `model(inputs)` against `target`; returns it.
+
+    ``precision="bf16"`` runs the forward (hence the backward) under bfloat16 autocast, the
+    weights and the update staying float32: 1.6x the samples/s on this 2-core CPU, with the same
+    error after the same samples (S8 protocol 1 after 0.5 M windows: 54.3 vs 54.1 mm).
+    """
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        pred = model(inputs)
+    loss = metrics.mpjpe(pred.float(), target)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], config: LiftConfig,
+                 *, resume: bool = False, progress: bool = True,
+                 max_steps: int | None = None) -> dict[str, Any]:
+    """Train a lifter on the motion `data` (see :func:`load_motion`), writing the run folder `out`.
+
+    `max_steps` stops early (for tests of resuming: the run is left as if interrupted).
+    Returns a summary: history, checkpoint and run paths, steps, seconds, samples_per_s,
+    val_frames (0 when the data holds none of the validation subjects: nothing was validated).
+    """
+    config.validate()
+    out = Path(out)
+    torch.set_num_threads(config.threads or os.cpu_count() or 1)
+    train_motion = load_motion(data, config.train_subjects, seed=config.seed)
+    if train_motion.num_frames == 0:
+        raise DynaPoseError(f"no motion for training subjects {config.train_subjects}", data)
+    val_motion = (load_motion(data, config.val_subjects, seed=config.seed)
+                  if config.val_subjects else None)
+    if progress and val_motion is not None and not val_motion.num_frames:
+        tqdm.write(f"no frames of {', '.join(config.val_subjects)} in {os.fspath(data)}: "
+                   "training without validation")
+    torch.manual_seed(config.seed)
+    model = build_model("lifter", **config.model_config())
+    assert isinstance(model, TemporalLifter)
+    optimizer = make_optimizer(model, config)
+    state_file = out / STATE
+    history: list[dict[str, Any]] = []
+    start_epoch, start_step, sums = 0, 0, [0.0, 0.0]
+    if resume:
+        if not state_file.is_file():
+            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
+        meta = load_state(state_file, model, optimizer)
+        if meta.get("config") != config.to_dict():
+            changed = sorted(k for k, v in config.to_dict().items() if meta["config"].get(k) != v)
+            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
+        start_epoch, start_step = meta["epoch"], meta["step"]
+        sums, history = meta["sums"], meta["history"]
+    else:
+        if state_file.exists() or (out / "checkpoint").exists():
+            raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
+                                out)
+        out.mkdir(parents=True, exist_ok=True)
+        run_info = {"config": config.to_dict(), "data": os.fspath(data),
+                    "train_frames": train_motion.num_frames,
+                    "val_frames": 0 if val_motion is None else val_motion.num_frames}
+        atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+
+    cams = camera_tensors(train_motion.cameras)
+    steps_per_epoch = config.samples_per_epoch // config.batch_size
+    total = steps_per_epoch * config.epochs
+    started = time.perf_counter()
+    steps_done = 0
+    stopped = False
+    train_seconds = 0.0
+    for epoch in range(start_epoch, config.epochs):
+        bar = tqdm(total=steps_per_epoch, initial=start_step, unit="batch",
+                   desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress,
+                   dynamic_ncols=True)
+        epoch_start = time.perf_counter()
+        for step in range(start_step, steps_per_epoch):
+            if max_steps is not None and steps_done >= max_steps:
+                stopped = True
+                break
+            g = epoch * steps_per_epoch + step
+            t0 = time.perf_counter()
+            rng = np.random.default_rng([config.seed, epoch, step])
+            frame, seq, cam = sample_windows(train_motion, config.batch_size, rng)
+            inputs, target = make_batch(train_motion, cams, frame, seq, cam, config, rng)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(g, total, config)
+            model.set_bn_momentum(bn_momentum_at(g, total, config))
+            torch.manual_seed(config.seed * 1_000_003 + g)  # dropout: replayable on resume
+            value = train_step(model, optimizer, inputs, target, config.precision)
+            train_seconds += time.perf_counter() - t0
+            sums = [sums[0] + value * len(frame), sums[1] + len(frame)]
+            steps_done += 1
+            bar.update(1)
+            bar.set_postfix(mpjpe=f"{value:.1f}", lr=f"{lr_at(g, total, config):.2g}")
+            if (config.checkpoint_every and (step + 1) % config.checkpoint_every == 0
+                    and step + 1 < steps_per_epoch):
+                save_state(state_file, model, optimizer,
+                           _meta(epoch, step + 1, sums, history, config))
+        bar.close()
+        if stopped:
+            save_state(state_file, model, optimizer, _meta(epoch, step, sums, history, config))
+            break
+        row: dict[str, Any] = {
+            "epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch,
+            "samples": (epoch + 1) * steps_per_epoch * config.batch_size,
+            "seconds": round(time.perf_counter() - epoch_start, 2),
+            "lr": lr_at((epoch + 1) * steps_per_epoch - 1, total, config),
+            "train_mpjpe_p1": sums[0] / max(sums[1], 1),
+        }
+        if val_motion is not None and val_motion.num_frames:
+            row.update(validate_windows(model, val_motion, config))
+        history.append(row)
+        start_step, sums = 0, [0.0, 0.0]
+        write_metrics_csv(out / METRICS_CSV, history, CSV_COLUMNS)
+        save_checkpoint(out / "checkpoint", model, {
+            "epoch": epoch + 1, "metrics": row, "lift_config": config.to_dict(),
+            "data": os.fspath(data), "input": "normalised 2D (x/w*2-1, y/w*2-h/w)",
+            "output": "root-relative camera-frame joints, mm"})
+        save_state(state_file, model, optimizer, _meta(epoch + 1, 0, sums, history, config))
+        tqdm.write(f"epoch {epoch + 1}/{config.epochs}: train P1 {row['train_mpjpe_p1']:.1f} mm"
+                   + (f", val P1 {row['val_mpjpe_p1']:.1f} P2 {row['val_p_mpjpe']:.1f} mm"
+                      if "val_mpjpe_p1" in row else "")
+                   + f" ({row['seconds']:.0f} s)")
+    elapsed = time.perf_counter() - started
+    return {
+        "history": history, "checkpoint": str(out / "checkpoint"), "run": str(out),
+        "steps": steps_done, "seconds": elapsed, "finished": not stopped,
+        "samples_per_s": steps_done * config.batch_size / train_seconds if train_seconds else 0.0,
+        "val_frames": 0 if val_motion is None else val_motion.num_frames,
+    }
+
+
+def _meta(epoch: int, step: int, sums: list[float], history: list[dict[str, Any]],
+          config: LiftConfig) -> dict[str, Any]:
+    return {"epoch": epoch, "step": step, "sums": sums, "history": history,
+            "config": config.to_dict()}
