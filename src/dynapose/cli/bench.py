@@ -1,0 +1,176 @@
+"""``dynapose bench ...``: measured speed and memory, as text or JSON.
+
+Imports of the API sit inside the commands: ``dynapose --help`` and every command start without
+loading torch and the rest of the stack until a command needs it.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks: measured speed and memory, printed as text or JSON (--json)."""
+
+
+@bench.command("predict")
+@click.option("--checkpoint", default=None,
+              help="Checkpoint to time (default: the seed model with random weights).")
+@click.option("--input-size", default=224, show_default=True,
+              help="Input side of the default seed model.")
+@click.option("--batch", default=16, show_default=True, help="Windows per model call.")
+@click.option("--frames", "video_frames", default=400, show_default=True,
+              help="Frames of the generated 1000x1000 video.")
+@click.option("--seconds", default=3.0, show_default=True, help="Time per model measurement.")
+@click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnx"]),
+              help="Backends for the model-alone figure (default: both).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video_frames: int,
+                      seconds: float, backends: tuple[str, ...], as_json: bool) -> None:
+    """Frames/s of the model alone (torch, onnxruntime) and of predict end to end."""
+    import json
+
+    from dynapose.bench.predict import bench_predict
+
+    result = bench_predict(checkpoint, batch=batch, seconds=seconds, video_frames=video_frames,
+                           backends=backends or ("torch", "onnx"), input_size=input_size)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict) and "frames_per_s" in value:
+            click.echo(f"{key:>24}: {value['frames_per_s']:8.1f} frames/s")
+        else:
+            click.echo(f"{key:>24}: {value}")
+
+
+@bench.command("viz")
+@click.option("--frames", default=200, show_default=True, help="Frames per measurement.")
+@click.option("--size", default=224, show_default=True, help="Side of the input frames (px).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
+    """Frames/s of the 2D overlay, the 3D view and the comparison video (MP4, GIF)."""
+    import json
+
+    from dynapose.bench.viz import bench_viz
+
+    result = bench_viz(frames=frames, size=size)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        shown = f"{value['frames_per_s']:8.1f} frames/s" if isinstance(value, dict) else value
+        click.echo(f"{key:>18}: {shown}")
+
+
+@bench.command("synth")
+@click.option("--size", default=224, show_default=True, help="Side of the rendered frames, px.")
+@click.option("--frames", default=800, show_default=True, help="Frames per measurement.")
+@click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) -> None:
+    """Rendered frames/s of synthetic video, end to end (motion + render + crop)."""
+    import json
+
+    from dynapose.bench.synth import bench_synth
+
+    result = bench_synth(size=size, frames=frames, workers=workers)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        shown = f"{value:.3g}" if isinstance(value, float) else value
+        click.echo(f"{key:>22}: {shown}")
+
+
+@bench.command("train")
+@click.option("--batch", default=80, show_default=True, type=click.IntRange(min=1),
+              help="Clips per optimizer step.")
+@click.option("--size", default=224, show_default=True, type=click.IntRange(min=193),
+              help="Side of the square frames, px (the model needs at least 193).")
+@click.option("--steps", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Timed steps (after warm-up).")
+@click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Untimed steps first.")
+@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--huge-pages/--no-huge-pages", default=True, show_default=True,
+              help="THP_MEM_ALLOC_ENABLE=1 in the measuring process (fewer page faults).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_train_cmd(batch: int, size: int, steps: int, warmup: int, threads: int | None,
+                    huge_pages: bool, as_json: bool) -> None:
+    """Training step of the seed model: clips/s and peak resident memory (fresh process)."""
+    import json
+
+    from dynapose.bench.training import bench_train, format_table
+
+    result = bench_train(batch=batch, size=size, steps=steps, warmup=warmup, threads=threads,
+                         huge_pages=huge_pages)
+    click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
+
+
+@bench.command("memory")
+@click.option("--sizes", default="500,2000,8000", show_default=True,
+              help="Store sizes (clips), comma-separated.")
+@click.option("--size", default=224, show_default=True, type=click.IntRange(min=193))
+@click.option("--batch", default=80, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=0))
+@click.option("--root", default=None, help="Folder for the temporary stores (default: /tmp).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str | None,
+                     as_json: bool) -> None:
+    """Peak resident memory of a training epoch over stores of growing size (stays flat)."""
+    import json
+
+    from dynapose.bench.training import bench_memory
+
+    try:
+        counts = tuple(int(n) for n in sizes.split(","))
+    except ValueError as exc:
+        raise click.BadParameter(f"not a list of integers: {sizes}") from exc
+    result = bench_memory(counts, size=size, batch=batch, workers=workers, root=root)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{'clips':>7} {'store GB':>9} {'peak RSS MB':>12} {'+workers MB':>12} "
+               f"{'epoch s':>8} {'clips/s':>8}")
+    for r in result["results"]:
+        click.echo(f"{r['clips']:>7} {r['store_gb']:>9} {r['peak_rss_mb']:>12} "
+                   f"{r['peak_tree_rss_mb']:>12} {r['epoch_s']:>8} {r['clips_per_s']:>8}")
+
+
+@bench.command("lift")
+@click.option("--checkpoint", default=None, help="Lifter to time (default: random weights).")
+@click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default="243",
+              show_default=True)
+@click.option("--channels", default=256, show_default=True)
+@click.option("--batch", default=1024, show_default=True, help="Training batch.")
+@click.option("--frames", default=2000, show_default=True, help="Frames per inference sequence.")
+@click.option("--seconds", default=3.0, show_default=True, help="Time per measurement.")
+@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
+              show_default=True, help="Training step precision (the lift presets use bf16).")
+@click.option("--video", default=None, type=click.Path(dir_okay=False),
+              help="Also time `predict --lifter` end to end on this real video (MediaPipe).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, batch: int,
+                   frames: int, seconds: float, threads: int | None, precision: str,
+                   video: str | None, as_json: bool) -> None:
+    """Lifter training samples/s and inference frames/s (batched, and causal one frame at a
+    time); with --video, MediaPipe 2D and the whole `predict --lifter` in frames/s."""
+    import json
+
+    from dynapose.bench.lift import bench_lift
+
+    result = bench_lift(checkpoint, receptive_field=int(receptive_field), channels=channels,
+                        batch=batch, frames=frames, seconds=seconds, threads=threads,
+                        precision=precision, video=video)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            unit = "samples_per_s" if "samples_per_s" in value else "frames_per_s"
+            click.echo(f"{key:>20}: {value[unit]:10.1f} {unit.replace('_per_s', '/s')}")
+        else:
+            click.echo(f"{key:>20}: {value}")

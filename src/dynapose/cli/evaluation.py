@@ -1,0 +1,84 @@
+"""Evaluation commands: ``evaluate`` and ``evaluate-lift``.
+
+Imports of the API sit inside the commands: ``dynapose --help`` and every command start without
+loading torch and the rest of the stack until a command needs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dynapose.cli.options import csv_values
+
+
+def _report_folder(checkpoint: str) -> Path:
+    """Where an evaluation report goes by default: the run folder when `checkpoint` is one,
+    the current folder for a checkpoint shipped inside the package, else the checkpoint's."""
+    from dynapose.io.checkpoint import resolve_checkpoint
+
+    given = Path(checkpoint)
+    if (given / "metrics.csv").exists():
+        return given
+    folder = resolve_checkpoint(given)
+    package = Path(__file__).resolve().parents[1]
+    return Path.cwd() if folder.resolve().is_relative_to(package) else folder
+
+
+@click.command()
+@click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
+@click.option("--data", required=True, help="Clip store to evaluate on.")
+@click.option("--split", default="auto", show_default=True,
+              help="Split to evaluate: test, val, train, all, or auto (test, else val, else all).")
+@click.option("--out", "-o", default=None,
+              help="JSON report path (default: CHECKPOINT/eval-<store>-<split>.json).")
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--workers", default=1, show_default=True)
+@click.pass_context
+def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: str | None,
+             batch_size: int, workers: int) -> None:
+    """All metrics overall, per joint, per subject and action; a table and a JSON report.
+
+    A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
+    store or Human3.6M npz."""
+    from dynapose.evaluation.clips import evaluate as run_evaluation
+    from dynapose.evaluation.clips import format_report, write_report
+    from dynapose.io.checkpoint import read_checkpoint_config
+
+    if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
+        ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
+                   cameras=(), flip_tta=True, noise_px=0.0, out=out)
+        return
+
+    report = run_evaluation(checkpoint, data, split=None if split == "all" else split,
+                            batch_size=batch_size, workers=workers)
+    if out is None:
+        out = str(_report_folder(checkpoint) / f"eval-{Path(data).name}-{report['split'] or 'all'}"
+                  ".json")
+    click.echo(format_report(report))
+    click.echo(f"\nreport: {write_report(report, out)}")
+
+
+@click.command("evaluate-lift")
+@click.option("--checkpoint", required=True, help="Run folder or checkpoint folder of a lifter.")
+@click.option("--data", required=True, help="VideoPose3D data_3d_h36m.npz or a pose store.")
+@click.option("--subjects", multiple=True,
+              help="e.g. S8 (default: the run's validation subjects; a store: all).")
+@click.option("--cameras", multiple=True, help="Camera ids (default: all).")
+@click.option("--flip-tta/--no-flip-tta", default=True, show_default=True,
+              help="Average with the mirrored input's prediction.")
+@click.option("--noise-px", type=float, default=0.0, show_default=True,
+              help="Gaussian noise (std, pixels) added to the 2D, as a detector's would be.")
+@click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
+def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
+                      cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
+                      out: str | None) -> None:
+    """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
+    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+
+    report = evaluate_lifter(checkpoint, data, subjects=csv_values(subjects),
+                             cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px)
+    click.echo(format_lift_report(report))
+    target = out or _report_folder(checkpoint) / "eval-lift.json"
+    click.echo(f"report: {write_lift_report(report, target)}")

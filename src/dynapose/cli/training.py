@@ -1,0 +1,135 @@
+"""Training commands: ``train`` (clip stores) and ``train-lift`` (3D motion).
+
+Imports of the API sit inside the commands: ``dynapose --help`` and every command start without
+loading torch and the rest of the stack until a command needs it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dynapose.cli.options import csv_values
+
+
+@click.command()
+@click.option("--data", required=True, help="Clip store to train on (its train/val splits).")
+@click.option("--out", "-o", required=True, help="Run folder (metrics, figures, checkpoint).")
+@click.option("--preset", default="seed", show_default=True,
+              help="Preset recipe from dynapose/configs (seed = the report's).")
+@click.option("--config", "config_file", default=None, help="YAML file overriding the preset.")
+@click.option("--epochs", type=int, default=None)
+@click.option("--batch-size", type=int, default=None, help="Global batch (all processes).")
+@click.option("--lr", type=float, default=None)
+@click.option("--beta1", type=float, default=None)
+@click.option("--beta2", type=float, default=None)
+@click.option("--eps", type=float, default=None)
+@click.option("--loss", type=click.Choice(["mse", "mpjpe"]), default=None)
+@click.option("--seed", type=int, default=None)
+@click.option("--workers", type=int, default=None, help="Data-loading processes per trainer.")
+@click.option("--threads", type=int, default=None, help="Torch threads per process.")
+@click.option("--checkpoint-every", type=int, default=None,
+              help="Steps between resumable snapshots.")
+@click.option("--input-size", type=int, default=None, help="Model input size (pixels).")
+@click.option("--normalize-targets/--no-normalize-targets", default=None,
+              help="Output in units of the targets' spread around their mean pose (default: on).")
+@click.option("--targets", type=click.Choice(["camera", "root"]), default=None,
+              help="Joints in the camera frame (the report's) or relative to the pelvis.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--nproc", type=int, default=1, show_default=True,
+              help="Data-parallel processes (torch.distributed, gloo).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(data: str, out: str, preset: str, config_file: str | None, resume: bool, nproc: int,
+          quiet: bool, input_size: int | None, **overrides: Any) -> None:
+    """Train a model on a clip store; resumable, optionally on several processes."""
+    import os
+
+    from dynapose.config import load_config
+    from dynapose.training.image import train as run_training
+
+    if nproc > 1 and "LOCAL_RANK" not in os.environ:
+        _relaunch_distributed(nproc)
+        return
+    if input_size is not None:
+        overrides["model_config"] = {"input_size": input_size}
+    config = load_config(preset, config_file, overrides)
+    result = run_training(data, out, config, resume=resume, progress=not quiet)
+    if result["world_size"] == 1 or int(os.environ.get("RANK", "0")) == 0:
+        click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, "
+                   f"metrics.csv, loss.png, mpjpe.png, pck3d.png)")
+
+
+def _relaunch_distributed(nproc: int) -> None:
+    """Run this same command under torch.distributed.run with `nproc` processes."""
+    import subprocess
+
+    args = [a for a in sys.argv[1:]]
+    cleaned: list[str] = []
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+            continue
+        if a == "--nproc":
+            skip = True
+            continue
+        if a.startswith("--nproc="):
+            continue
+        cleaned.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "dynapose", *cleaned]
+    sys.exit(subprocess.call(cmd))
+
+
+@click.command("train-lift")
+@click.option("--data", required=True,
+              help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, or 'synthetic'.")
+@click.option("--out", "-o", required=True, help="Run folder (metrics.csv, checkpoint, state).")
+@click.option("--preset", default="lift-h36m", show_default=True,
+              help="Lift preset from dynapose/configs (lift-*.yaml).")
+@click.option("--config", "config_file", default=None, help="YAML file overriding the preset.")
+@click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default=None)
+@click.option("--channels", type=int, default=None)
+@click.option("--frame-stride", type=int, default=None,
+              help="See every s-th frame: a window spans (R-1)*s+1 frames.")
+@click.option("--causal/--centred", "causal", default=None, help="See only past frames.")
+@click.option("--epochs", type=int, default=None)
+@click.option("--samples-per-epoch", type=int, default=None)
+@click.option("--batch-size", type=int, default=None)
+@click.option("--lr", type=float, default=None)
+@click.option("--threads", type=int, default=None, help="Torch threads (0: all cores).")
+@click.option("--seed", type=int, default=None)
+@click.option("--train-subjects", multiple=True,
+              help="Subjects to train on, e.g. S1,S5,S7,S8 (default: the preset's).")
+@click.option("--val-subjects", multiple=True,
+              help="Held-out subjects, e.g. S6 (default: the preset's): with --train-subjects, "
+                   "leave-one-subject-out cross-validation.")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
+@click.option("--evaluate/--no-evaluate", "run_eval", default=True, show_default=True,
+              help="Afterwards, the full protocol on the validation subjects (RUN/eval.json).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, resume: bool,
+                   run_eval: bool, quiet: bool, receptive_field: str | None,
+                   **overrides: Any) -> None:
+    """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
+    from dynapose.config import load_lift_config
+    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.training.lift import train_lifter
+
+    if receptive_field is not None:
+        overrides["receptive_field"] = int(receptive_field)
+    for key in ("train_subjects", "val_subjects"):
+        overrides[key] = csv_values(overrides[key])
+    config = load_lift_config(preset, config_file, overrides)
+    result = train_lifter(data, out, config, resume=resume, progress=not quiet)
+    click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, metrics.csv; "
+               f"{result['samples_per_s']:.0f} training samples/s)")
+    if run_eval and config.val_subjects and not result["val_frames"]:
+        click.echo(f"no frames of {', '.join(config.val_subjects)} in {data}: evaluation skipped")
+    elif run_eval and config.val_subjects:
+        report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects)
+        click.echo(format_lift_report(report))
+        click.echo(f"report: {write_lift_report(report, Path(out) / 'eval.json')}")
