@@ -585,7 +585,7 @@ def test_cli_train_evaluate_bench(tmp_path: Path) -> None:
     assert noisy["noise_px"] == 2 and noisy["protocol1"] != report["protocol1"]
     res = runner.invoke(main, ["evaluate-lift", "--checkpoint", str(run), "--data", str(store),
                                "--noise-px", "-1"])
-    assert res.exit_code == 2 and "noise_px must be >= 0" in res.output
+    assert res.exit_code == 2 and "Invalid value for '--noise-px'" in res.output
     # `dynapose evaluate` recognises a lifter and runs the same protocol.
     res = runner.invoke(main, ["evaluate", "--checkpoint", str(run), "--data", str(store),
                                "--out", str(tmp_path / "same.json")])

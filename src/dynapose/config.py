@@ -13,8 +13,13 @@ from typing import Any
 import yaml
 
 from dynapose.errors import DynaPoseError
+from dynapose.models import check_model_config
 from dynapose.models.lifter import filter_widths_for
+from dynapose.schema import check_mapping, check_value, describe, field_types
 from dynapose.skeleton import TARGET_FRAMES
+
+#: The models `train` trains (the lifter trains with `train-lift`).
+IMAGE_MODELS = ("seed",)
 
 
 @dataclass
@@ -42,23 +47,38 @@ class TrainConfig:
     val_split: str = "val"
     preset: str = ""
 
-    def validate(self, source: str | None = None) -> TrainConfig:
-        """Raise DynaPoseError on impossible values; return self."""
+    def validate(self, source: str | None = None,
+                 origins: dict[str, str | None] | None = None) -> TrainConfig:
+        """Raise DynaPoseError on values of the wrong type or impossible values; return self.
+
+        The error names the file a value came from (`origins`: setting -> file, as
+        :func:`load_config` records them), else `source`.
+        """
+        check_fields(self, source, origins)
         checks = [
-            (self.epochs >= 1, "epochs must be >= 1"),
-            (self.batch_size >= 1, "batch_size must be >= 1"),
-            (self.lr > 0, "lr must be > 0"),
-            (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1, "betas must be in [0, 1)"),
-            (self.eps > 0, "eps must be > 0"),
+            (self.epochs >= 1, "epochs must be >= 1", "epochs"),
+            (self.batch_size >= 1, "batch_size must be >= 1", "batch_size"),
+            (self.lr > 0, "lr must be > 0", "lr"),
+            (0 <= self.beta1 < 1, "beta1 must be in [0, 1)", "beta1"),
+            (0 <= self.beta2 < 1, "beta2 must be in [0, 1)", "beta2"),
+            (self.eps > 0, "eps must be > 0", "eps"),
+            (self.weight_decay >= 0, "weight_decay must be >= 0", "weight_decay"),
             (self.optimizer in ("keras-adam", "adam"),
-             f"unknown optimizer {self.optimizer!r} (keras-adam or adam)"),
-            (self.loss in ("mse", "mpjpe"), f"unknown loss {self.loss!r} (mse or mpjpe)"),
+             f"unknown optimizer {self.optimizer!r} (keras-adam or adam)", "optimizer"),
+            (self.loss in ("mse", "mpjpe"), f"unknown loss {self.loss!r} (mse or mpjpe)", "loss"),
             (self.targets in TARGET_FRAMES,
-             f"unknown targets {self.targets!r} ({' or '.join(TARGET_FRAMES)})"),
-            (self.workers >= 0 and self.threads >= 0, "workers and threads must be >= 0"),
-            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+             f"unknown targets {self.targets!r} ({' or '.join(TARGET_FRAMES)})", "targets"),
+            (self.workers >= 0, "workers must be >= 0", "workers"),
+            (self.threads >= 0, "threads must be >= 0", "threads"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0", "checkpoint_every"),
+            (self.model in IMAGE_MODELS,
+             f"model {self.model!r} is not an image model (train: {', '.join(IMAGE_MODELS)}; "
+             "a lifter trains with train-lift)", "model"),
         ]
-        check_settings(checks, source)
+        check_settings(checks, source, origins)
+        # The model's own settings: known keys, their types, values the model accepts.
+        check_model_config(self.model, self.model_config, _origin("model_config", source,
+                                                                  origins), "model_config.")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,16 +94,22 @@ def preset_names() -> list[str]:
 
 
 def read_settings(source: str | os.PathLike[str], text: str, cls: type) -> dict[str, Any]:
-    """Parse YAML `text` into settings of the dataclass `cls`; unknown keys are refused."""
+    """Parse YAML `text` into settings of the dataclass `cls`: unknown keys and values of the
+    wrong type are refused, naming `source`, the key, the expected and the found type."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DynaPoseError(f"invalid YAML ({str(exc).splitlines()[0]})", source) from exc
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise DynaPoseError("a config file must hold a mapping of settings", source)
-    unknown = sorted(set(data) - {f.name for f in dataclasses.fields(cls)})
+        raise DynaPoseError(f"a config file must hold a mapping of settings, found "
+                            f"{describe(data)}", source)
+    fields = field_types(cls)
+    unknown = sorted(str(k) for k in data if k not in fields)
     if unknown:
         raise DynaPoseError(f"unknown setting(s) {', '.join(unknown)}", source)
+    check_mapping(data, fields, source, "settings")
     return data
 
 
@@ -101,14 +127,63 @@ def read_settings_file(path: str | os.PathLike[str], cls: type) -> dict[str, Any
     path = Path(path)
     if not path.is_file():
         raise DynaPoseError("config file not found", path)
-    return read_settings(path, path.read_text(), cls)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DynaPoseError(f"unreadable config file ({exc})", path) from exc
+    return read_settings(path, text, cls)
 
 
-def check_settings(checks: list[tuple[bool, str]], source: str | None) -> None:
-    """Raise DynaPoseError with the first problem whose condition is false."""
-    for ok, problem in checks:
+def _origin(key: str, source: str | None, origins: dict[str, str | None] | None) -> str | None:
+    return (origins or {}).get(key) or source
+
+
+def check_fields(config: Any, source: str | None = None,
+                 origins: dict[str, str | None] | None = None) -> None:
+    """Check every field of the dataclass instance `config` against its declared type."""
+    for key, tp in field_types(type(config)).items():
+        check_value(key, getattr(config, key), tp, _origin(key, source, origins))
+
+
+def check_settings(checks: list[tuple[bool, str, str]], source: str | None,
+                   origins: dict[str, str | None] | None = None) -> None:
+    """Raise DynaPoseError with the first problem whose condition is false, naming the file
+    its setting (third item) came from."""
+    for ok, problem, key in checks:
         if not ok:
-            raise DynaPoseError(problem, source)
+            raise DynaPoseError(problem, _origin(key, source, origins))
+
+
+def _layers(preset_values: dict[str, Any], preset: str | None, config_file: Any, cls: type,
+            overrides: dict[str, Any] | None, nested: tuple[str, ...] = ()
+            ) -> tuple[dict[str, Any], dict[str, str | None]]:
+    """Merge preset, file and overrides: (values, {key: the file it came from}). Keys in
+    `nested` hold mappings merged key by key."""
+    layers: list[tuple[dict[str, Any], str | None]] = [
+        (preset_values, f"preset {preset}" if preset else None)]
+    if config_file is not None:
+        layers.append((read_settings_file(config_file, cls), os.fspath(config_file)))
+    layers.append(({k: v for k, v in (overrides or {}).items() if v is not None}, None))
+    values: dict[str, Any] = {}
+    origins: dict[str, str | None] = {}
+    for layer, source in layers:
+        for key, value in layer.items():
+            if key in nested and isinstance(value, dict) and isinstance(values.get(key), dict):
+                value = {**values[key], **value}
+            values[key] = value
+            origins[key] = source
+    return values, origins
+
+
+def _construct(cls: type, values: dict[str, Any], origins: dict[str, str | None]) -> Any:
+    fields = field_types(cls)
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise DynaPoseError(f"unknown setting(s) {', '.join(unknown)}",
+                            origins.get(unknown[0]))
+    for key, value in values.items():
+        check_value(key, value, fields[key], origins.get(key))
+    return cls(**values)
 
 
 def load_config(
@@ -116,25 +191,16 @@ def load_config(
     config_file: str | os.PathLike[str] | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> TrainConfig:
-    """Merge a preset, an optional YAML file and explicit overrides (None values are ignored)."""
-    values: dict[str, Any] = read_preset(preset, TrainConfig, preset_names()) if preset else {}
-    if config_file is not None:
-        file_values = read_settings_file(config_file, TrainConfig)
-        model_config = {**values.get("model_config", {}), **file_values.pop("model_config", {})}
-        values.update(file_values)
-        values["model_config"] = model_config
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key == "model_config":
-            values["model_config"] = {**values.get("model_config", {}), **value}
-        else:
-            values[key] = value
-    try:
-        config = TrainConfig(**values)
-    except TypeError as exc:
-        raise DynaPoseError(f"bad configuration ({exc})", config_file) from exc
-    return config.validate(None if config_file is None else os.fspath(config_file))
+    """Merge a preset, an optional YAML file and explicit overrides (None values are ignored).
+
+    Every value is checked against :class:`TrainConfig`'s types, then its ranges, then
+    ``model_config`` against the model's own settings; an error names the file the value
+    came from."""
+    preset_values = read_preset(preset, TrainConfig, preset_names()) if preset else {}
+    values, origins = _layers(preset_values, preset, config_file, TrainConfig, overrides,
+                              nested=("model_config",))
+    config: TrainConfig = _construct(TrainConfig, values, origins)
+    return config.validate(None, origins)
 
 
 @dataclass
@@ -174,31 +240,46 @@ class LiftConfig:
     checkpoint_every: int = 100  # steps between resumable snapshots (0: epoch ends only)
     preset: str = ""
 
-    def validate(self, source: str | None = None) -> LiftConfig:
-        """Raise DynaPoseError on impossible values; return self."""
+    def validate(self, source: str | None = None,
+                 origins: dict[str, str | None] | None = None) -> LiftConfig:
+        """Raise DynaPoseError on values of the wrong type or impossible values; return self
+        (the error names the file the value came from, see :meth:`TrainConfig.validate`)."""
+        check_fields(self, source, origins)
+        augment = ("noise_px", "jitter_mm", "yaw_deg", "bone_scale", "body_scale", "posture_deg")
+        both = sorted(set(self.train_subjects) & set(self.val_subjects))
         checks = [
-            (self.receptive_field in (1, 27, 81, 243), "receptive_field must be 1, 27, 81 or 243"),
-            (self.frame_stride >= 1, "frame_stride must be >= 1"),
-            (self.channels >= 1 and self.epochs >= 1 and self.batch_size >= 1,
-             "channels, epochs and batch_size must be >= 1"),
-            (self.samples_per_epoch >= self.batch_size, "samples_per_epoch must be >= batch_size"),
-            (0 <= self.dropout < 1 and 0 <= self.flip <= 1, "dropout and flip must be in [0, 1)"),
-            (self.lr > 0 and 0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr"),
-            (self.schedule in ("exp", "cosine"), f"unknown schedule {self.schedule!r}"),
+            (self.receptive_field in (1, 27, 81, 243), "receptive_field must be 1, 27, 81 or 243",
+             "receptive_field"),
+            (self.frame_stride >= 1, "frame_stride must be >= 1", "frame_stride"),
+            (self.channels >= 1, "channels must be >= 1", "channels"),
+            (self.epochs >= 1, "epochs must be >= 1", "epochs"),
+            (self.batch_size >= 1, "batch_size must be >= 1", "batch_size"),
+            (self.samples_per_epoch >= self.batch_size, "samples_per_epoch must be >= batch_size",
+             "samples_per_epoch"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)", "dropout"),
+            (0 <= self.flip <= 1, "flip must be in [0, 1]", "flip"),
+            (self.lr > 0, "lr must be > 0", "lr"),
+            (0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr", "lr_end"),
+            (0 < self.bn_momentum <= 1 and 0 < self.bn_momentum_end <= 1,
+             "bn_momentum and bn_momentum_end must be in (0, 1]", "bn_momentum"),
+            (self.schedule in ("exp", "cosine"), f"unknown schedule {self.schedule!r}",
+             "schedule"),
             (self.precision in ("fp32", "bf16"), f"precision must be fp32 or bf16, "
-                                                 f"got {self.precision!r}"),
-            (0 <= self.warmup < 1, "warmup must be in [0, 1)"),
-            (min(self.noise_px, self.jitter_mm, self.yaw_deg, self.bone_scale,
-                 self.body_scale, self.posture_deg) >= 0,
-             "augmentations must be >= 0"),
-            (self.threads >= 0 and self.checkpoint_every >= 0 and self.val_windows >= 0,
-             "threads, checkpoint_every and val_windows must be >= 0"),
-            (bool(self.train_subjects), "train_subjects is empty"),
-            (not set(self.train_subjects) & set(self.val_subjects),
-             f"subjects {sorted(set(self.train_subjects) & set(self.val_subjects))} are in both "
-             "train_subjects and val_subjects: validation would score the training data"),
+                                                 f"got {self.precision!r}", "precision"),
+            (0 <= self.warmup < 1, "warmup must be in [0, 1)", "warmup"),
+            *((getattr(self, k) >= 0, f"augmentations must be >= 0 ({k})", k) for k in augment),
+            (self.threads >= 0, "threads must be >= 0", "threads"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0", "checkpoint_every"),
+            (self.val_windows >= 0, "val_windows must be >= 0", "val_windows"),
+            (bool(self.train_subjects), "train_subjects is empty", "train_subjects"),
+            (not both, f"subjects {both} are in both train_subjects and val_subjects: "
+             "validation would score the training data", "val_subjects"),
         ]
-        check_settings(checks, source)
+        check_settings(checks, source, origins)
+        model_keys = ("receptive_field", "frame_stride", "channels", "dropout", "bn_momentum")
+        files = [o for k in model_keys if (o := _origin(k, source, origins))]
+        check_model_config("lifter", self.model_config(), next(
+            (f for f in files if not f.startswith("preset ")), files[0] if files else None))
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -220,14 +301,10 @@ def lift_preset_names() -> list[str]:
 def load_lift_config(preset: str | None = "lift-h36m",
                      config_file: str | os.PathLike[str] | None = None,
                      overrides: dict[str, Any] | None = None) -> LiftConfig:
-    """Merge a lift preset, an optional YAML file and overrides (None values ignored)."""
-    values: dict[str, Any] = (read_preset(preset, LiftConfig, lift_preset_names(), "lift")
-                              if preset else {})
-    if config_file is not None:
-        values.update(read_settings_file(config_file, LiftConfig))
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    try:
-        config = LiftConfig(**values)
-    except TypeError as exc:
-        raise DynaPoseError(f"bad configuration ({exc})", config_file) from exc
-    return config.validate(None if config_file is None else os.fspath(config_file))
+    """Merge a lift preset, an optional YAML file and overrides (None values ignored); checked
+    as :func:`load_config` checks."""
+    preset_values = (read_preset(preset, LiftConfig, lift_preset_names(), "lift")
+                     if preset else {})
+    values, origins = _layers(preset_values, preset, config_file, LiftConfig, overrides)
+    config: LiftConfig = _construct(LiftConfig, values, origins)
+    return config.validate(None, origins)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from dynapose.cli.options import count, number
+
 
 @click.group()
 def bench() -> None:
@@ -17,12 +19,14 @@ def bench() -> None:
 @bench.command("predict")
 @click.option("--checkpoint", default=None,
               help="Checkpoint to time (default: the seed model with random weights).")
-@click.option("--input-size", default=224, show_default=True,
+@click.option("--input-size", type=count(193), default=224, show_default=True,
               help="Input side of the default seed model.")
-@click.option("--batch", default=16, show_default=True, help="Windows per model call.")
-@click.option("--frames", "video_frames", default=400, show_default=True,
+@click.option("--batch", type=count(), default=16, show_default=True,
+              help="Windows per model call.")
+@click.option("--frames", "video_frames", type=count(), default=400, show_default=True,
               help="Frames of the generated 1000x1000 video.")
-@click.option("--seconds", default=3.0, show_default=True, help="Time per model measurement.")
+@click.option("--seconds", type=number(0, min_open=True), default=3.0, show_default=True,
+              help="Time per model measurement.")
 @click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnx"]),
               help="Backends for the model-alone figure (default: both).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -46,8 +50,10 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
 
 
 @bench.command("viz")
-@click.option("--frames", default=200, show_default=True, help="Frames per measurement.")
-@click.option("--size", default=224, show_default=True, help="Side of the input frames (px).")
+@click.option("--frames", type=count(), default=200, show_default=True,
+              help="Frames per measurement.")
+@click.option("--size", type=count(), default=224, show_default=True,
+              help="Side of the input frames (px).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
     """Frames/s of the 2D overlay, the 3D view and the comparison video (MP4, GIF)."""
@@ -65,9 +71,11 @@ def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
 
 
 @bench.command("synth")
-@click.option("--size", default=224, show_default=True, help="Side of the rendered frames, px.")
-@click.option("--frames", default=800, show_default=True, help="Frames per measurement.")
-@click.option("--workers", type=int, default=None, help="Processes (default: all cores).")
+@click.option("--size", type=count(), default=224, show_default=True,
+              help="Side of the rendered frames, px.")
+@click.option("--frames", type=count(), default=800, show_default=True,
+              help="Frames per measurement.")
+@click.option("--workers", type=count(), default=None, help="Processes (default: all cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) -> None:
     """Rendered frames/s of synthetic video, end to end (motion + render + crop)."""
@@ -93,7 +101,7 @@ def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) 
               help="Timed steps (after warm-up).")
 @click.option("--warmup", default=2, show_default=True, type=click.IntRange(min=0),
               help="Untimed steps first.")
-@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--threads", type=count(), default=None, help="Torch threads (default: torch's).")
 @click.option("--huge-pages/--no-huge-pages", default=True, show_default=True,
               help="THP_MEM_ALLOC_ENABLE=1 in the measuring process (fewer page faults).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -143,11 +151,13 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
 @click.option("--checkpoint", default=None, help="Lifter to time (default: random weights).")
 @click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default="243",
               show_default=True)
-@click.option("--channels", default=256, show_default=True)
-@click.option("--batch", default=1024, show_default=True, help="Training batch.")
-@click.option("--frames", default=2000, show_default=True, help="Frames per inference sequence.")
-@click.option("--seconds", default=3.0, show_default=True, help="Time per measurement.")
-@click.option("--threads", type=int, default=None, help="Torch threads (default: torch's).")
+@click.option("--channels", type=count(), default=256, show_default=True)
+@click.option("--batch", type=count(), default=1024, show_default=True, help="Training batch.")
+@click.option("--frames", type=count(), default=2000, show_default=True,
+              help="Frames per inference sequence.")
+@click.option("--seconds", type=number(0, min_open=True), default=3.0, show_default=True,
+              help="Time per measurement.")
+@click.option("--threads", type=count(), default=None, help="Torch threads (default: torch's).")
 @click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
               show_default=True, help="Training step precision (the lift presets use bf16).")
 @click.option("--video", default=None, type=click.Path(dir_okay=False),

@@ -10,20 +10,22 @@ from typing import Any
 
 import click
 
-from dynapose.cli.options import csv_values
+from dynapose.cli.options import SEED, count, csv_values, number
+from dynapose.io.atomic import check_output
 
 
 @click.command("import-arrays")
 @click.argument("x_npy", type=click.Path(path_type=str))
 @click.argument("y_npy", type=click.Path(path_type=str))
 @click.option("--out", "-o", required=True, help="Clip store folder to create.")
-@click.option("--val-fraction", default=0.0, show_default=True,
+@click.option("--val-fraction", type=number(0, 1, max_open=True), default=0.0, show_default=True,
               help="Share of clips (seeded random) put in the validation split.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the split.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the split.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing store (only once complete).")
 def import_arrays_cmd(x_npy: str, y_npy: str, out: str, val_fraction: float, seed: int,
                       overwrite: bool) -> None:
     """Convert the report's arrays (X: N×8×224×224×3 uint8, Y: N×8×17×3 mm) to a clip store."""
+    check_output(out, folder=True, overwrite=overwrite)
     from dynapose.data.arrays import import_arrays
     from dynapose.data.store import ClipStore
 
@@ -36,17 +38,18 @@ def import_arrays_cmd(x_npy: str, y_npy: str, out: str, val_fraction: float, see
 
 @click.command()
 @click.option("--out", "-o", required=True, help="Clip store folder to create.")
-@click.option("--clips", required=True, type=int, help="Number of 8-frame clips.")
-@click.option("--size", default=224, show_default=True, help="Side of the square frames, px.")
+@click.option("--clips", required=True, type=count(), help="Number of 8-frame clips.")
+@click.option("--size", type=count(), default=224, show_default=True,
+              help="Side of the square frames, px.")
 @click.option("--motions", multiple=True, type=click.Path(path_type=str),
               help="BVH files to animate (repeat or list after --motions; default: "
                    "procedural motion).")
 @click.argument("more_motions", nargs=-1, type=click.Path(path_type=str),
                 metavar="[BVH]...")
-@click.option("--seed", default=0, show_default=True, help="Everything follows from it.")
-@click.option("--workers", type=int, default=None,
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Everything follows from it.")
+@click.option("--workers", type=count(), default=None,
               help="Rendering processes (default: all cores; the output does not depend on it).")
-@click.option("--subjects", type=int, default=None,
+@click.option("--subjects", type=count(), default=None,
               help="Synthetic people (default: one per 32 clips, 5 to 40).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing store (only once complete).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -55,6 +58,7 @@ def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
           overwrite: bool, quiet: bool) -> None:
     """Render synthetic people (procedural or BVH motion) into a clip store with exact 3D labels;
     train/val/test split by subject and motion."""
+    check_output(out, folder=True, overwrite=overwrite)
     from dynapose.data.store import ClipStore
     from dynapose.data.synthetic.synth import synthesize
 
@@ -77,22 +81,25 @@ def prepare() -> None:
 @click.option("--subjects", multiple=True,
               help="e.g. S1,S5 (default: all). Splits: train S1,S5-S8; test S9,S11.")
 @click.option("--cameras", multiple=True, help="Camera ids, e.g. 54138969 (default: all four).")
-@click.option("--stride", type=int, default=None,
+@click.option("--stride", type=count(), default=None,
               help="Source frames between clip starts (default: clip length x downsample).")
-@click.option("--downsample", default=1, show_default=True, help="Keep every n-th frame.")
-@click.option("--size", default=224, show_default=True, help="Side of the square crops, px.")
-@click.option("--clip-len", default=8, show_default=True, help="Frames per clip.")
-@click.option("--margin", default=0.2, show_default=True,
+@click.option("--downsample", type=count(), default=1, show_default=True,
+              help="Keep every n-th frame.")
+@click.option("--size", type=count(), default=224, show_default=True,
+              help="Side of the square crops, px.")
+@click.option("--clip-len", type=count(), default=8, show_default=True, help="Frames per clip.")
+@click.option("--margin", type=number(0), default=0.2, show_default=True,
               help="Added around the joints' box on each side, as a share of its longer side.")
 @click.option("--poses-only", is_flag=True,
               help="Write a pose store (2D + 3D joints, no images); any layout with 3D.")
-@click.option("--workers", default=1, show_default=True, help="Decoding processes.")
+@click.option("--workers", type=count(), default=1, show_default=True, help="Decoding processes.")
 @click.option("--cameras-h5", default=None,
               help="A 3d-pose-baseline cameras.h5 to use instead of the published calibration.")
 @click.option("--keypoints", default=None,
               help="With --poses-only: a VideoPose3D 2D keypoint .npz to use as the 2D joints.")
-@click.option("--segment-clips", type=int, default=None, help="Clips per unit of work.")
-@click.option("--chunk-clips", default=256, show_default=True, help="Clips per store chunk.")
+@click.option("--segment-clips", type=count(), default=None, help="Clips per unit of work.")
+@click.option("--chunk-clips", type=count(), default=256, show_default=True,
+              help="Clips per store chunk.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing store (only once complete).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def prepare_h36m_cmd(root: str, out: str, subjects: tuple[str, ...], cameras: tuple[str, ...],
@@ -105,6 +112,7 @@ def prepare_h36m_cmd(root: str, out: str, subjects: tuple[str, ...], cameras: tu
     interrupted run with the same arguments."""
     import warnings
 
+    check_output(out, folder=True, overwrite=overwrite)
     from dynapose.data.prepare import prepare_h36m
 
     def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
@@ -135,11 +143,12 @@ def prepare_h36m_cmd(root: str, out: str, subjects: tuple[str, ...], cameras: tu
 @click.command("import-keras")
 @click.argument("file", type=click.Path(path_type=str))
 @click.option("--out", "-o", required=True, help="Checkpoint folder to create.")
-@click.option("--input-size", type=int, default=None,
+@click.option("--input-size", type=count(), default=None,
               help="Frame side in pixels (default: 224 when the weights fit it).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing checkpoint folder.")
 def import_keras_cmd(file: str, out: str, input_size: int | None, overwrite: bool) -> None:
     """Convert the report's Keras weights (Keras 3 .weights.h5 or Keras 2 .h5) to a checkpoint."""
+    check_output(out, folder=True, overwrite=overwrite)
     from dynapose.io.keras import import_keras
 
     path = import_keras(file, out, input_size=input_size, overwrite=overwrite)

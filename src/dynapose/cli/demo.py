@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import click
 
+from dynapose.cli.options import SEED, count
+
 
 @click.command()
 @click.option("--out", "-o", default="dynapose-demo", show_default=True, help="Output folder.")
 @click.option("--quick", is_flag=True, help="A tiny run (under a minute) that checks the plumbing.")
-@click.option("--seed", default=0, show_default=True)
-@click.option("--workers", type=int, default=None, help="Synthesis processes (default: cores).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--workers", type=count(), default=None, help="Synthesis processes (default: cores).")
 @click.option("--overwrite", is_flag=True, help="Reuse a non-empty output folder.")
 @click.option("--preset", default=None,
               help="Training preset instead of the plan's (seed-synth; quick with --quick), "

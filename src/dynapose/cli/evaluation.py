@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from dynapose.cli.options import csv_values
+from dynapose.cli.options import count, csv_values, number
+from dynapose.io.atomic import check_output
 
 
 def _report_folder(checkpoint: str) -> Path:
@@ -29,35 +30,40 @@ def _report_folder(checkpoint: str) -> Path:
 @click.command()
 @click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
 @click.option("--data", required=True, help="Clip store to evaluate on.")
-@click.option("--split", default="auto", show_default=True,
+@click.option("--split", type=click.Choice(["auto", "test", "val", "train", "all"]),
+              default="auto", show_default=True,
               help="Split to evaluate: test, val, train, all, or auto (test, else val, else all).")
 @click.option("--out", "-o", default=None,
               help="JSON report path (default: CHECKPOINT/eval-<store>-<split>.json).")
-@click.option("--batch-size", default=32, show_default=True)
-@click.option("--workers", default=1, show_default=True)
+@click.option("--batch-size", type=count(), default=32, show_default=True)
+@click.option("--workers", type=count(0), default=1, show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing report.")
 @click.pass_context
 def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: str | None,
-             batch_size: int, workers: int) -> None:
+             batch_size: int, workers: int, overwrite: bool) -> None:
     """All metrics overall, per joint, per subject and action; a table and a JSON report.
 
     A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
     store or Human3.6M npz."""
+    from dynapose.evaluation.clips import default_split, format_report, write_report
     from dynapose.evaluation.clips import evaluate as run_evaluation
-    from dynapose.evaluation.clips import format_report, write_report
     from dynapose.io.checkpoint import read_checkpoint_config
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
         ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
-                   cameras=(), flip_tta=True, noise_px=0.0, out=out)
+                   cameras=(), flip_tta=True, noise_px=0.0, out=out, overwrite=overwrite)
         return
+    from dynapose.data.store import ClipStore
 
-    report = run_evaluation(checkpoint, data, split=None if split == "all" else split,
-                            batch_size=batch_size, workers=workers)
-    if out is None:
-        out = str(_report_folder(checkpoint) / f"eval-{Path(data).name}-{report['split'] or 'all'}"
-                  ".json")
+    chosen = default_split(ClipStore(data)) if split == "auto" else split
+    chosen = None if chosen == "all" else chosen
+    target = Path(out) if out else (_report_folder(checkpoint)
+                                    / f"eval-{Path(data).name}-{chosen or 'all'}.json")
+    check_output(target, folder=False, overwrite=overwrite)  # before the evaluation, not after
+    report = run_evaluation(checkpoint, data, split=chosen, batch_size=batch_size,
+                            workers=workers)
     click.echo(format_report(report))
-    click.echo(f"\nreport: {write_report(report, out)}")
+    click.echo(f"\nreport: {write_report(report, target)}")
 
 
 @click.command("evaluate-lift")
@@ -68,17 +74,19 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 @click.option("--cameras", multiple=True, help="Camera ids (default: all).")
 @click.option("--flip-tta/--no-flip-tta", default=True, show_default=True,
               help="Average with the mirrored input's prediction.")
-@click.option("--noise-px", type=float, default=0.0, show_default=True,
+@click.option("--noise-px", type=number(0), default=0.0, show_default=True,
               help="Gaussian noise (std, pixels) added to the 2D, as a detector's would be.")
 @click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing report.")
 def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
-                      out: str | None) -> None:
+                      out: str | None, overwrite: bool) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
+    target = Path(out) if out else _report_folder(checkpoint) / "eval-lift.json"
+    check_output(target, folder=False, overwrite=overwrite)
     from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
 
     report = evaluate_lifter(checkpoint, data, subjects=csv_values(subjects),
                              cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px)
     click.echo(format_lift_report(report))
-    target = out or _report_folder(checkpoint) / "eval-lift.json"
     click.echo(f"report: {write_lift_report(report, target)}")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
+from dynapose.cli.options import count
 from dynapose.errors import DynaPoseError
+from dynapose.io.atomic import check_output
 
 _DEFAULT_LIFTER = "<default>"
 
@@ -43,8 +45,10 @@ _DEFAULT_LIFTER = "<default>"
 @click.option("--onnx", "onnx_path", default=None,
               help="ONNX file from `dynapose export` (implies --backend onnx; without it, "
                    "--backend onnx exports on the fly).")
-@click.option("--stride", default=4, show_default=True, help="Frames between 8-frame windows.")
-@click.option("--batch", default=16, show_default=True, help="Windows per model call.")
+@click.option("--stride", type=count(), default=4, show_default=True,
+              help="Frames between 8-frame windows.")
+@click.option("--batch", type=count(), default=16, show_default=True,
+              help="Windows per model call.")
 @click.option("--no-visuals", is_flag=True,
               help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
@@ -65,6 +69,7 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
     target = Path(out) if out else path.with_name(f"{path.stem}-pose")
     if (checkpoint is None) == (lifter is None):
         raise DynaPoseError("give either --checkpoint RUN (image model) or --lifter [LIFTER]")
+    check_output(target, folder=True, overwrite=overwrite)
     if lifter is not None:
         from dynapose.inference.lifted import predict_video_lifted
 
@@ -94,8 +99,10 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
 @click.command()
 @click.option("--checkpoint", required=True, help="Run folder or checkpoint folder.")
 @click.option("--onnx", "onnx_path", required=True, help="ONNX file to write.")
-def export(checkpoint: str, onnx_path: str) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing ONNX file.")
+def export(checkpoint: str, onnx_path: str, overwrite: bool) -> None:
     """Export a checkpoint to ONNX and check onnxruntime matches torch (1e-4)."""
+    check_output(onnx_path, folder=False, overwrite=overwrite)
     from dynapose.io.onnx import export_onnx
 
     summary = export_onnx(checkpoint, onnx_path)

@@ -1,13 +1,18 @@
 """The ``dynapose`` command: a thin layer over the Python API.
 
 Each subcommand parses its options, calls one documented function, and prints where its outputs
-went. Bad input surfaces as ``error: <file>: <problem>`` on one line and exit status 2.
+went. Bad input surfaces as ``error: <file>: <problem>`` on one line and exit status 2; every
+other failure is one line too (exit 1), its traceback shown only with ``--debug`` or
+``DYNAPOSE_DEBUG=1`` (docs/errors.md).
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any
+import traceback
+import warnings
+from typing import Any, TextIO
 
 import click
 
@@ -19,22 +24,87 @@ from dynapose.cli.inference import export, predict
 from dynapose.cli.training import train, train_lift_cmd
 from dynapose.errors import DynaPoseError
 
+#: Set to 1 (or pass ``dynapose --debug``) to see the traceback of an unexpected failure.
+DEBUG_ENV = "DYNAPOSE_DEBUG"
+#: numpy's floating-point warnings (shown again with --debug).
+NUMPY_FLOAT_WARNINGS = (r"(invalid value|divide by zero|overflow|underflow) encountered|"
+                        r"Mean of empty slice|Degrees of freedom")
+
+
+def _debugging(ctx: click.Context) -> bool:
+    return bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """Warnings as one ``warning: ...`` line each, without the source line Python adds."""
+    click.echo(f"warning: {_one_line(message)}", err=True)
+
+
+def _describe_failure(exc: BaseException) -> str:
+    """One line for a failure that is not bad input: the machine's, or DynaPose's bug."""
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror}"
+    text = _one_line(exc)
+    return (f"internal error, please report it: {type(exc).__name__}"
+            + (f": {text[:300]}" if text else ""))
+
 
 class _Group(click.Group):
-    """Turns DynaPoseError into a one-line message and exit status 2."""
+    """The one error path of the command line.
+
+    Bad input (:class:`DynaPoseError`) prints ``error: <file>: <problem>`` and exits 2.
+    Anything else is a bug (or the machine's: memory, disk): still one line, exit 1, with the
+    traceback only under ``dynapose --debug`` or ``DYNAPOSE_DEBUG=1``. An interruption exits
+    130. click's own usage errors keep click's message and status 2.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except DynaPoseError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        debug = _debugging(ctx)
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _show_warning
+                # Floating-point warnings (overflow, invalid value) say nothing a user can act
+                # on: inputs are validated, and a non-finite result is refused where it matters.
+                warnings.filterwarnings("ignore", category=RuntimeWarning,
+                                        message=NUMPY_FLOAT_WARNINGS)
+            try:
+                return super().invoke(ctx)
+            except DynaPoseError as exc:
+                if debug:
+                    traceback.print_exc()
+                click.echo(f"error: {_one_line(exc)}", err=True)
+                sys.exit(2)
+            except (click.exceptions.ClickException, click.exceptions.Exit,
+                    click.exceptions.Abort):
+                raise
+            except KeyboardInterrupt:
+                click.echo("error: interrupted", err=True)
+                sys.exit(130)
+            except Exception as exc:
+                if debug:
+                    traceback.print_exc()
+                hint = "" if debug else f" (rerun with --debug or {DEBUG_ENV}=1 for the traceback)"
+                click.echo(f"error: {_describe_failure(exc)}{hint}", err=True)
+                sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dynapose")
-def main() -> None:
-    """DynaPose: 3D human pose estimation from video (17 Human3.6M joints, millimetres)."""
+@click.option("--debug", is_flag=True,
+              help=f"Show the traceback of an unexpected failure (also: {DEBUG_ENV}=1).")
+def main(debug: bool) -> None:
+    """DynaPose: 3D human pose estimation from video (17 Human3.6M joints, millimetres).
+
+    Bad input stops with one line, `error: <file>: <problem>`, exit status 2, and leaves no
+    half-written output."""
 
 
 for _command in (demo, synth, import_arrays_cmd, import_keras_cmd, prepare, train, train_lift_cmd,

@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from dynapose.cli.options import csv_values
+from dynapose.cli.options import SEED, count, csv_values, number
+from dynapose.io.atomic import check_output
 
 
 @click.command()
@@ -21,25 +22,25 @@ from dynapose.cli.options import csv_values
 @click.option("--preset", default="seed", show_default=True,
               help="Preset recipe from dynapose/configs (seed = the report's).")
 @click.option("--config", "config_file", default=None, help="YAML file overriding the preset.")
-@click.option("--epochs", type=int, default=None)
-@click.option("--batch-size", type=int, default=None, help="Global batch (all processes).")
-@click.option("--lr", type=float, default=None)
-@click.option("--beta1", type=float, default=None)
-@click.option("--beta2", type=float, default=None)
-@click.option("--eps", type=float, default=None)
+@click.option("--epochs", type=count(), default=None)
+@click.option("--batch-size", type=count(), default=None, help="Global batch (all processes).")
+@click.option("--lr", type=number(0, min_open=True), default=None)
+@click.option("--beta1", type=number(0, 1, max_open=True), default=None)
+@click.option("--beta2", type=number(0, 1, max_open=True), default=None)
+@click.option("--eps", type=number(0, min_open=True), default=None)
 @click.option("--loss", type=click.Choice(["mse", "mpjpe"]), default=None)
-@click.option("--seed", type=int, default=None)
-@click.option("--workers", type=int, default=None, help="Data-loading processes per trainer.")
-@click.option("--threads", type=int, default=None, help="Torch threads per process.")
-@click.option("--checkpoint-every", type=int, default=None,
+@click.option("--seed", type=SEED, default=None)
+@click.option("--workers", type=count(0), default=None, help="Data-loading processes per trainer.")
+@click.option("--threads", type=count(0), default=None, help="Torch threads per process.")
+@click.option("--checkpoint-every", type=count(0), default=None,
               help="Steps between resumable snapshots.")
-@click.option("--input-size", type=int, default=None, help="Model input size (pixels).")
+@click.option("--input-size", type=count(), default=None, help="Model input size (pixels).")
 @click.option("--normalize-targets/--no-normalize-targets", default=None,
               help="Output in units of the targets' spread around their mean pose (default: on).")
 @click.option("--targets", type=click.Choice(["camera", "root"]), default=None,
               help="Joints in the camera frame (the report's) or relative to the pelvis.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
-@click.option("--nproc", type=int, default=1, show_default=True,
+@click.option("--nproc", type=count(), default=1, show_default=True,
               help="Data-parallel processes (torch.distributed, gloo).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data: str, out: str, preset: str, config_file: str | None, resume: bool, nproc: int,
@@ -50,6 +51,7 @@ def train(data: str, out: str, preset: str, config_file: str | None, resume: boo
     from dynapose.config import load_config
     from dynapose.training.image import train as run_training
 
+    check_output(out, folder=True, may_exist=True)
     if nproc > 1 and "LOCAL_RANK" not in os.environ:
         _relaunch_distributed(nproc)
         return
@@ -92,16 +94,16 @@ def _relaunch_distributed(nproc: int) -> None:
               help="Lift preset from dynapose/configs (lift-*.yaml).")
 @click.option("--config", "config_file", default=None, help="YAML file overriding the preset.")
 @click.option("--receptive-field", type=click.Choice(["1", "27", "81", "243"]), default=None)
-@click.option("--channels", type=int, default=None)
-@click.option("--frame-stride", type=int, default=None,
+@click.option("--channels", type=count(), default=None)
+@click.option("--frame-stride", type=count(), default=None,
               help="See every s-th frame: a window spans (R-1)*s+1 frames.")
 @click.option("--causal/--centred", "causal", default=None, help="See only past frames.")
-@click.option("--epochs", type=int, default=None)
-@click.option("--samples-per-epoch", type=int, default=None)
-@click.option("--batch-size", type=int, default=None)
-@click.option("--lr", type=float, default=None)
-@click.option("--threads", type=int, default=None, help="Torch threads (0: all cores).")
-@click.option("--seed", type=int, default=None)
+@click.option("--epochs", type=count(), default=None)
+@click.option("--samples-per-epoch", type=count(), default=None)
+@click.option("--batch-size", type=count(), default=None)
+@click.option("--lr", type=number(0, min_open=True), default=None)
+@click.option("--threads", type=count(0), default=None, help="Torch threads (0: all cores).")
+@click.option("--seed", type=SEED, default=None)
 @click.option("--train-subjects", multiple=True,
               help="Subjects to train on, e.g. S1,S5,S7,S8 (default: the preset's).")
 @click.option("--val-subjects", multiple=True,
@@ -119,6 +121,7 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
     from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
     from dynapose.training.lift import train_lifter
 
+    check_output(out, folder=True, may_exist=True)
     if receptive_field is not None:
         overrides["receptive_field"] = int(receptive_field)
     for key in ("train_subjects", "val_subjects"):

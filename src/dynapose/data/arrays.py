@@ -15,16 +15,13 @@ from tqdm import tqdm
 
 from dynapose.data.store import ClipStoreWriter
 from dynapose.errors import DynaPoseError
+from dynapose.io.npy import load_npy
 from dynapose.skeleton import NUM_JOINTS
 
 
 def _open_npy(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise DynaPoseError("file not found", path)
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DynaPoseError(f"not a readable .npy array ({exc})", path) from exc
+    """The array in `path`, memory-mapped; its header checked against the file's size."""
+    return load_npy(path, mmap=True)
 
 
 def validate_arrays(x_path: Path, y_path: Path, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:

@@ -125,6 +125,9 @@ _UNITS: tuple[tuple[str, float, float, float], ...] = (
 #: is taken to be recorded on a floor at 0 (both shared rigs are).
 _NATIVE_FLOOR_TOLERANCE_MM = (30.0, 60.0)
 
+#: Frame Time range accepted (seconds per frame): 1 to 10,000 frames per second.
+MIN_FRAME_TIME, MAX_FRAME_TIME = 1e-4, 1.0
+
 _ROT_AXES = {"xrotation": 0, "yrotation": 1, "zrotation": 2}
 _POS_AXES = {"xposition": 0, "yposition": 1, "zposition": 2}
 
@@ -272,6 +275,11 @@ def parse_bvh(path: PathLike) -> BvhData:
     frame_time = _number(tm.group(1), "Frame Time", p)
     if frame_time <= 0:
         raise DynaPoseError(f"Frame Time must be positive, got {frame_time}", p)
+    if not MIN_FRAME_TIME <= frame_time <= MAX_FRAME_TIME:
+        # Resampling sizes its output from the Frame Time: bound it before any memory is used.
+        raise DynaPoseError(f"Frame Time {frame_time:g} s is not a motion-capture rate (from "
+                            f"{1 / MAX_FRAME_TIME:g} to {1 / MIN_FRAME_TIME:g} frames per second)",
+                            p)
     if n_frames == 0:
         raise DynaPoseError("BVH has zero frames", p)
     data = body[fm.end() + tm.end():].split()

@@ -23,12 +23,13 @@ All positions come back as float64 (T, 32, 3) mm or (T, 32, 2) px in Human3.6M's
 
 from __future__ import annotations
 
-import _codecs
 import io
+import math
 import os
 import pickle
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from dynapose.camera import Camera
 from dynapose.data import h36m_cameras
 from dynapose.data.h36m_cameras import CAMERA_IDS
 from dynapose.errors import DynaPoseError
+from dynapose.io.npy import npz_members, read_header, read_npz_member
 
 FPS = 50
 TRAIN_SUBJECTS: tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
@@ -391,73 +393,154 @@ def _numpy_multiarray() -> Any:
     return multiarray
 
 
+def _latin1(text: str, encoding: str = "latin1", errors: str = "strict") -> bytes:
+    """``_codecs.encode`` as protocol-2 pickles use it for bytes: latin-1 only (another codec,
+    such as hex, would let a pickle double a string's size with every call)."""
+    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
+        raise pickle.UnpicklingError(f"refused _codecs.encode with {encoding!r}")
+    return text.encode("latin-1", errors)
+
+
+class _PickledArray(np.ndarray):
+    """The ndarray a pickle rebuilds, with its state checked before numpy sizes it: raw data
+    whose length matches the shape, or (object arrays) a list with one item per element. A
+    crafted shape can thus never ask for more memory than the pickle itself holds."""
+
+    def __setstate__(self, state: Any) -> None:
+        if not (isinstance(state, tuple) and len(state) == 5 and isinstance(state[1], tuple)
+                and isinstance(state[2], np.dtype)):
+            raise pickle.UnpicklingError("refused an ndarray state that is not plain data")
+        _, shape, dtype, _, raw = state
+        count = math.prod(int(n) for n in shape) if all(
+            isinstance(n, int) and n >= 0 for n in shape) else -1
+        if dtype.hasobject:
+            ok = isinstance(raw, list) and len(raw) == count
+        else:
+            ok = isinstance(raw, (bytes, bytearray)) and len(raw) == count * dtype.itemsize
+        if not ok:
+            raise pickle.UnpicklingError(f"refused an ndarray state: shape {shape} {dtype} "
+                                         "does not match the data it carries")
+        super().__setstate__(state)
+
+
+def _reconstruct(cls: Any, shape: Any, typecode: Any) -> np.ndarray:
+    """numpy's pickle reconstructor, for ndarray only, starting empty (the state fills it)."""
+    if cls is not _ArrayClass:
+        raise pickle.UnpicklingError(f"refused to rebuild {cls!r}")
+    return _PickledArray((0,), dtype=np.uint8)
+
+
+def _new_array(*args: Any, **kwargs: Any) -> np.ndarray:
+    """``numpy.ndarray(...)`` called by a pickle: only with a buffer (no allocation)."""
+    raise pickle.UnpicklingError("refused numpy.ndarray(...): arrays are rebuilt from data only")
+
+
 def _plain_globals() -> dict[tuple[str, str], Any]:
 
     ma = _numpy_multiarray()
     allowed: dict[tuple[str, str], Any] = {
-        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "ndarray"): _PickledArray,
         ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): _codecs.encode,  # bytes in protocol-2 pickles
+        ("_codecs", "encode"): _latin1,  # bytes in protocol-2 pickles
     }
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(module, "_reconstruct")] = ma._reconstruct
+        allowed[(module, "_reconstruct")] = _reconstruct
         allowed[(module, "scalar")] = ma.scalar
     return allowed
 
 
 class _PlainDataUnpickler(pickle.Unpickler):
-    """Admits dicts, lists, tuples, strings, numbers and numpy arrays; refuses any other global."""
+    """Admits dicts, lists, tuples, strings, numbers and numpy arrays; refuses any other global.
+
+    Arrays are rebuilt through :class:`_PickledArray`, whose size is checked against the data
+    the pickle carries before memory is asked for; ``numpy.ndarray(shape)`` called directly
+    (allocation from the file's numbers alone) is refused."""
 
     _allowed = _plain_globals()
 
     def find_class(self, module: str, name: str) -> Any:
         try:
-            return self._allowed[(module, name)]
+            found = self._allowed[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
                 f"refused {module}.{name}: the pickle is not plain data"
             ) from None
+        if found is _PickledArray:
+            return _ArrayClass
+        return found
+
+
+class _ArrayClassMeta(type):
+    """``numpy.ndarray`` as a pickle sees it: passing it to ``_reconstruct`` is allowed,
+    calling it (``REDUCE numpy.ndarray (shape,)``) is refused."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        return _new_array(*args, **kwargs)
+
+
+class _ArrayClass(metaclass=_ArrayClassMeta):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    """`value` with every :class:`_PickledArray` turned into a plain ndarray (a view)."""
+    if isinstance(value, _PickledArray):
+        plain = value.view(np.ndarray)
+        if plain.dtype.hasobject:
+            plain = plain.copy()
+            flat = plain.reshape(-1)
+            for i, item in enumerate(flat):
+                flat[i] = _plain(item)
+        return plain
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    return value
 
 
 def load_plain_pickle(stream: io.BufferedIOBase | Any) -> Any:
     """Unpickle `stream` admitting only plain data; raises pickle.UnpicklingError otherwise."""
-    return _PlainDataUnpickler(stream).load()
+    try:
+        return _plain(_PlainDataUnpickler(stream).load())
+    except RecursionError as exc:
+        raise pickle.UnpicklingError("the pickle is nested too deeply") from exc
 
 
 def read_npz_entry(path: str | os.PathLike[str], key: str) -> Any:
     """Entry `key` of an .npz file; an object array holding a pickle is read as plain data only.
 
-    A 0-d object array is returned as the object it holds (as numpy's ``.item()``).
+    A 0-d object array is returned as the object it holds (as numpy's ``.item()``). Sizes are
+    checked against the bytes the file holds before memory is asked for
+    (:mod:`dynapose.io.npy`).
     """
     path = Path(path)
     if not path.is_file():
         raise DynaPoseError("file not found", path)
+    members = npz_members(path)
+    if key not in members:
+        raise DynaPoseError(f"has no {key!r} entry (it has: {', '.join(members) or 'none'})",
+                            path)
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DynaPoseError(f"not an .npz file ({exc})", path) from exc
-    with archive:
-        names = [n.removesuffix(".npy") for n in archive.namelist()]
-        if key not in names:
-            raise DynaPoseError(f"has no {key!r} entry (it has: {', '.join(names)})", path)
-        try:
-            with archive.open(f"{key}.npy") as f:
-                version = np.lib.format.read_magic(f)
-                read_header = {(1, 0): np.lib.format.read_array_header_1_0,
-                               (2, 0): np.lib.format.read_array_header_2_0}.get(version)
-                if read_header is None:
-                    raise ValueError(f"unsupported .npy version {version}")
-                shape, fortran, dtype = read_header(f)
-                if not dtype.hasobject:
-                    array = np.frombuffer(f.read(), dtype=dtype)
-                    if fortran:
-                        return array.reshape(shape[::-1]).T.copy()
-                    return array.reshape(shape).copy()
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(members[key])
+            with archive.open(info) as f:
+                _, _, dtype = read_header(f, path, f"entry {key!r}")
+            if not dtype.hasobject:
+                return read_npz_member(archive, info, path, f"entry {key!r}")
+            with archive.open(info) as f:
+                read_header(f, path, f"entry {key!r}")
                 value = load_plain_pickle(f)
-        except pickle.UnpicklingError as exc:
-            raise DynaPoseError(f"refused to load {key!r}: {exc}", path) from exc
-        except (ValueError, EOFError, OSError, zipfile.BadZipFile, TypeError) as exc:
-            raise DynaPoseError(f"unreadable entry {key!r} ({exc})", path) from exc
+    except pickle.UnpicklingError as exc:
+        raise DynaPoseError(f"refused to load {key!r}: {exc}", path) from exc
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile, TypeError, KeyError,
+            IndexError, AttributeError, OverflowError, NotImplementedError,
+            RuntimeError, zlib.error) as exc:
+        # A corrupt pickle fails in many ways inside the unpickler; none of them runs code.
+        raise DynaPoseError(f"unreadable entry {key!r} ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())[:200]})", path) from exc
     if isinstance(value, np.ndarray) and value.dtype.hasobject and value.shape == ():
         value = value.item()
     return value
@@ -491,6 +574,10 @@ def load_npz_3d(path: str | os.PathLike[str]) -> dict[str, dict[str, np.ndarray]
                     f"positions_3d[{subject!r}][{action!r}] is {shape}, expected (T, J, 3) floats",
                     path,
                 )
+            if not np.isfinite(pos).all():
+                bad = int(np.flatnonzero(~np.isfinite(pos).reshape(len(pos), -1).all(1))[0])
+                raise DynaPoseError(f"positions_3d[{subject!r}][{action!r}] holds NaN or "
+                                    f"infinite values (first at frame {bad})", path)
             out[subject][action] = pos.astype(np.float64) * 1000.0
     return out
 
@@ -514,9 +601,11 @@ def load_npz_2d(
         for action, per_cam in actions.items():
             arrays = list(per_cam) if isinstance(per_cam, (list, tuple)) else None
             if not arrays or not all(isinstance(a, np.ndarray) and a.ndim == 3
-                                     and a.shape[2] >= 2 for a in arrays):
+                                     and a.shape[2] >= 2 and a.dtype.kind in "fiu"
+                                     for a in arrays):
                 raise DynaPoseError(
-                    f"positions_2d[{subject!r}][{action!r}] is not a list of (T, J, 2) arrays",
+                    f"positions_2d[{subject!r}][{action!r}] is not a list of (T, J, 2) arrays "
+                    "of numbers",
                     path,
                 )
             out[subject][action] = [a[..., :2].astype(np.float64) for a in arrays]

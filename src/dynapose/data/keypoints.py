@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +82,7 @@ import numpy as np
 from dynapose.data.h36m import load_npz_2d
 from dynapose.data.h36m_cameras import CAMERA_IDS
 from dynapose.errors import DynaPoseError
+from dynapose.io.npy import load_npy, load_npz_array, npz_members
 from dynapose.skeleton import NUM_JOINTS
 
 #: How far the head top lies beyond the eyes/ears centre, as a share of the thorax-to-eyes
@@ -131,6 +131,11 @@ MEDIAPIPE_TO_H36M: tuple[int | str, ...] = (
     11, 13, 15,  # 11-13 left shoulder, elbow, wrist
     12, 14, 16,  # 14-16 right shoulder, elbow, wrist
 )
+
+
+#: Most frames a COCO results list without an ``images`` list may span (its image_ids are
+#: frame numbers; 1,000,000 frames are 9 hours at 30 fps), unless the video has more.
+MAX_COCO_FRAMES = 1_000_000
 
 
 _COCO_DIRECT = {h: c for h, c in enumerate(COCO_TO_H36M) if isinstance(c, int)}
@@ -274,16 +279,10 @@ def load_keypoint_array(path: str | os.PathLike[str]) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
         raise DynaPoseError("unknown keypoint file type (expected .npy or .npz)", path)
-    try:
-        if suffix == ".npy":
-            return np.asarray(np.load(path, allow_pickle=False))
-        with np.load(path, allow_pickle=False) as z:
-            if "keypoints" not in z.files:
-                raise DynaPoseError(f"has no 'keypoints' entry (it has: "
-                                    f"{', '.join(z.files) or 'none'})", path)
-            return np.asarray(z["keypoints"])
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DynaPoseError(f"unreadable keypoint file ({_short(exc)})", path) from exc
+    # Headers are checked against the file's size before memory is asked for (dynapose.io.npy).
+    if suffix == ".npy":
+        return load_npy(path)
+    return load_npz_array(path, "keypoints")
 
 
 def _short(exc: BaseException) -> str:
@@ -291,11 +290,7 @@ def _short(exc: BaseException) -> str:
 
 
 def _npz_names(path: Path) -> list[str]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return [n.removesuffix(".npy") for n in archive.namelist()]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DynaPoseError(f"not an .npz file ({_short(exc)})", path) from exc
+    return list(npz_members(path))
 
 
 def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) -> Keypoints2D:
@@ -311,6 +306,8 @@ def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) 
     except json.JSONDecodeError as exc:
         raise DynaPoseError(f"not valid JSON (truncated or corrupt: {exc.msg} at line "
                             f"{exc.lineno}, column {exc.colno})", path) from exc
+    except RecursionError as exc:
+        raise DynaPoseError("not COCO keypoints JSON (nested too deeply)", path) from exc
     except OSError as exc:
         raise DynaPoseError(f"unreadable keypoint file ({_short(exc)})", path) from exc
     images: list[Any] | None = None
@@ -359,6 +356,9 @@ def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) 
         for i, img in enumerate(images):
             if not isinstance(img, dict) or "id" not in img:
                 raise DynaPoseError(f"COCO image {i} has no 'id'", path)
+            if not isinstance(img["id"], (int, str)) or isinstance(img["id"], bool):
+                raise DynaPoseError(f"COCO image {i} has id {img['id']!r}, expected an int or "
+                                    "str", path)
             ids.append(img["id"])
         try:
             order = sorted(set(ids))
@@ -377,6 +377,12 @@ def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) 
         first, last = min(best), max(best)
         if num_frames is not None:
             last = max(last, first + num_frames - 1)
+        # The frame count comes from the file's own numbers: bound it before allocating.
+        limit = max(num_frames or 0, MAX_COCO_FRAMES)
+        if last - first + 1 > limit:
+            raise DynaPoseError(f"COCO image_ids run from {first} to {last}: {last - first + 1} "
+                                f"frames, more than {limit} (without an 'images' list, "
+                                "image_ids are read as frame numbers)", path)
         order = list(range(first, last + 1))
     frames = len(order)
     if frames == 0:

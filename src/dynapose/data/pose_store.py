@@ -27,7 +27,9 @@ import numpy as np
 
 from dynapose.camera import Camera
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text, publish_dir
+from dynapose.io.atomic import atomic_write_text, check_output, publish_dir
+from dynapose.io.npy import load_npy
+from dynapose.schema import check_mapping
 from dynapose.skeleton import NUM_JOINTS
 
 FORMAT = "dynapose-pose-store"
@@ -48,6 +50,16 @@ def _camera_entry(camera: Camera) -> dict[str, Any]:
     }
 
 
+#: Types of the manifest's fields and of each sequence's entry (more keys may be present).
+MANIFEST_SCHEMA: dict[str, Any] = {"format": str, "version": int, "num_joints": int,
+                                   "num_sequences": int, "num_frames": int,
+                                   "attrs": dict[str, Any], "sequences": list[dict[str, Any]]}
+SEQUENCE_SCHEMA: dict[str, Any] = {
+    "subject": str, "action": str, "split": str, "fps": float, "frames": int, "camera": str,
+    "f": list[float], "c": list[float], "k": list[float], "p": list[float], "width": int,
+    "height": int, "R": list[list[float]], "T": list[float]}
+
+
 class PoseStoreWriter:
     """Write a pose store; use as a context manager.
 
@@ -65,8 +77,7 @@ class PoseStoreWriter:
         attrs: dict[str, Any] | None = None,
     ) -> None:
         self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise DynaPoseError("already exists (pass --overwrite to replace it)", self.path)
+        check_output(self.path, folder=True, overwrite=overwrite)
         self.partial = _partial(self.path)
         shutil.rmtree(self.partial, ignore_errors=True)
         self.partial.mkdir(parents=True)
@@ -143,6 +154,13 @@ class PoseStoreWriter:
             self.abort()
 
 
+def _shape(value: Any) -> tuple[int, ...] | None:
+    try:
+        return tuple(np.shape(value))
+    except ValueError:  # ragged nested lists
+        return None
+
+
 class PoseStore:
     """Read-only access to a complete pose store."""
 
@@ -154,12 +172,26 @@ class PoseStore:
         if not manifest_file.is_file():
             raise DynaPoseError(f"not a complete pose store: no {MANIFEST}", self.path)
         try:
-            manifest = json.loads(manifest_file.read_text())
-        except (OSError, ValueError) as exc:
+            manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
             raise DynaPoseError(f"unreadable pose store manifest ({exc})", manifest_file) from exc
-        if manifest.get("format") != FORMAT:
-            raise DynaPoseError(f"not a pose store (format is {manifest.get('format')!r})",
-                                manifest_file)
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise DynaPoseError("not a pose store manifest (format is not "
+                                f"{FORMAT})", manifest_file)
+        check_mapping(manifest, MANIFEST_SCHEMA, manifest_file, "the manifest",
+                      required=("sequences", "num_frames"), known_only=False)
+        for i, entry in enumerate(manifest["sequences"]):
+            check_mapping(entry, SEQUENCE_SCHEMA, manifest_file, f"sequence {i}",
+                          required=tuple(SEQUENCE_SCHEMA), known_only=False,
+                          prefix=f"sequences[{i}].")
+            if entry["frames"] < 1 or entry["width"] < 1 or entry["height"] < 1:
+                raise DynaPoseError(f"sequence {i}: frames, width and height must be >= 1",
+                                    manifest_file)
+            for key, size in (("R", (3, 3)), ("T", (3,)), ("f", (2,)), ("c", (2,)),
+                              ("k", (3,)), ("p", (2,))):
+                if _shape(entry[key]) != size:
+                    raise DynaPoseError(f"sequences[{i}].{key} is not {size} numbers",
+                                        manifest_file)
         self.manifest = manifest
         self.sequences: list[dict[str, Any]] = manifest["sequences"]
         self.attrs: dict[str, Any] = manifest.get("attrs", {})
@@ -179,13 +211,13 @@ class PoseStore:
         if not 0 <= index < len(self.sequences):
             raise IndexError(f"sequence {index} out of range (store has {len(self.sequences)})")
         f = self.path / f"{index:05d}.{name}.npy"
-        try:
-            array = np.load(f, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise DynaPoseError(f"unreadable pose array ({exc})", f) from exc
+        array = load_npy(f)  # header checked against the file's size first
         expected = (self.sequences[index]["frames"], NUM_JOINTS, 3 if name == "joints3d" else 2)
         if array.shape != expected:
             raise DynaPoseError(f"has shape {array.shape}, expected {expected}", f)
+        if array.dtype.kind != "f" or not np.isfinite(array).all():
+            raise DynaPoseError(f"holds {array.dtype} values that are not all finite numbers "
+                                "(the store was altered after it was written)", f)
         return array
 
     def joints3d(self, index: int) -> np.ndarray:

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text, publish_dir
+from dynapose.io.atomic import atomic_write_text, check_output, publish_dir
+from dynapose.schema import check_mapping
 from dynapose.skeleton import NUM_JOINTS
 
 FORMAT = "dynapose-clip-store"
@@ -107,8 +108,7 @@ class ClipStoreWriter:
                 f"chunk_clips={chunk_clips}",
                 self.path,
             )
-        if self.path.exists() and not overwrite:
-            raise DynaPoseError("already exists (pass --overwrite to replace it)", self.path)
+        check_output(self.path, folder=True, overwrite=overwrite)
         self.partial = partial_path(self.path)
         self.geometry = {"clip_len": clip_len, "height": height, "width": width,
                          "joints2d": joints2d, "chunk_clips": chunk_clips}
@@ -202,7 +202,8 @@ class ClipStoreWriter:
         n = len(self._buffer_meta)
         start = self.num_committed
         for i, m in enumerate(self._buffer_meta):
-            for col in set(self.meta) | set(m):
+            # Columns in first-seen order (a set's order would follow PYTHONHASHSEED).
+            for col in [*self.meta, *(c for c in m if c not in self.meta)]:
                 if col not in self.meta:
                     self.meta[col] = [None] * (start + i)
                 value = m.get(col, _default(col))
@@ -252,6 +253,41 @@ class ClipStoreWriter:
         # so that a writer opened with resume=True can continue; STORE itself is untouched.
 
 
+#: Types of the manifest's fields (a manifest written by another version may hold more).
+MANIFEST_SCHEMA: dict[str, Any] = {
+    "format": str, "version": int, "num_clips": int, "clip_len": int, "height": int,
+    "width": int, "joints2d": bool, "chunk_clips": int, "chunks": list[int],
+    "arrays": dict[str, Any], "attrs": dict[str, Any],
+}
+MANIFEST_REQUIRED = ("num_clips", "clip_len", "height", "width", "joints2d", "chunk_clips",
+                     "chunks")
+#: Largest single metadata or manifest file read (its JSON is parsed whole).
+MAX_JSON_BYTES = 1 << 30
+
+
+def _read_json(path: Path) -> Any:
+    """Parse the JSON file `path`; DynaPoseError naming it when missing or malformed."""
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise DynaPoseError(f"larger than {MAX_JSON_BYTES} bytes", path)
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DynaPoseError(f"unreadable clip store file ({exc})", path) from exc
+
+
+def _check_geometry(store: ClipStore, manifest: Path) -> None:
+    """The manifest's numbers must describe a store a writer could have made."""
+    if min(store.clip_len, store.height, store.width, store.chunk_clips, store.num_clips) < 1:
+        raise DynaPoseError("clip_len, height, width, chunk_clips and num_clips must be >= 1",
+                            manifest)
+    if sum(store.chunks) != store.num_clips:
+        raise DynaPoseError("manifest chunk counts do not add up", manifest)
+    full, last = store.chunks[:-1], store.chunks[-1] if store.chunks else 0
+    if any(n != store.chunk_clips for n in full) or not 1 <= last <= store.chunk_clips:
+        raise DynaPoseError(f"manifest chunks {store.chunks[:5]}... are not full chunks of "
+                            f"{store.chunk_clips} clips and a last one", manifest)
+
+
 def _default(col: str) -> Any:
     return {"start": -1, "split": "train"}.get(col, "")
 
@@ -272,15 +308,12 @@ class ClipStore:
         manifest_file = self.path / MANIFEST
         if not manifest_file.is_file():
             raise DynaPoseError(f"not a complete clip store: no {MANIFEST}", self.path)
-        try:
-            manifest = json.loads(manifest_file.read_text())
-            if manifest.get("format") != FORMAT:
-                raise ValueError("format is not " + FORMAT)
-            self.meta_columns: dict[str, list[Any]] = json.loads(
-                (self.path / METADATA).read_text()
-            )
-        except (OSError, ValueError) as exc:
-            raise DynaPoseError(f"unreadable clip store ({exc})", self.path) from exc
+        manifest = _read_json(manifest_file)
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise DynaPoseError(f"not a clip store manifest (format is not {FORMAT})",
+                                manifest_file)
+        check_mapping(manifest, MANIFEST_SCHEMA, manifest_file, "the manifest",
+                      required=MANIFEST_REQUIRED, known_only=False)
         self.manifest = manifest
         self.num_clips = int(manifest["num_clips"])
         self.clip_len = int(manifest["clip_len"])
@@ -289,15 +322,49 @@ class ClipStore:
         self.chunk_clips = int(manifest["chunk_clips"])
         self.chunks = [int(n) for n in manifest["chunks"]]
         self.attrs: dict[str, Any] = manifest.get("attrs", {})
+        _check_geometry(self, manifest_file)
         self.specs = _specs(self.clip_len, self.height, self.width, bool(manifest["joints2d"]))
-        if sum(self.chunks) != self.num_clips:
-            raise DynaPoseError("manifest chunk counts do not add up", manifest_file)
+        metadata_file = self.path / METADATA
+        self.meta_columns: dict[str, list[Any]] = _read_json(metadata_file)
+        check_mapping(self.meta_columns, {}, metadata_file, "the metadata", known_only=False)
         for col, values in self.meta_columns.items():
-            if len(values) != self.num_clips:
-                raise DynaPoseError(f"metadata column {col!r} has the wrong length", self.path)
+            if not isinstance(values, list) or len(values) != self.num_clips:
+                raise DynaPoseError(f"metadata column {col!r} is not a list of {self.num_clips} "
+                                    "values", metadata_file)
+        if "split" not in self.meta_columns:
+            raise DynaPoseError("metadata has no 'split' column", metadata_file)
+        bad = next((v for v in self.meta_columns["split"] if v not in SPLITS), None)
+        if bad is not None:
+            raise DynaPoseError(f"metadata column 'split' holds {bad!r} (expected one of "
+                                f"{', '.join(SPLITS)})", metadata_file)
         self._check_files()
         self._fds: dict[str, int] = {}
         self._pid = -1
+
+    def check_finite(self, indices: Iterable[int] | None = None) -> None:
+        """Refuse a store whose joints (3D, and 2D where stored) hold NaN or infinite values in
+        the clips `indices` (all when None): the writer refuses them, so such a store was made
+        or changed by something else. Reads only the joint arrays, one chunk at a time."""
+        wanted = None
+        if indices is not None:
+            wanted = np.zeros(self.num_clips, dtype=bool)
+            wanted[np.asarray(list(indices), dtype=np.int64)] = True
+        start = 0
+        for chunk, n in enumerate(self.chunks):
+            for name in ("joints3d", "joints2d"):
+                if name not in self.specs or n == 0:
+                    continue
+                spec = self.specs[name]
+                f = self.path / spec.chunk_file(chunk)
+                values = np.fromfile(f, dtype=spec.dtype).reshape(n, -1)
+                ok = np.isfinite(values).all(axis=1)
+                if wanted is not None:
+                    ok |= ~wanted[start:start + n]
+                if not ok.all():
+                    clip = start + int(np.flatnonzero(~ok)[0])
+                    raise DynaPoseError(f"{name} of clip {clip} hold NaN or infinite values "
+                                        "(the store was altered after it was written)", f)
+            start += n
 
     def _check_files(self) -> None:
         for chunk, n in enumerate(self.chunks):

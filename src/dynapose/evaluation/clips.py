@@ -74,6 +74,7 @@ def evaluate(
         indices = indices[:limit]
     if len(indices) == 0:
         raise DynaPoseError(f"no clips in split {split!r}", data)
+    store.check_finite(indices)
     mean_pose = config.get("info", {}).get("mean_pose")
     frame = config.get("info", {}).get("targets", "camera")  # what the model predicts
 
@@ -84,6 +85,8 @@ def evaluate(
     with torch.no_grad():
         for frames, joints, _ in batch_loader(ClipDataset(store), batches, workers):
             pred = model(frames).numpy()
+            if not np.isfinite(pred).all():  # the metrics would fail or mislead
+                raise DynaPoseError("the model returns NaN or infinite joints", checkpoint)
             target = in_target_frame(joints.numpy(), frame)
             for name, values in _per_clip(pred, target).items():
                 rows[name].append(values)

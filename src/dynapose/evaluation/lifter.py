@@ -125,6 +125,9 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     sums: dict[str, dict[str, np.ndarray]] = {k: defaultdict(lambda: np.zeros(5)) for k in kinds}
     for seq in seqs:
         pred = lift_sequence(model, seq.keypoints, flip_tta=flip_tta)
+        if not np.isfinite(pred).all():  # the metrics' SVD would fail on them
+            raise DynaPoseError("the lifter returns NaN or infinite joints",
+                                None if isinstance(checkpoint, TemporalLifter) else checkpoint)
         target = seq.target - seq.target[:, :1]
         outputs = (pred, rigid_bones(pred), fit_sequence(pred, seq.rays))
         for kind, joints in zip(kinds, outputs, strict=True):

@@ -167,3 +167,5 @@ def _check_model(
             f"model returns shape {out.shape}, not (1, {clip_len}, {NUM_JOINTS}, 3) joints",
             source,
         )
+    if not np.isfinite(out).all():  # its joints would be written as valid otherwise
+        raise DynaPoseError("model returns NaN or infinite joints", source)

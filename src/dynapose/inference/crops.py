@@ -173,6 +173,10 @@ def iter_crops(
         return _detector_crops(video, info, size)
     if policy == "box" and box is not None:
         chosen = square_box(box)
+        x, y, side, _ = chosen
+        if x >= info.width or y >= info.height or x + side <= 0 or y + side <= 0:
+            raise DynaPoseError(f"crop box {tuple(box)} lies entirely outside the "
+                                f"{info.width}x{info.height} frame", video)
     else:
         chosen = centre_square(info.width, info.height)
     return _fixed_box_crops(video, info, chosen, size)

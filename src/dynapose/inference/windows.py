@@ -106,7 +106,13 @@ class WindowAverager:
         hits = self.hits[:n]
         if (hits == 0).any():  # cannot happen with 1 <= stride <= T; guard the invariant
             raise RuntimeError("a frame received no window estimate")
-        return (self.sums[:n] / hits[:, None, None]).astype(np.float32)
+        joints = (self.sums[:n] / hits[:, None, None]).astype(np.float32)
+        finite = np.isfinite(joints).all(axis=(1, 2))
+        if not finite.all():  # never write a non-finite estimate as a valid frame
+            raise DynaPoseError(f"the model returned NaN or infinite joints for "
+                                f"{int((~finite).sum())} frame(s), first at frame "
+                                f"{int(np.flatnonzero(~finite)[0])}")
+        return joints
 
 
 def prefetch(items: Iterator[Any], depth: int = 64) -> Iterator[Any]:

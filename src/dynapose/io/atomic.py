@@ -28,6 +28,78 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+def check_output(dest: str | os.PathLike[str], *, folder: bool, overwrite: bool = False,
+                 may_exist: bool = False) -> Path:
+    """Refuse, before any work starts, an output path that cannot be written; return it.
+
+    `folder`: the output is a folder (else a file). An existing `dest` is refused unless
+    `overwrite` (it will be replaced) or `may_exist` (the command adds to it, as a resumed run
+    does), and must be of the right kind. Its nearest existing ancestor must be a writable
+    folder: an output "under" a regular file, or in a read-only folder, is named here instead
+    of failing after the work. Every command checks its outputs with this one function.
+    """
+    dest = Path(dest)
+    kind = "folder" if folder else "file"
+    if dest.exists():
+        if folder and not dest.is_dir():
+            raise DynaPoseError("exists and is not a folder (the output is a folder)", dest)
+        if not folder and dest.is_dir():
+            raise DynaPoseError("is a folder (the output is a file)", dest)
+        if not (overwrite or may_exist):
+            raise DynaPoseError("already exists (pass --overwrite to replace it)", dest)
+    elif dest.is_symlink():
+        raise DynaPoseError(f"is a broken link (the output is a {kind})", dest)
+    ancestor = dest.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        if ancestor.is_symlink():
+            raise DynaPoseError(f"cannot write output: {ancestor} is a broken link", dest)
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise DynaPoseError(f"cannot write output: {ancestor} is not a folder", dest)
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise DynaPoseError(f"cannot write output: {ancestor} is not writable", dest)
+    return dest
+
+
+def _temp_prefix(dest: Path) -> str:
+    """Temporary names carry the writer's process id, so a later writer can tell a leftover of
+    a killed process (see :func:`remove_stale`) from one still being written."""
+    return f".{dest.name}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale(dest: Path, suffix: str) -> list[Path]:
+    """Remove temporaries ``.NAME.<pid>.*<suffix>`` beside `dest` left by processes that no
+    longer run (killed with SIGKILL, or the machine lost power); return what was removed."""
+    removed: list[Path] = []
+    if not dest.parent.is_dir():
+        return removed
+    for entry in dest.parent.glob(f".{glob_escape(dest.name)}.*{suffix}"):
+        pid = entry.name[len(dest.name) + 2:].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    """`name` with glob's special characters escaped."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside `dest`; on success it replaces `dest` in one rename.
@@ -36,7 +108,8 @@ def atomic_path(dest: str | os.PathLike[str]) -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    remove_stale(dest, ".tmp")
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(dest), suffix=".tmp", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, _default_mode(directory=False))  # mkstemp makes it private (0600)
@@ -83,13 +156,14 @@ def atomic_dir(dest: str | os.PathLike[str], overwrite: bool = False) -> Iterato
     """Yield a temporary folder beside `dest`; on success it becomes `dest` in one rename.
 
     An existing `dest` is refused unless `overwrite`, in which case it is replaced only after the
-    new folder is complete. On an exception the temporary folder is removed.
+    new folder is complete. On an exception the temporary folder is removed; one left by a
+    killed process is removed by the next writer of `dest` (:func:`remove_stale`).
     """
     dest = Path(dest)
-    if dest.exists() and not overwrite:
-        raise DynaPoseError("already exists (pass --overwrite to replace it)", dest)
+    check_output(dest, folder=True, overwrite=overwrite)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    remove_stale(dest, ".partial")
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(dest), suffix=".partial", dir=dest.parent))
     os.chmod(tmp, _default_mode(directory=True))  # mkdtemp makes it private (0700)
     try:
         yield tmp

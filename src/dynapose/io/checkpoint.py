@@ -24,11 +24,15 @@ from torch import nn
 
 from dynapose.errors import DynaPoseError
 from dynapose.io.atomic import atomic_path, atomic_write_text
-from dynapose.models import build_model
+from dynapose.models import build_model, check_model_config
+from dynapose.schema import check_mapping
+from dynapose.skeleton import NUM_JOINTS, TARGET_FRAMES
 
 FORMAT = "dynapose-checkpoint"
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
+#: A checkpoint's config.json is a few kilobytes; anything far larger is not one.
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
 
 
 def save_checkpoint(
@@ -65,24 +69,48 @@ def resolve_checkpoint(path: str | os.PathLike[str]) -> Path:
 
 
 def read_checkpoint_config(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The parsed, validated ``config.json`` of the checkpoint at `path`."""
+    """The parsed, validated ``config.json`` of the checkpoint at `path`.
+
+    Checked: the format, ``model.name`` (a known model), ``model.config`` (the model's own
+    settings: keys, types, values, size; :func:`dynapose.models.check_model_config`) and the
+    ``info`` entries DynaPose reads (``mean_pose`` (17, 3) mm, ``targets``).
+    """
     folder = resolve_checkpoint(path)
+    source = folder / CONFIG
     try:
-        config = json.loads((folder / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DynaPoseError(f"unreadable checkpoint config ({exc})", folder / CONFIG) from exc
+        if source.stat().st_size > MAX_CONFIG_BYTES:
+            raise DynaPoseError(f"checkpoint config is larger than {MAX_CONFIG_BYTES} bytes",
+                                source)
+        config = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DynaPoseError(f"unreadable checkpoint config ({exc})", source) from exc
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise DynaPoseError("not a DynaPose checkpoint config", folder / CONFIG)
+        raise DynaPoseError("not a DynaPose checkpoint config", source)
     model = config.get("model")
     if not isinstance(model, dict) or not isinstance(model.get("name"), str):
-        raise DynaPoseError("checkpoint config names no model", folder / CONFIG)
+        raise DynaPoseError("checkpoint config names no model", source)
+    check_mapping(model, {"name": str, "config": dict[str, Any]}, source, "model",
+                  prefix="model.")
+    check_model_config(model["name"], model.get("config", {}), source, "model.config.")
+    info = config.get("info", {})
+    check_mapping(info, {"mean_pose": list[list[float]], "targets": str,
+                         "lift_config": dict[str, Any]}, source, "info", known_only=False,
+                  prefix="info.")
+    pose = info.get("mean_pose")
+    if pose is not None and (len(pose) != NUM_JOINTS or any(len(p) != 3 for p in pose)):
+        raise DynaPoseError(f"info.mean_pose is not {NUM_JOINTS} rows of 3 numbers (mm)", source)
+    if info.get("targets", "camera") not in TARGET_FRAMES:
+        raise DynaPoseError(f"info.targets is {info['targets']!r}, expected one of "
+                            f"{', '.join(TARGET_FRAMES)}", source)
     return config
 
 
 def load_checkpoint(
     path: str | os.PathLike[str], map_location: str = "cpu"
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Rebuild the model saved at `path` and load its weights: (model in eval mode, config)."""
+    """Rebuild the model saved at `path` and load its weights: (model in eval mode, config).
+
+    Weights holding NaN or infinite values are refused (such a model predicts nothing)."""
     folder = resolve_checkpoint(path)
     config = read_checkpoint_config(folder)
     model = build_model(config["model"]["name"], **config["model"].get("config", {}))
@@ -118,6 +146,8 @@ def load_state_checked(
                 f"{tuple(expected[key].shape)}",
                 source,
             )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise DynaPoseError(f"weight {key} holds NaN or infinite values", source)
     model.load_state_dict(state)
 
 

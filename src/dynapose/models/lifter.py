@@ -49,6 +49,10 @@ RECEPTIVE_FIELDS: dict[int, tuple[int, ...]] = {
 }
 
 
+#: Most video frames one prediction may look at (243-frame lifters at stride 3 see 727).
+MAX_SPAN = 10_000
+
+
 def filter_widths_for(receptive_field: int) -> tuple[int, ...]:
     """The filter widths of a receptive field of 1, 27, 81 or 243 frames."""
     if receptive_field not in RECEPTIVE_FIELDS:
@@ -125,6 +129,11 @@ class TemporalLifter(nn.Module):
             raise ValueError(f"filter widths must be odd (or 1), got {widths}")
         if int(frame_stride) < 1:
             raise ValueError(f"frame_stride must be >= 1, got {frame_stride}")
+        if int(num_joints) != NUM_JOINTS:  # the rest of DynaPose reads the 17 joints
+            raise ValueError(f"num_joints must be {NUM_JOINTS}, got {num_joints}")
+        if (math.prod(widths) - 1) * int(frame_stride) + 1 > MAX_SPAN:
+            raise ValueError(f"filter widths {widths} with frame_stride {frame_stride} span more "
+                             f"than {MAX_SPAN} frames")
         self.config: dict[str, Any] = {
             "filter_widths": list(widths), "channels": int(channels), "dropout": float(dropout),
             "causal": bool(causal), "confidence": bool(confidence),

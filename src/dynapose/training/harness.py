@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -98,6 +100,36 @@ def distributed() -> Iterator[Dist]:
     finally:
         if started:
             dist.destroy_process_group()
+
+
+@contextmanager
+def fresh_run(out: Path, resume: bool) -> Iterator[None]:
+    """Guard a run folder: when a fresh run fails (an exception, not an interruption) before
+    its first checkpoint, remove what it wrote (run.json, state, metrics), and the folder if
+    the run made it, so bad input found mid-way leaves nothing behind. A resumed run, or one
+    that has written a checkpoint, keeps everything: that progress is worth keeping."""
+    existed = out.is_dir()
+    before = set(out.iterdir()) if existed else set()
+    try:
+        yield
+    except Exception:
+        if not resume and out.is_dir() and not (out / "checkpoint").exists():
+            for entry in set(out.iterdir()) - before:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+            if not existed and not any(out.iterdir()):
+                out.rmdir()
+        raise
+
+
+def check_loss(loss: float, out: Path, epoch: int, step: int) -> None:
+    """Stop a run whose loss is NaN or infinite (it diverged: nothing after it is worth
+    saving), naming the step; the last snapshot on disk stays the last finite one."""
+    if not math.isfinite(loss):
+        raise DynaPoseError(f"training diverged: the loss is {loss} at epoch {epoch + 1}, step "
+                            f"{step + 1} (try a lower lr)", out)
 
 
 def epoch_batches(indices: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:

@@ -49,8 +49,10 @@ from dynapose.training.harness import (
     STATE,
     Dist,
     _check_in_sync,
+    check_loss,
     distributed,
     epoch_batches,
+    fresh_run,
     load_state,
     save_state,
     shard,
@@ -169,7 +171,7 @@ def train(
     """
     config.validate()
     out = Path(out)
-    with distributed() as d:
+    with distributed() as d, fresh_run(out, resume or not d.main):
         return _train(Path(data), out, config, d, resume=resume, progress=progress)
 
 
@@ -185,6 +187,7 @@ def _train(
         raise DynaPoseError(
             f"no training clips in split {config.train_split!r} ({len(train_idx)} found)", data
         )
+    store.check_finite(np.concatenate([train_idx, val_idx]))  # before anything is written
     torch.manual_seed(config.seed)
     model = build_model(config.model, **config.model_config)
     size = getattr(model, "input_size", None)
@@ -240,6 +243,7 @@ def _train(
         for frames, joints, _ in batch_loader(dataset, mine, config.workers):
             joints = in_target_frame(joints, config.targets)
             loss, pred = train_step(net, optimizer, frames, joints, config.loss)
+            check_loss(float(loss), out, epoch, step)
             sums.add(float(loss), pred, joints)
             step += 1
             steps_done += 1

@@ -49,7 +49,15 @@ from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import save_checkpoint
 from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter
-from dynapose.training.harness import METRICS_CSV, STATE, load_state, save_state, write_metrics_csv
+from dynapose.training.harness import (
+    METRICS_CSV,
+    STATE,
+    check_loss,
+    fresh_run,
+    load_state,
+    save_state,
+    write_metrics_csv,
+)
 from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
 
 CSV_COLUMNS = ("epoch", "step", "samples", "seconds", "lr", "train_mpjpe_p1", "val_mpjpe_p1",
@@ -130,6 +138,12 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
     """
     config.validate()
     out = Path(out)
+    with fresh_run(out, resume):
+        return _train_lifter(data, out, config, resume, progress, max_steps)
+
+
+def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig, resume: bool,
+                  progress: bool, max_steps: int | None) -> dict[str, Any]:
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     train_motion = load_motion(data, config.train_subjects, seed=config.seed)
     if train_motion.num_frames == 0:
@@ -191,6 +205,7 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
             model.set_bn_momentum(bn_momentum_at(g, total, config))
             torch.manual_seed(config.seed * 1_000_003 + g)  # dropout: replayable on resume
             value = train_step(model, optimizer, inputs, target, config.precision)
+            check_loss(value, out, epoch, step)
             train_seconds += time.perf_counter() - t0
             sums = [sums[0] + value * len(frame), sums[1] + len(frame)]
             steps_done += 1

@@ -152,6 +152,10 @@ def _procedural_pools(seed: int) -> dict[str, tuple[_MotionItem, ...]]:
     return {k: tuple(v) for k, v in pools.items()}
 
 
+#: Longest motion (frames at 50 fps, 5.5 hours) a BVH file may be resampled to.
+MAX_MOTION_FRAMES = 1_000_000
+
+
 def load_motions(paths: Sequence[str | os.PathLike[str]]) -> list[Motion]:
     """Load BVH files and resample them to 50 fps; a bad file raises a DynaPoseError naming it."""
 
@@ -167,6 +171,10 @@ def load_motions(paths: Sequence[str | os.PathLike[str]]) -> list[Motion]:
         except Exception as exc:  # any parser failure becomes a one-line error naming the file
             raise DynaPoseError(f"cannot read BVH ({type(exc).__name__}: {exc})", path) from exc
         if abs(motion.fps - FPS) > 1e-6:
+            frames = int(motion.duration * FPS) + 1
+            if frames > MAX_MOTION_FRAMES:  # sized by the file's numbers: bound it first
+                raise DynaPoseError(f"motion would be {frames} frames at {FPS:g} fps, more "
+                                    f"than {MAX_MOTION_FRAMES}", path)
             motion = motion.resample(FPS)
         if motion.num_frames < CLIP_LEN:
             raise DynaPoseError(
