@@ -544,6 +544,14 @@ def test_bvh_resampled_length_is_bounded(tmp_path: Path, monkeypatch: pytest.Mon
         synth.load_motions([bvh])
 
 
+@pytest.mark.parametrize("data", ["synthetic:1000000000:1000000000", "synthetic:0:600",
+                                  "synthetic:2:x"])
+def test_synthetic_motion_size_is_bounded(tmp_path: Path, data: str) -> None:
+    out = tmp_path / "run"
+    assert_one_line_error(run(["train-lift", "--data", data, "--out", out]), data)
+    assert not out.exists()
+
+
 # ------------------------------------------------------------- 8. every numeric option has a range
 
 

@@ -13,6 +13,7 @@ fixed (derandomised) so CI sees the same inputs every run.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import math
@@ -76,17 +77,35 @@ def bounded_memory(headroom: int = HEADROOM) -> Iterator[None]:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
+#: (test, digest of the input files, "read" or "refused") of every example, for the tally
+#: written to $DYNAPOSE_FUZZ_TALLY (a JSON file) when that is set.
+OUTCOMES: set[tuple[str, str, str]] = set()
+
+
+def _digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*")):
+        if f.is_file():
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()
+
+
 def read_or_refuse(reader: Callable[[], T], path: Path) -> T | None:
     """The reader's result, or None for a clean refusal: a one-line DynaPoseError naming a file
     under `path`'s folder. Any other exception propagates (and fails the example)."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    digest = _digest(path.parent) if os.environ.get("DYNAPOSE_FUZZ_TALLY") else ""
     try:
         with bounded_memory():
-            return reader()
+            result = reader()
     except DynaPoseError as exc:
         message = str(exc)
         assert "\n" not in message and message.strip() == message
         assert exc.path is not None and str(path.parent) in exc.path, message
+        OUTCOMES.add((test, digest, "refused"))
         return None
+    OUTCOMES.add((test, digest, "read"))
+    return result
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS on Linux")
@@ -104,6 +123,12 @@ def _one_thread(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     os.chdir(tmp_path_factory.mktemp("cwd"))  # a payload would leave MARKER here
     yield
     assert not Path(MARKER).exists(), "a crafted pickle ran code"
+    tally = os.environ.get("DYNAPOSE_FUZZ_TALLY")
+    if tally:
+        counts: dict[str, dict[str, int]] = {}
+        for test, _, outcome in OUTCOMES:
+            counts.setdefault(test, {"read": 0, "refused": 0})[outcome] += 1
+        Path(tally).write_text(json.dumps(counts, indent=1) + "\n")
     os.chdir(cwd)
     torch.set_num_threads(threads)
 

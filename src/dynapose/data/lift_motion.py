@@ -25,6 +25,9 @@ from dynapose.skeleton import (
     NUM_JOINTS,
 )
 
+#: Most frames ``synthetic:SEQUENCES:FRAMES`` may ask for (about 200 MB of joints).
+MAX_SYNTHETIC_FRAMES = 1_000_000
+
 
 @dataclass
 class MotionData:
@@ -90,6 +93,9 @@ def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
             frames = int(parts[1]) if len(parts) > 1 else synthetic_frames
         except ValueError:
             raise DynaPoseError("expected synthetic[:SEQUENCES[:FRAMES]]", name) from None
+        if n < 1 or frames < 2 or n * frames > MAX_SYNTHETIC_FRAMES:
+            raise DynaPoseError(f"synthetic motion needs SEQUENCES >= 1 and FRAMES >= 2, at most "
+                                f"{MAX_SYNTHETIC_FRAMES} frames in all", name)
         return synthetic_motion(n, frames, seed=seed, subjects=subjects)
     path = Path(data)
     if path.is_file() and path.suffix == ".npz":
