@@ -96,7 +96,10 @@ def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
         if n < 1 or frames < 2 or n * frames > MAX_SYNTHETIC_FRAMES:
             raise DynaPoseError(f"synthetic motion needs SEQUENCES >= 1 and FRAMES >= 2, at most "
                                 f"{MAX_SYNTHETIC_FRAMES} frames in all", name)
-        return synthetic_motion(n, frames, seed=seed, subjects=subjects)
+        try:
+            return synthetic_motion(n, frames, seed=seed, subjects=subjects)
+        except DynaPoseError as exc:  # name the data it was asked of
+            raise DynaPoseError(exc.problem, exc.path or name) from exc
     path = Path(data)
     if path.is_file() and path.suffix == ".npz":
 
