@@ -26,7 +26,8 @@ from dynapose.config import load_config
 from dynapose.data.store import ClipStore
 from dynapose.data.synthetic.synth import synthesize
 from dynapose.errors import DynaPoseError
-from dynapose.evaluation.clips import evaluate, format_report, write_report
+from dynapose.evaluation.clips import evaluate
+from dynapose.evaluation.report import format_report, write_report
 from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import load_checkpoint
 from dynapose.skeleton import in_target_frame

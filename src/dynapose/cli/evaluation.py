@@ -43,7 +43,7 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
     A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
     store or Human3.6M npz."""
     from dynapose.evaluation.clips import evaluate as run_evaluation
-    from dynapose.evaluation.clips import format_report, write_report
+    from dynapose.evaluation.report import format_report, write_report
     from dynapose.io.checkpoint import read_checkpoint_config
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
@@ -75,10 +75,11 @@ def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
                       out: str | None) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
-    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.evaluation.lifter import evaluate_lifter
+    from dynapose.evaluation.report import format_report, write_report
 
     report = evaluate_lifter(checkpoint, data, subjects=csv_values(subjects),
                              cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px)
-    click.echo(format_lift_report(report))
+    click.echo(format_report(report))
     target = out or _report_folder(checkpoint) / "eval-lift.json"
-    click.echo(f"report: {write_lift_report(report, target)}")
+    click.echo(f"report: {write_report(report, target)}")

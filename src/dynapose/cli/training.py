@@ -116,7 +116,8 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
                    **overrides: Any) -> None:
     """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
     from dynapose.config import load_lift_config
-    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.evaluation.lifter import evaluate_lifter
+    from dynapose.evaluation.report import format_report, write_report
     from dynapose.training.lift import train_lifter
 
     if receptive_field is not None:
@@ -131,5 +132,5 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
         click.echo(f"no frames of {', '.join(config.val_subjects)} in {data}: evaluation skipped")
     elif run_eval and config.val_subjects:
         report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects)
-        click.echo(format_lift_report(report))
-        click.echo(f"report: {write_lift_report(report, Path(out) / 'eval.json')}")
+        click.echo(format_report(report))
+        click.echo(f"report: {write_report(report, Path(out) / 'eval.json')}")

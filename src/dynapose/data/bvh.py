@@ -15,6 +15,9 @@ Units are read off the skeleton's size (see `detect_unit_mm`), the up axis off t
 axis from the ankles to the head). The floor: files recorded on a floor at height 0 (both shared
 rigs) keep it; otherwise it is the 5th percentile over frames of the rig's lowest point (toe end
 sites included), so a short hop does not lift it. Finally `rigidify` fixes the bone lengths.
+
+Kept as one module: parsing, forward kinematics and the name mapping are the one path from a
+BVH file to a `Motion`, and their conventions refer to each other.
 """
 
 from __future__ import annotations

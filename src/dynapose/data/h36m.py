@@ -19,6 +19,9 @@
 
 All positions come back as float64 (T, 32, 3) mm or (T, 32, 2) px in Human3.6M's 32-joint order;
 :data:`dynapose.skeleton.H36M_32_TO_17` picks the 17 DynaPose joints. Everything is 50 fps.
+
+Kept as one module: the three layouts share the frame counts, names and 32-joint conventions
+that make their readers return the same arrays.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ store (segments always decode from the same seek point).
 
 With ``poses_only=True`` it writes a :class:`~dynapose.data.pose_store.PoseStore` instead, from
 any layout with 3D positions (official, 3d-pose-baseline, VideoPose3D npz).
+
+Kept as one module: the label, clip-cutting, decoding and resumable-writing steps are one
+pipeline whose order and fixed seek points make the output identical however it is run.
 """
 
 from __future__ import annotations

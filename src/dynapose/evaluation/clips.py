@@ -6,10 +6,8 @@ set's mean pose, kept in the checkpoint), so a result can be told apart from no 
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,12 +17,9 @@ from dynapose import metrics
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text
+from dynapose.evaluation.report import CLIP_METRICS, report_header
 from dynapose.io.checkpoint import load_checkpoint
 from dynapose.skeleton import JOINT_NAMES, in_target_frame
-
-#: Metrics computed per clip and averaged (all clips have the same number of frames and joints).
-CLIP_METRICS = ("mpjpe", "mpjpe_p1", "p_mpjpe", "n_mpjpe", "mpjve", "pck3d", "auc")
 
 
 def default_split(store: ClipStore) -> str | None:
@@ -103,6 +98,7 @@ def evaluate(
 
     everything = np.ones(len(indices), dtype=bool)
     report: dict[str, Any] = {
+        **report_header("image"),
         "checkpoint": str(checkpoint),
         "data": str(data),
         "split": split,
@@ -126,39 +122,3 @@ def evaluate(
             for v in sorted(set(labels))
         }
     return report
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of an evaluation report."""
-    lines = [
-        f"{report['clips']} clips ({report['frames']} frames) of split {report['split']!r} "
-        f"from {report['data']}",
-        "joints relative to the pelvis (the model's targets)"
-        if report.get("targets") == "root" else "joints in the camera frame",
-        "",
-        f"{'':14}" + "".join(f"{m:>10}" for m in CLIP_METRICS),
-    ]
-
-    def row(label: str, values: dict[str, float]) -> str:
-        shown = [values[m] * (100.0 if m in ("pck3d", "auc") else 1.0) for m in CLIP_METRICS]
-        return f"{label[:14]:14}" + "".join(f"{v:10.2f}" for v in shown)
-
-    lines.append(row("model", report["overall"]))
-    if report.get("baseline"):
-        lines.append(row("mean pose", report["baseline"]))
-    lines.append("(mm; pck3d and auc in %)")
-    for group in ("per_subject", "per_action"):
-        if group in report:
-            lines += ["", group.replace("_", " ") + ":"]
-            lines += [row(k, v) for k, v in report[group].items()]
-    lines += ["", "per joint (MPJPE / protocol 1, mm):"]
-    for name, v in report["per_joint"].items():
-        lines.append(f"  {name:15}{v['mpjpe']:9.1f}{v['mpjpe_p1']:9.1f}")
-    return "\n".join(lines)
-
-
-def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write `report` as JSON, atomically."""
-    path = Path(path)
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
-    return path

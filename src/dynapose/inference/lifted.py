@@ -171,26 +171,24 @@ def predict_video_lifted(
         joints=joints.astype(np.float32),
         frame_index=np.arange(len(kp), dtype=np.int64),
         time=np.asarray(times, dtype=np.float64),
+        points_2d=kp.pixels.astype(np.float32),
         boxes=bounding_squares(kp.pixels).astype(np.float32),
+        found=found.copy(),
         fps=info.fps,
         video=info,
         model={"name": "lifter", "config": dict(model.config), "checkpoint": checkpoint,
                "backend": "torch", "receptive_field": model.receptive_field,
                "flip_tta": flip_tta, "rigid_bones": rigid},
-        crop_policy="keypoints",
-        stride=1,
-        window=model.span,
-        found=found.copy(),
-        detected_2d=kp.pixels.astype(np.float32),
+        source="keypoints",
+        method=_method(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
         confidence_2d=kp.confidence.astype(np.float32),
-        header_extra=_header(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
     )
     if out_dir is None:
         return pred
     return write_prediction(lambda: pred, video, out_dir, visuals, viewer_frames, overwrite)
 
 
-def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
+def _method(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
             cx: float, cy: float, flip_tta: bool, rigid: bool) -> dict[str, Any]:
     gaps = int((~kp.found).sum())
     return {

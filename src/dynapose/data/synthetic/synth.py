@@ -280,6 +280,14 @@ def render_sequence(job: _Job, q: int, timings: dict[str, float] | None = None
     return clips
 
 
+def warm_worker(_: int) -> None:
+    """In a worker process: render one sequence and forget it (imports and caches warmed, for
+    benchmarks that time only the steady state)."""
+    assert _JOB is not None
+    render_sequence(_JOB, 0)
+    _CACHE.clear()
+
+
 def _work(q: int) -> list[dict[str, Any]]:
     assert _JOB is not None
     return render_sequence(_JOB, q)
