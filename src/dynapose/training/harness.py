@@ -144,6 +144,34 @@ def load_state(
     return meta
 
 
+def open_run(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+             config: dict[str, Any], resume: bool) -> dict[str, Any] | None:
+    """Start or resume the run in folder `out`, the same way for every loop.
+
+    Resume: load the snapshot into `model` and `optimizer` and return its meta (epoch, step,
+    the epoch's running sums, history, ...), refusing a missing snapshot or changed settings.
+    Fresh: refuse a folder that already holds a run and return None (nothing is written yet).
+    """
+    state_file = out / STATE
+    if resume:
+        if not state_file.is_file():
+            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
+        meta = load_state(state_file, model, optimizer)
+        if meta.get("config") != config:
+            changed = sorted(k for k, v in config.items() if meta["config"].get(k) != v)
+            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
+        return meta
+    if state_file.exists() or (out / "checkpoint").exists():
+        raise DynaPoseError("run folder already holds a run (use --resume or a new --out)", out)
+    return None
+
+
+def write_run_info(out: Path, info: dict[str, Any]) -> None:
+    """Create the run folder and write ``run.json`` (the settings and data of the run)."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")
+
+
 def write_metrics_csv(path: Path, history: list[dict[str, Any]], columns: Sequence[str]) -> None:
     """Write the run's history as ``metrics.csv`` (atomically), `columns` in order; a missing or
     None value is an empty cell."""

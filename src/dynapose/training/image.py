@@ -23,7 +23,6 @@ Run folder::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -40,7 +39,6 @@ from dynapose.config import TrainConfig
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import save_checkpoint
 from dynapose.models import build_model
 from dynapose.skeleton import in_target_frame
@@ -51,10 +49,11 @@ from dynapose.training.harness import (
     _check_in_sync,
     distributed,
     epoch_batches,
-    load_state,
+    open_run,
     save_state,
     shard,
     write_metrics_csv,
+    write_run_info,
 )
 from dynapose.training.keras_adam import KerasAdam
 from dynapose.viz.plots import plot_training_curves
@@ -198,29 +197,20 @@ def _train(
     state_file = out / STATE
     history: list[dict[str, Any]] = []
     start_epoch, start_step, sums = 0, 0, Sums()
-    if resume:
-        if not state_file.is_file():
-            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
-        meta = load_state(state_file, model, optimizer)
+    meta = open_run(out, model, optimizer, config.to_dict(), resume)
+    if meta is not None:
         start_epoch, start_step = meta["epoch"], meta["step"]
         sums, history = Sums(meta["sums"]), meta["history"]
         pose = np.asarray(meta["mean_pose"], dtype=np.float32)
-        if meta.get("config") != config.to_dict():
-            changed = sorted(k for k, v in config.to_dict().items() if meta["config"].get(k) != v)
-            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
     else:
-        if state_file.exists() or (out / "checkpoint").exists():
-            raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
-                                out)
         pose, spread = target_statistics(store, train_idx, config.targets)
         if config.normalize_targets and hasattr(model, "pose_offset"):
             with torch.no_grad():
                 model.pose_offset.copy_(torch.from_numpy(pose))  # type: ignore[operator]
                 model.pose_scale.fill_(max(spread, 1.0))  # type: ignore[operator]
     if d.main:
-        out.mkdir(parents=True, exist_ok=True)
-        run_info = {"config": config.to_dict(), "data": str(data.resolve()), "world_size": d.world}
-        atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+        write_run_info(out, {"config": config.to_dict(), "data": str(data.resolve()),
+                             "world_size": d.world})
 
     net: nn.Module = model
     if d.world > 1:

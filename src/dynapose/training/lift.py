@@ -30,7 +30,6 @@ Run folder::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -45,11 +44,17 @@ from dynapose import metrics
 from dynapose.config import LiftConfig
 from dynapose.data.lift_motion import MotionData, load_motion
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import save_checkpoint
 from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter
-from dynapose.training.harness import METRICS_CSV, STATE, load_state, save_state, write_metrics_csv
+from dynapose.training.harness import (
+    METRICS_CSV,
+    STATE,
+    open_run,
+    save_state,
+    write_metrics_csv,
+    write_run_info,
+)
 from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
 
 CSV_COLUMNS = ("epoch", "step", "samples", "seconds", "lr", "train_mpjpe_p1", "val_mpjpe_p1",
@@ -146,24 +151,14 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
     state_file = out / STATE
     history: list[dict[str, Any]] = []
     start_epoch, start_step, sums = 0, 0, [0.0, 0.0]
-    if resume:
-        if not state_file.is_file():
-            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
-        meta = load_state(state_file, model, optimizer)
-        if meta.get("config") != config.to_dict():
-            changed = sorted(k for k, v in config.to_dict().items() if meta["config"].get(k) != v)
-            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
+    meta = open_run(out, model, optimizer, config.to_dict(), resume)
+    if meta is not None:
         start_epoch, start_step = meta["epoch"], meta["step"]
         sums, history = meta["sums"], meta["history"]
     else:
-        if state_file.exists() or (out / "checkpoint").exists():
-            raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
-                                out)
-        out.mkdir(parents=True, exist_ok=True)
-        run_info = {"config": config.to_dict(), "data": os.fspath(data),
-                    "train_frames": train_motion.num_frames,
-                    "val_frames": 0 if val_motion is None else val_motion.num_frames}
-        atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+        write_run_info(out, {"config": config.to_dict(), "data": os.fspath(data),
+                             "train_frames": train_motion.num_frames,
+                             "val_frames": 0 if val_motion is None else val_motion.num_frames})
 
     cams = camera_tensors(train_motion.cameras)
     steps_per_epoch = config.samples_per_epoch // config.batch_size
