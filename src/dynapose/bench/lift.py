@@ -103,7 +103,6 @@ def bench_lift_video(video: str | os.PathLike[str],
     alone, then the whole command (MediaPipe, lifting, root solve, joints.{npz,json,csv}; no
     visual outputs). Needs MediaPipe (``dynapose[mediapipe]``)."""
 
-
     t0 = time.perf_counter()
     keypoints = detect_keypoints_mediapipe(video)
     detect_s = time.perf_counter() - t0

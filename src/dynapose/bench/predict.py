@@ -113,7 +113,6 @@ def bench_predict(
 
 
 def _size(checkpoint: str | os.PathLike[str]) -> int:
-
     return model_geometry(read_checkpoint_config(checkpoint))[1]
 
 

@@ -395,7 +395,6 @@ def _numpy_multiarray() -> Any:
 
 
 def _plain_globals() -> dict[tuple[str, str], Any]:
-
     ma = _numpy_multiarray()
     allowed: dict[tuple[str, str], Any] = {
         ("numpy", "ndarray"): np.ndarray,

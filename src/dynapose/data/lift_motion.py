@@ -47,7 +47,6 @@ class MotionData:
 
 
 def _h36m_camera_table(subjects: list[str]) -> tuple[list[Camera], dict[str, list[int]]]:
-
     table: list[Camera] = []
     per_subject: dict[str, list[int]] = {}
     for subject in subjects:

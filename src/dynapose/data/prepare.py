@@ -204,7 +204,6 @@ def iter_video_frames(
 
 
 def _open_video(path: str | os.PathLike[str]) -> tuple[Any, Any]:
-
     try:
         container = av.open(str(path))
     except Exception as exc:  # PyAV raises many error types for unreadable files
@@ -368,7 +367,6 @@ def _check_cameras(values: Sequence[str] | None, root: Path) -> tuple[str, ...]:
 
 
 def _progress(total: int, initial: int, enabled: bool, desc: str) -> Any:
-
     return tqdm(total=total, initial=initial, unit="clip", desc=desc, disable=not enabled,
                 dynamic_ncols=True)
 

@@ -176,5 +176,4 @@ def _means(per_action: dict[str, dict[str, Any]]) -> dict[str, float]:
 
 
 def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
-
     return read_checkpoint_config(checkpoint).get("info", {})
