@@ -63,7 +63,7 @@ from dynapose.predict import (
     Prediction,
     write_prediction,
 )
-from dynapose.video import iter_frames, probe_video
+from dynapose.video import frame_times, probe_video
 
 
 def default_lifter_path() -> Path:
@@ -89,8 +89,8 @@ def assumed_intrinsics(width: int, height: int) -> tuple[float, float, float]:
 
 
 def _frame_times(video: Path) -> list[float]:
-    """Each frame's time (s), decoding the whole video (frames scaled to 16x16: cheap)."""
-    return [frame.time for frame in iter_frames(video, size=(16, 16))]
+    """Each frame's time (s), decoding the whole video (no pixels converted)."""
+    return frame_times(video).tolist()
 
 
 def _keypoints(video: Path,
