@@ -284,7 +284,7 @@ def test_decoded_frames_are_not_kept_alive(tmp_path: Path) -> None:
         alive = []
         for frame in iter_frames(path):
             if frame.index % 15 == 14:
-                alive.append(sum(isinstance(o, av.VideoFrame) for o in gc.get_objects()))
+                alive.append(sum(type(o) is av.VideoFrame for o in gc.get_objects()))
     finally:
         gc.enable()
     # a handful in flight (threads, the frame at hand); 15 more at each count when kept alive
