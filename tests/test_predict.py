@@ -370,7 +370,7 @@ def test_bad_videos(assets: dict[str, Path], tmp_path: Path) -> None:
     data = faststart.read_bytes()
     cut_fast = tmp_path / "cut-fast.mp4"
     cut_fast.write_bytes(data[: len(data) * 2 // 3])
-    _expect_error(tmp_path, cut_fast, ckpt, r"cut-fast\.mp4: truncated .* of 40 declared frames")
+    _expect_error(tmp_path, cut_fast, ckpt, r"cut-fast\.mp4: truncated .* 'mdat' box runs to byte")
 
     corrupt = bytearray(assets["mp4"].read_bytes())
     third = len(corrupt) // 3

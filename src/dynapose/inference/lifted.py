@@ -73,13 +73,13 @@ from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
 from dynapose.inference.writer import VISUALS, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
-from dynapose.io.video import iter_frames, probe_video
+from dynapose.io.video import frame_times, probe_video
 from dynapose.models.lifter import TemporalLifter
 
 
 def _frame_times(video: Path) -> list[float]:
-    """Each frame's time (s), decoding the whole video (frames scaled to 16x16: cheap)."""
-    return [frame.time for frame in iter_frames(video, size=(16, 16))]
+    """Each frame's time (s), decoding the whole video (no pixels converted)."""
+    return frame_times(video).tolist()
 
 
 def _keypoints(video: Path,

@@ -93,7 +93,8 @@ class Prediction:
 
         Top level: format, version, units ("mm"), coordinate_frame, joint_names, parents (index of
         each joint's parent, -1 for the pelvis), fps, num_frames, video (path, width, height,
-        fps, num_frames, duration_s, codec, container, rotation_deg), model (name, config,
+        fps, num_frames as the container declares it (a hint: the frames decoded are the top
+        level's), duration_s, codec, container, rotation_deg, mirrored), model (name, config,
         checkpoint, backend), then the method's blocks (an image model's crop, windows and
         projection; a lifter's also bones, root, keypoints and gaps), and ``frames``: one object
         per frame, ``{"index", "time_s", "box": [x, y, w, h], "joints": [[x, y, z] x 17]}`` with
