@@ -27,24 +27,25 @@ from __future__ import annotations
 import math
 import os
 import re
-import struct
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import cast
 
 import av
 import numpy as np
 from av.video.stream import VideoStream
 
 from dynapose.errors import DynaPoseError
+from dynapose.io.containers import check_not_cut
 
 #: Largest frame area (width x height, pixels) accepted: 8192 x 8192 = 67.1 Mpx, which takes
 #: 8K UHD (7680 x 4320) and DCI 8K (8192 x 4320) either way up. A bigger header is refused
 #: before anything is decoded: one RGB frame of that size is already 201 MB, and FFmpeg's decoder
 #: is told the same limit (its ``max_pixels``) for streams that change size midway.
 MAX_FRAME_AREA = 8192 * 8192
+
 
 #: (quarter turns counter-clockwise, then mirror left-right): how a decoded frame is made upright.
 Orientation = tuple[int, bool]
@@ -100,10 +101,6 @@ class Frame:
     image: np.ndarray
 
 
-# --------------------------------------------------------------------------------------------
-# Opening
-
-
 def _open(path: Path) -> tuple[av.container.InputContainer, VideoStream]:
     """Open `path` and pick its video stream; refuses what cannot be decoded safely."""
     if not path.exists():
@@ -112,7 +109,7 @@ def _open(path: Path) -> tuple[av.container.InputContainer, VideoStream]:
         raise DynaPoseError("not a file", path)
     if path.stat().st_size == 0:
         raise DynaPoseError("empty file, not a video", path)
-    _check_not_cut(path)
+    check_not_cut(path)
     try:
         # max_pixels: decoders probing the stream (find_stream_info) refuse oversized frames
         # instead of allocating them
@@ -192,105 +189,6 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-# --------------------------------------------------------------------------------------------
-# Truncated files: the container's own structure says how long the file is
-
-
-#: Types of the box an MP4/MOV/3GP file starts with.
-_MP4_FIRST_BOXES = {b"ftyp", b"styp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"}
-
-
-def _check_not_cut(path: Path) -> None:
-    """Raise if the file ends before its container structure does (a cut download or copy).
-
-    Byte lengths from the file's own structure (MP4/MOV top-level boxes, the Matroska/WebM
-    segment, the RIFF chunk of AVI), told apart by their first bytes; not frame counts, which
-    are hints. Without this a cut file may decode without an error into fewer frames (Matroska,
-    AVI) and pass for a shorter video, or fail to open with a vague reason (MP4).
-    """
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(12)
-        end: tuple[str, int] | None = None
-        if head[4:8] in _MP4_FIRST_BOXES:
-            end = _mp4_end(f, size)
-        elif head[:4] == b"\x1a\x45\xdf\xa3":
-            end = _matroska_end(f)
-        elif head[:4] == b"RIFF":
-            end = _riff_end(f)
-    if end is not None and end[1] > size:
-        raise DynaPoseError(f"truncated or corrupt video: {end[0]} runs to byte {end[1]}, the "
-                            f"file ends at byte {size}", path)
-
-
-def _mp4_end(f: BinaryIO, size: int) -> tuple[str, int] | None:
-    """(what, end byte) of the first top-level MP4/MOV box that runs past `size` bytes."""
-    pos = 0
-    while pos + 8 <= size:
-        f.seek(pos)
-        head = f.read(16)
-        length, kind = struct.unpack(">I4s", head[:8])
-        header = 8
-        if length == 1:  # 64-bit size follows
-            if len(head) < 16:
-                return None
-            length, header = struct.unpack(">Q", head[8:16])[0], 16
-        elif length == 0:  # the box runs to the end of the file, by definition
-            return None
-        if length < header or not all(32 <= c < 127 for c in kind):
-            return None  # not a box: trailing bytes after the last one
-        if pos + length > size:
-            return f"its '{kind.decode('ascii')}' box", pos + length
-        pos += length
-    return None
-
-
-def _ebml_number(f: BinaryIO) -> tuple[int, int, bool] | None:
-    """One EBML variable-length number: (with its length marker, without, all value bits set);
-    None at the end of the file or on a malformed byte."""
-    first = f.read(1)
-    if not first or first[0] == 0:
-        return None
-    width = 9 - first[0].bit_length()  # the number of leading zero bits + 1
-    rest = f.read(width - 1)
-    if len(rest) < width - 1:
-        return None
-    raw = int.from_bytes(first + rest, "big")
-    marker = 1 << (7 * width)
-    value = raw & (marker - 1)
-    return raw, value, value == marker - 1
-
-
-def _matroska_end(f: BinaryIO) -> tuple[str, int] | None:
-    """(what, end byte) of a Matroska/WebM file's first segment, when its size is known."""
-    f.seek(0)
-    body = 0
-    for expected in (0x1A45DFA3, 0x18538067):  # the EBML header, then the segment
-        element = _ebml_number(f)
-        length = _ebml_number(f)
-        if element is None or length is None or element[0] != expected or length[2]:
-            return None  # not the usual layout, or a size left unknown (live recording)
-        body = length[1]
-        if expected == 0x1A45DFA3:
-            f.seek(body, os.SEEK_CUR)
-    return "its Matroska segment", f.tell() + body
-
-
-def _riff_end(f: BinaryIO) -> tuple[str, int] | None:
-    """(what, end byte) of a RIFF file's (AVI's) first chunk; the pad byte an odd length
-    calls for is not counted, so a file missing only that passes."""
-    f.seek(0)
-    head = f.read(12)
-    if len(head) < 12 or head[:4] != b"RIFF":
-        return None
-    length = struct.unpack("<I", head[4:8])[0]
-    if length == 0:  # never filled in (an interrupted recording): no claim to check
-        return None
-    return "its RIFF chunk", 8 + length
-
-
-# --------------------------------------------------------------------------------------------
-# Orientation (display matrix)
 
 
 def _display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
@@ -367,10 +265,6 @@ def _upright(image: np.ndarray, orientation: Orientation) -> np.ndarray:
     if mirror:
         out = out[:, ::-1]
     return np.ascontiguousarray(out)
-
-
-# --------------------------------------------------------------------------------------------
-# Decoding
 
 
 def _fps(stream: VideoStream) -> float:
