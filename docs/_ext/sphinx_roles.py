@@ -1,7 +1,8 @@
-"""Griffe extension for the API pages: the docstrings' Sphinx roles as Markdown code spans.
+"""Griffe extension for the API pages: the docstrings' reST markup that Markdown lacks.
 
 The docstrings write ``:func:`name``` (and ``:class:``, ``:data:``, ...), which Markdown would
 show literally; ``:func:`~a.b.c``` becomes ``c`` as in Sphinx, anything else the target as written.
+A line ending in ``::`` (reST's literal-block marker) ends in one colon, as Sphinx shows it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import griffe
 
 ROLE = re.compile(r":(?:func|class|data|meth|attr|mod|obj|exc):`(~?)([^`]+)`")
+#: reST's "text::" before an indented block: Markdown shows the block as code already.
+LITERAL = re.compile(r"(\S)::$", re.MULTILINE)
 
 
 def _code(match: re.Match[str]) -> str:
@@ -24,4 +27,4 @@ class SphinxRoles(griffe.Extension):
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = ROLE.sub(_code, obj.docstring.value)
+            obj.docstring.value = LITERAL.sub(r"\1:", ROLE.sub(_code, obj.docstring.value))
