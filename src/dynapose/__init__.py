@@ -17,7 +17,7 @@ import os as _os
 from typing import TYPE_CHECKING, Any
 
 # Back torch's large CPU allocations (the seed model's first-stage buffers) with transparent huge
-# pages: ~30x fewer page faults per training step. Torch reads this once, when it is first
+# pages: far fewer page faults per training step. Torch reads this once, when it is first
 # imported, so it is set here before any DynaPose module imports torch; a user's own value wins.
 _os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 

@@ -47,7 +47,7 @@ def bench_train(
     settings (``batch``, ``size``, ``steps``, ``threads``, ...).
 
     `huge_pages` sets ``THP_MEM_ALLOC_ENABLE=1`` for the measuring process (torch then asks
-    for transparent huge pages for its large tensors: ~30x fewer page faults per step). It only
+    for transparent huge pages for its large tensors: far fewer page faults per step). It only
     applies with `fresh_process`, as torch reads the variable once, at start-up.
     """
     if batch < 1 or size < 1 or steps < 1 or warmup < 0:

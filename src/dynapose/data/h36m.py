@@ -262,7 +262,7 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
     here. Camera ids come from each camera's ``Name`` (character codes); image sizes from
     :mod:`h36m_cameras`.
     """
-    import h5py  # only for the .h5 layouts; h5py's import costs ~0.1 s
+    import h5py  # only for the .h5 layouts: h5py is slow to import
 
     path = Path(path)
     if not path.is_file():
@@ -306,7 +306,7 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
 
 
 def _read_h5(path: Path, dataset: str) -> np.ndarray:
-    import h5py  # only for the .h5 layouts; h5py's import costs ~0.1 s
+    import h5py  # only for the .h5 layouts: h5py is slow to import
 
     if not path.is_file():
         raise DynaPoseError("pose file not found", path)

@@ -67,11 +67,11 @@ def flip_keypoints(keypoints: torch.Tensor) -> torch.Tensor:
 
 class FastDropout(nn.Module):
     """Dropout (zero each value with probability p, scale the rest by 1 / (1 - p)), with a mask
-    drawn about three times faster than :class:`torch.nn.Dropout` draws it on CPUs (2.1 vs
-    6.7 ms for a 4,608 x 256 activation on 2 cores).
+    drawn several times faster than :class:`torch.nn.Dropout` draws it on CPUs
+    (docs/results.md).
 
-    ``nn.Dropout`` draws one Bernoulli variate per element, which took a quarter of a lifter
-    training step on a 2-core CPU. Here each 64-bit random integer from torch's generator
+    ``nn.Dropout`` draws one Bernoulli variate per element, a large share of a lifter training
+    step on a CPU. Here each 64-bit random integer from torch's generator
     (uniform over all 2^64 values but one) gives four 16-bit draws: an element is kept when
     its draw is at or above the p-quantile (p is thus rounded to 1/65,536). Seeded by
     ``torch.manual_seed`` like ``nn.Dropout``, so training stays replayable; the identity in

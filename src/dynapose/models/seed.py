@@ -246,9 +246,9 @@ class SeedModel(nn.Module):
 
     ``init``: "keras" (the report's: glorot-uniform everywhere) or "he" (the convolutions
     He-normal for ReLU, the rest as Keras). With Keras' init and the x/255 input every ReLU layer
-    shrinks the signal: on 224-px synthetic clips the CNN features vary by ~0.007 between clips
-    and the output by ~0.2 % of the targets' spread, too little for the gradient to find the
-    image; He's init keeps the features ~20x larger. Loaded weights replace either.
+    shrinks the signal: on 224-px synthetic clips the CNN features and the output barely vary
+    between clips, too little for the gradient to find the image; He's init keeps the features
+    an order of magnitude larger (docs/results.md). Loaded weights replace either.
     """
 
     def __init__(self, clip_len: int = 8, input_size: int = 224, fast: bool = True,

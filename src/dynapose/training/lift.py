@@ -111,8 +111,8 @@ def train_step(model: TemporalLifter, optimizer: torch.optim.Optimizer, inputs: 
     """One optimizer step on the MPJPE (mm) of `model(inputs)` against `target`; returns it.
 
     ``precision="bf16"`` runs the forward (hence the backward) under bfloat16 autocast, the
-    weights and the update staying float32: 1.6x the samples/s on this 2-core CPU, with the same
-    error after the same samples (S8 protocol 1 after 0.5 M windows: 54.3 vs 54.1 mm).
+    weights and the update staying float32: faster on CPUs, with the same error after the same
+    samples (docs/results.md).
     """
     model.train()
     optimizer.zero_grad(set_to_none=True)

@@ -70,9 +70,9 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     points are ``A @ (M @ world) + t``: M (17 x 17, per window) scales the bones and mirrors
     left/right, A (3 x 3) turns the person, rotates into the camera and flips x, and t holds
     the translations (camera position, turn pivot, feet kept on the floor). One batched matrix
-    product per window then does what a pass per augmentation did: 27 ms instead of 62 for 512
-    windows of 81 frames on this 2-core machine (``test_one_affine_map_per_window_...`` checks
-    it against the augmentations applied one by one).
+    product per window then does what a pass per augmentation did, in under half the time
+    (docs/results.md; ``test_one_affine_map_per_window_...`` checks it against the
+    augmentations applied one by one).
     """
     b = len(frame)
     starts = np.array([motion.sequences[s]["start"] for s in seq])
@@ -197,18 +197,14 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     the joints below it) turned about its parent by rotation vector ``turns[:, joint]``
     ((B, 17, 3) radians), fixed in the torso's frame (:func:`torso_frames`) over the window.
 
-    Part of a held-out subject's error is their own way of standing (Human3.6M S8's head sits
-    ~36 mm further forward, its left arm ~40 mm further out than a lifter trained on S1, S5,
-    S6 and S7 guesses, in every action): a posture that stays put in the body's frame while the
-    person moves is what the 2D over a window can reveal. Bone lengths are kept; the body is
-    then moved vertically so its lowest ankle over the window is as high as before.
-    (B, R, 17, 3) -> (B, R, 17, 3). Costs 35-50 ms per 512 windows of 81 frames on 2 cores.
+    Part of a held-out subject's error is their own way of standing (Human3.6M S8's head and
+    left arm sit away from where a lifter trained on the other subjects puts them, in every
+    action): a posture that stays put in the body's frame while the person moves is what the
+    2D over a window can reveal. Bone lengths are kept; the body is then moved vertically so
+    its lowest ankle over the window is as high as before. (B, R, 17, 3) -> (B, R, 17, 3).
 
-    Measured (``posture_deg: 5`` on the earlier, 256-channel lift-h36m recipe cut to 3 M
-    windows, each subject held out in turn, network P1 on its full protocol): S8 44.8 vs 44.3
-    without, S7 46.8 vs 47.9, S6 54.5 vs 56.2; mean 48.7 vs 49.4 (a second seed moved S8's
-    44.3 by 0.02). Not in the presets: their validation subject S8 does not gain, and longer
-    runs and the 512-channel recipe are unmeasured.
+    Not in the presets: held out in turn, the harder subjects gain but S8 does not, and it
+    slows each batch (the figures: docs/results.md).
     """
     frames = torso_frames(world)  # (B, R, 3, 3), columns: the torso's axes
     turn = axis_angle_matrices(turns)  # (B, 17, 3, 3) in the torso's frame
