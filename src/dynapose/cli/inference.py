@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from dynapose.cli.options import device_option
 from dynapose.errors import DynaPoseError
 
 _DEFAULT_LIFTER = "<default>"
@@ -48,10 +49,11 @@ _DEFAULT_LIFTER = "<default>"
 @click.option("--no-visuals", is_flag=True,
               help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@device_option()
 def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
             sequence: str | None, rigid_bones: bool, out: str | None, box: str | None,
             detector: str, backend: str, onnx_path: str | None, stride: int, batch: int,
-            no_visuals: bool, overwrite: bool) -> None:
+            no_visuals: bool, overwrite: bool, device: str) -> None:
     """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer.
 
     With --checkpoint, an image model on cropped frames; with --lifter, 2D keypoints (MediaPipe
@@ -71,7 +73,7 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
         lifted = predict_video_lifted(
             video, None if lifter == _DEFAULT_LIFTER else lifter, keypoints, target,
             visuals=() if no_visuals else VISUALS, overwrite=overwrite, sequence=sequence,
-            rigid=rigid_bones)
+            rigid=rigid_bones, device=device)
         gaps = int((~lifted.valid()).sum())
         click.echo(f"{lifted.num_frames} frames at {lifted.fps:.4g} fps, lifter: "
                    f"{lifted.model['checkpoint']}, frames without a person: {gaps}")
@@ -84,7 +86,8 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
     backend = "onnx" if onnx_path else backend
     pred = predict_video(video, checkpoint, target, box=parse_box(box) if box else None,
                          detector=detector, backend=backend, onnx_path=onnx_path, stride=stride,
-                         batch=batch, visuals=() if no_visuals else VISUALS, overwrite=overwrite)
+                         batch=batch, visuals=() if no_visuals else VISUALS, overwrite=overwrite,
+                         device=device)
     click.echo(f"{pred.num_frames} frames at {pred.fps:.4g} fps, crop: {pred.crop_policy}, "
                f"backend: {backend}")
     for kind, file in pred.files.items():
