@@ -204,6 +204,7 @@ def test_train_evaluate_and_predict_with_device_cpu(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_cuda")  # auto means the CPU, even on a GPU machine
 def test_train_lift_with_device_cpu_resumes_with_identical_weights(tmp_path: Path,
                                                                    one_thread: None) -> None:
     from dynapose.training.lift import train_lifter
@@ -246,6 +247,7 @@ def _out_of_memory(*args: object, **kwargs: object) -> None:
     raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
 
 
+@pytest.mark.usefixtures("no_cuda")
 def test_loops_turn_out_of_memory_into_an_error_naming_the_batch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, one_thread: None) -> None:
     from dynapose.training import image, lift

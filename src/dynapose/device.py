@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import traceback
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -165,6 +166,8 @@ def out_of_memory(device: torch.device, what: str, batch_size: int | None = None
     try:
         yield
     except torch.cuda.OutOfMemoryError as exc:
+        # the traceback's frames hold the failed step's tensors: free them with the cache
+        traceback.clear_frames(exc.__traceback__)
         if is_cuda(device):
             torch.cuda.empty_cache()
         at = f" at batch size {batch_size}" if batch_size is not None else ""

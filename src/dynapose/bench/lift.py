@@ -117,6 +117,10 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
                               "deterministic": deterministic, **describe(where)}
     with out_of_memory(where, "the lifter benchmark", batch, hint="--batch"):
         result["train"] = timed(step, batch, warmup=3 if compile else 1)
+        if compile:  # one graph: the momentum changing at every step recompiled nothing
+            from torch._dynamo.utils import counters
+
+            result["compiled_graphs"] = int(counters["stats"]["unique_graphs"])
         model.eval()
         causal.eval()
         seqs = (torch.randn(4, frames, NUM_JOINTS, 2) * 0.3).to(where)

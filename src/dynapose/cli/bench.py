@@ -28,9 +28,11 @@ def bench() -> None:
 @click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnx"]),
               help="Backends for the model-alone figure (default: both).")
 @device_option()
+@click.option("--visuals/--no-visuals", default=True, show_default=True,
+              help="Also time predict with its visual outputs (drawn on the CPU).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video_frames: int,
-                      seconds: float, backends: tuple[str, ...], device: str,
+                      seconds: float, backends: tuple[str, ...], device: str, visuals: bool,
                       as_json: bool) -> None:
     """Frames/s of the model alone (torch, onnxruntime) and of predict end to end."""
     import json
@@ -39,7 +41,7 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
 
     result = bench_predict(checkpoint, batch=batch, seconds=seconds, video_frames=video_frames,
                            backends=backends or ("torch", "onnx"), input_size=input_size,
-                           device=device)
+                           device=device, visuals=visuals)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

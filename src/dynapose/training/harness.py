@@ -194,7 +194,8 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]], columns: Sequen
 def _params_checksum(model: nn.Module) -> list[float]:
     with torch.no_grad():
         flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
-        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64).remainder_(97)
+        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64,
+                               device=flat.device).remainder_(97)
         return [float(flat.sum()), float((flat * flat).sum()), float((flat * weights).sum())]
 
 
