@@ -198,6 +198,39 @@ def test_lifting_on_the_gpu_matches_the_cpu(tmp_path: Path) -> None:
     np.testing.assert_allclose(on[1], on[0], atol=0.05)
 
 
+def test_nccl_calls_of_the_harness_on_a_group_of_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collectives, DDP wrapping and barrier the harness issues between GPU processes, on
+    NCCL (a one-GPU machine can hold a group of one process only)."""
+    import socket
+
+    import torch.distributed as dist
+
+    from dynapose.training.harness import Dist, _finish, _params_checksum, data_parallel
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MASTER_ADDR", "127.0.0.1")
+    monkeypatch.setenv("MASTER_PORT", str(port))
+    torch.cuda.set_device(CUDA)
+    dist.init_process_group("nccl", rank=0, world_size=1)
+    try:
+        t = torch.arange(3, dtype=torch.float64, device=CUDA)  # as Dist.all_sum sends them
+        _finish(dist.all_reduce(t, async_op=True))
+        gathered = [torch.empty_like(t)]
+        _finish(dist.all_gather(gathered, t, async_op=True))
+        assert gathered[0].tolist() == [0.0, 1.0, 2.0]
+        model = torch.nn.Linear(4, 3).to(CUDA)
+        net = data_parallel(model, Dist(rank=0, world=2, device=CUDA))  # the wrapping of N > 1
+        assert isinstance(net, torch.nn.parallel.DistributedDataParallel)
+        net(torch.randn(5, 4, device=CUDA)).sum().backward()
+        assert model.weight.grad is not None
+        assert len(_params_checksum(model)) == 3
+        _finish(dist.barrier(async_op=True, device_ids=[CUDA.index]))
+    finally:
+        dist.destroy_process_group()
+
+
 def test_running_out_of_gpu_memory_is_one_line_and_leaves_no_checkpoint(tmp_path: Path) -> None:
     from dynapose.training.lift import train_lifter
 

@@ -137,6 +137,9 @@ def make_deterministic(device: torch.device) -> None:
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
     torch.use_deterministic_algorithms(True, warn_only=True)
+    # ... without also filling every new tensor with NaN (a check for reading uninitialised
+    # memory, not a condition of determinism; it would cost a pass over every loader batch)
+    torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
 
 
 def loader_settings(device: torch.device, workers: int, world: int = 1) -> tuple[int, bool]:
