@@ -29,7 +29,7 @@ WORK=$(mktemp -d /tmp/dynapose-gpu-check.XXXXXX)
 PY=${PYTHON:-python3}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
 QUICK=${GPU_CHECK_QUICK:-0}
-BUDGET=${GPU_CHECK_BUDGET:-420}
+BUDGET=${GPU_CHECK_BUDGET:-390}
 H36M=${GPU_CHECK_H36M:-}
 for candidate in shared/data/h36m/data_3d_h36m.npz ../shared/data/h36m/data_3d_h36m.npz; do
   [ -z "$H36M" ] && [ -f "$candidate" ] && H36M=$candidate
