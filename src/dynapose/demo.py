@@ -58,10 +58,12 @@ def run_demo(
     progress: bool = True,
     echo: Any = print,
     preset: str | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Run the demo into the folder `out` and return its summary (also in summary.json).
 
-    `preset` replaces the plan's training preset (e.g. "seed": the report's exact recipe)."""
+    `preset` replaces the plan's training preset (e.g. "seed": the report's exact recipe).
+    `device`: where training and evaluation run (auto, cpu, cuda, cuda:N)."""
 
     plan = QUICK if quick else FULL
     if preset is not None:
@@ -86,7 +88,8 @@ def run_demo(
 
     echo(f"[2/4] training the report's model (preset {plan.preset!r}) ...")
     t = time.perf_counter()
-    config = load_config(plan.preset, overrides={**plan.overrides, "seed": seed})
+    config = load_config(plan.preset, overrides={**plan.overrides, "seed": seed,
+                                                 "device": device})
     run = out / "run"
     if run.exists():
 
@@ -96,7 +99,7 @@ def run_demo(
 
     echo("[3/4] evaluating on held-out subjects ...")
     t = time.perf_counter()
-    report = evaluate(run, data, split="test")
+    report = evaluate(run, data, split="test", device=device)
     write_report(report, run / "eval-test.json")
     echo(format_report(report))
     timings["evaluate_s"] = time.perf_counter() - t

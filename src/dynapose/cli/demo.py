@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from dynapose.cli.options import device_option
+
 
 @click.command()
 @click.option("--out", "-o", default="dynapose-demo", show_default=True, help="Output folder.")
@@ -18,10 +20,11 @@ import click
 @click.option("--preset", default=None,
               help="Training preset instead of the plan's (seed-synth; quick with --quick), "
                    "e.g. seed: the report's exact recipe.")
+@device_option()
 def demo(out: str, quick: bool, seed: int, workers: int | None, overwrite: bool,
-         preset: str | None) -> None:
+         preset: str | None, device: str) -> None:
     """Synthesise data, train the report's model, evaluate it, and show the results."""
     from dynapose.demo import run_demo
 
     run_demo(out, quick=quick, seed=seed, workers=workers, overwrite=overwrite, echo=click.echo,
-             preset=preset)
+             preset=preset, device=device)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from dynapose.cli.options import csv_values
+from dynapose.cli.options import csv_values, device_option
 
 
 def _report_folder(checkpoint: str) -> Path:
@@ -34,10 +34,12 @@ def _report_folder(checkpoint: str) -> Path:
 @click.option("--out", "-o", default=None,
               help="JSON report path (default: CHECKPOINT/eval-<store>-<split>.json).")
 @click.option("--batch-size", default=32, show_default=True)
-@click.option("--workers", default=1, show_default=True)
+@click.option("--workers", default=-1, show_default=True,
+              help="Data-loading processes (-1: sized to the device).")
+@device_option()
 @click.pass_context
 def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: str | None,
-             batch_size: int, workers: int) -> None:
+             batch_size: int, workers: int, device: str) -> None:
     """All metrics overall, per joint, per subject and action; a table and a JSON report.
 
     A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
@@ -48,11 +50,11 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
         ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
-                   cameras=(), flip_tta=True, noise_px=0.0, out=out)
+                   cameras=(), flip_tta=True, noise_px=0.0, out=out, device=device)
         return
 
     report = run_evaluation(checkpoint, data, split=None if split == "all" else split,
-                            batch_size=batch_size, workers=workers)
+                            batch_size=batch_size, workers=workers, device=device)
     if out is None:
         out = str(_report_folder(checkpoint) / f"eval-{Path(data).name}-{report['split'] or 'all'}"
                   ".json")
@@ -71,15 +73,17 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 @click.option("--noise-px", type=float, default=0.0, show_default=True,
               help="Gaussian noise (std, pixels) added to the 2D, as a detector's would be.")
 @click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
+@device_option()
 def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
-                      out: str | None) -> None:
+                      out: str | None, device: str) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
     from dynapose.evaluation.lifter import evaluate_lifter
     from dynapose.evaluation.report import format_report, write_report
 
     report = evaluate_lifter(checkpoint, data, subjects=csv_values(subjects),
-                             cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px)
+                             cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px,
+                             device=device)
     click.echo(format_report(report))
     target = out or _report_folder(checkpoint) / "eval-lift.json"
     click.echo(f"report: {write_report(report, target)}")

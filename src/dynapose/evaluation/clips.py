@@ -16,6 +16,7 @@ import torch
 from dynapose import metrics
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
+from dynapose.device import loader_settings, out_of_memory, resolve_device, to_device
 from dynapose.errors import DynaPoseError
 from dynapose.evaluation.report import CLIP_METRICS, report_header
 from dynapose.io.checkpoint import load_checkpoint
@@ -42,10 +43,12 @@ def evaluate(
     data: str | os.PathLike[str],
     split: str | None = "auto",
     batch_size: int = 32,
-    workers: int = 1,
+    workers: int = -1,
     limit: int | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Evaluate the model at `checkpoint` on the clips of `split` in the store `data`.
+    """Evaluate the model at `checkpoint` on the clips of `split` in the store `data`, on
+    `device` (auto, cpu, cuda, cuda:N), `workers` loader processes (-1: sized to the device).
 
     Returns a JSON-able report: ``overall`` (every metric), ``baseline`` (the mean-pose
     predictor's metrics), ``targets`` (the frame the model predicts, "camera" or "root"; the
@@ -53,7 +56,9 @@ def evaluate(
     ``per_joint`` (MPJPE and protocol 1, mm), ``per_subject`` and ``per_action`` (all metrics,
     where the store records them), and what was evaluated.
     """
+    where = resolve_device(device)
     model, config = load_checkpoint(checkpoint)
+    model.to(where)
     store = ClipStore(data)
     size = config["model"].get("config", {}).get("input_size")
     if size is not None and (store.height, store.width) != (size, size):
@@ -76,9 +81,11 @@ def evaluate(
     joint_err: list[np.ndarray] = []
     joint_err_p1: list[np.ndarray] = []
     batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
-    with torch.no_grad():
-        for frames, joints, _ in batch_loader(ClipDataset(store), batches, workers):
-            pred = model(frames).numpy()
+    workers, pin = loader_settings(where, workers)
+    loader = batch_loader(ClipDataset(store), batches, workers, pin_memory=pin)
+    with torch.no_grad(), out_of_memory(where, "evaluating the model", batch_size):
+        for frames, joints, _ in loader:
+            pred = model(to_device(frames, where)).cpu().numpy()
             target = in_target_frame(joints.numpy(), frame)
             for name, values in _per_clip(pred, target).items():
                 rows[name].append(values)

@@ -93,13 +93,15 @@ def action_group(action: str) -> str:
 def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
                     data: str | os.PathLike[str], subjects: list[str] | None = None,
                     cameras: list[str] | None = None, flip_tta: bool = True,
-                    max_sequences: int | None = None, noise_px: float = 0.0) -> dict[str, Any]:
+                    max_sequences: int | None = None, noise_px: float = 0.0,
+                    device: str = "auto") -> dict[str, Any]:
     """Protocol 1, protocol 2 and MPJVE (mm) of a lifter on held-out sequences.
 
     data: a VideoPose3D npz (ground-truth 2D = projection through the published cameras) or a
     pose store. subjects: default the run's ``val_subjects`` (npz) or every sequence (store).
     noise_px: Gaussian noise (std, pixels) added to the 2D, to see how the lifter and the fits
-    bear detector-like input (0: the protocol's exact 2D). Returns the report
+    bear detector-like input (0: the protocol's exact 2D). device: where the network runs (auto,
+    cpu, cuda, cuda:N; the bone and ray fits run on the CPU). Returns the report
     (:mod:`dynapose.evaluation.report`): "overall": {"mpjpe_p1", "p_mpjpe", "mpjve"} (means over
     actions), "per_action": {action: {"mpjpe_p1", "p_mpjpe", "mpjve", "frames"}}, "rigid" and
     "fitted" (the same for
@@ -108,7 +110,7 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     "sequences", ...}.
     """
     started = time.perf_counter()
-    model = load_lifter(checkpoint)
+    model = load_lifter(checkpoint, device)
     if subjects is None and not Path(data).is_dir():
         info = {} if isinstance(checkpoint, TemporalLifter) else \
             _checkpoint_info(checkpoint).get("lift_config", {})

@@ -68,6 +68,7 @@ def predict_video(
     overwrite: bool = False,
     viewer_frames: int = 1500,
     model: LoadedModel | None = None,
+    device: str = "auto",
 ) -> Prediction:
     """Predict the 17 joints (mm, camera frame) of every frame of `video`; see the module docs.
 
@@ -78,6 +79,7 @@ def predict_video(
     stride: window stride, 1..T. batch: windows per model call. viewer_frames: at most this many
     video frames embedded in the viewer (as JPEG; evenly spaced when the video has more; 0 for
     none). model: an already loaded model (skips `checkpoint`/`backend`; for benchmarks).
+    device: where the torch backend runs (auto, cpu, cuda, cuda:N).
     """
     video = Path(video)
     info = probe_video(video)
@@ -85,7 +87,7 @@ def predict_video(
     unknown = sorted(set(visuals) - set(VISUALS))
     if unknown:
         raise DynaPoseError(f"unknown visual outputs {unknown} (choose from {', '.join(VISUALS)})")
-    loaded = model or load_model(checkpoint, backend, onnx_path)
+    loaded = model or load_model(checkpoint, backend, onnx_path, device)
     if out_dir is None:
         return _predict(video, info, loaded, box, detector, policy, stride, batch)
     out_dir = Path(out_dir)

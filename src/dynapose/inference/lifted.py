@@ -113,6 +113,7 @@ def predict_video_lifted(
     flip_tta: bool = True,
     viewer_frames: int = 1500,
     rigid: bool = True,
+    device: str = "auto",
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
 
@@ -123,7 +124,8 @@ def predict_video_lifted(
     video. The keypoints must cover every frame of the video. out_dir, visuals, overwrite,
     viewer_frames: as :func:`dynapose.inference.image_model.predict_video`. `rigid`: give
     the person one length per bone for the whole video
-    (:func:`dynapose.inference.refine.rigid_bones`). See the module docstring.
+    (:func:`dynapose.inference.refine.rigid_bones`). `device`: where the lifter runs (auto,
+    cpu, cuda, cuda:N). See the module docstring.
     """
 
     video = Path(video)
@@ -137,7 +139,7 @@ def predict_video_lifted(
             raise DynaPoseError("already exists (pass --overwrite to replace it)", out_dir)
         if video.resolve().is_relative_to(out_dir.resolve()):
             raise DynaPoseError("output folder must not contain the video", out_dir)
-    model = load_default_lifter() if lifter is None else load_lifter(lifter)
+    model = load_lifter(load_default_lifter() if lifter is None else lifter, device)
     kp, times, kp_file = _keypoints(video, keypoints, sequence)
     source = kp_file or video
     if len(kp) != len(times):

@@ -50,6 +50,7 @@ def predict(
     batch: int | None = None,
     visuals: Sequence[str] = VISUALS,
     overwrite: bool = False,
+    device: str = "auto",
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video`, and their files in `out_dir`.
 
@@ -59,7 +60,8 @@ def predict(
     VideoPose3D file), rigid (one length per bone, default True). Image-model options: box,
     detector, backend, onnx_path, stride, batch (see
     :func:`dynapose.inference.image_model.predict_video`). An option left None is not given;
-    one given to the other family is a DynaPoseError. visuals, overwrite: for both.
+    one given to the other family is a DynaPoseError. visuals, overwrite, device (auto, cpu,
+    cuda, cuda:N): for both.
     """
     family = model_family(checkpoint)
     image: dict[str, Any] = {"--box": box, "--detector": detector, "--backend": backend,
@@ -76,9 +78,10 @@ def predict(
     if family == "lifter":
         return predict_video_lifted(video, checkpoint, keypoints, out_dir, visuals=visuals,
                                     overwrite=overwrite, sequence=sequence,
-                                    rigid=True if rigid is None else rigid)
+                                    rigid=True if rigid is None else rigid, device=device)
     assert checkpoint is not None
     return predict_video(video, checkpoint, out_dir, box=box, detector=detector or "auto",
                          backend="onnx" if onnx_path else backend or "torch",
                          stride=stride or DEFAULT_STRIDE, batch=batch or DEFAULT_BATCH,
-                         onnx_path=onnx_path, visuals=visuals, overwrite=overwrite)
+                         onnx_path=onnx_path, visuals=visuals, overwrite=overwrite,
+                         device=device)
