@@ -17,17 +17,19 @@ film: the 17 joints (:data:`ACTIONS_38_TO_17` for the 38-joint set), world frame
 lifter's ``frame_stride`` counts 50 fps frames), feet on a floor at z = 0 and the path centred on
 the world origin (the middle of the Human3.6M camera ring that films it). In order:
 
-1. **Joint definitions** (:func:`canonical_joints`, see below).
-2. **Start-up frames** (:func:`leading_rest_frames`): a take whose first frame is a T-pose (both
+1. **Start-up frames** (:func:`leading_rest_frames`): a take whose first frame is a T-pose (both
    arms straight out sideways: the rig's rest pose, or arms not yet captured) loses every frame
    up to the first implausible jump within its first second. A T-pose that is really performed
    (no jump after it) is kept. Detected, not assumed: in these files frame 0 of every actions
-   and dance take is the rest pose, and subject 3 and 7 takes start with 1-25 such frames.
-3. **Glitches** (:func:`clean_spans`): any joint moving faster than :data:`GLITCH_SPEED` between
+   and dance take is the rest pose, and so are the first frames of takes 003_02 and 007_03 to
+   007_12 of the subjects set.
+2. **Glitches** (:func:`clean_spans`): any joint moving faster than :data:`GLITCH_SPEED` between
    two frames (feet and knees of some takes flip for a frame or a few: up to 130 m/s; the
    fastest real motion here, soccer kicks and martial arts, stays below 13 m/s) cuts the take:
    the frames around it (:data:`GLITCH_MARGIN` each side) go, pieces shorter than
-   :data:`MIN_PIECE` go, the rest become separate sequences.
+   :data:`MIN_PIECE` go, the rest become separate sequences. Steps 1 and 2 look at the rig's own
+   joints, before step 3 (whose extrapolated head would magnify the neck's jitter).
+3. **Joint definitions** (:func:`canonical_joints`, see below).
 4. **Floor**: per take, the 2nd percentile of the lower ankle's height is put at
    :data:`ANKLE_HEIGHT` (the subjects set sits ~920 mm below its floor; the others drift by a
    few cm between takes).
@@ -38,7 +40,7 @@ Subjects and the train/validation rule: sequences are named by performer group, 
 list selects them: ``cmu-actions`` (the actions set's ``train`` takes), ``cmu-actions-test``
 (its ``test`` takes: the conversion's own held-out takes, the validation subject of the
 ``lift-cmu`` preset), ``cmu-salsa``, ``cmu-indian``, ``cmu-martial`` (dance set) and
-``cmu-001`` ... ``cmu-007`` (subjects set). Actions are ``"<group> <take>"`` (``"walking
+``cmu-001`` ... ``cmu-007`` (subjects set; no 004). Actions are ``"<group> <take>"`` (``"walking
 walking_3"``, ``"salsa 01"``, ``"005 005_11"``; a take cut into pieces adds ``.<k>``).
 
 Joint definitions (measured against Human3.6M in ``benchmarks/cmu_joint_definitions.py``; that
@@ -71,6 +73,9 @@ midline). The remaining differences are what the lifter's bone-length scaling (`
 ``body_scale``) and posture turns (``posture_deg``, applied to input and target alike) teach it
 to read from the 2D instead of assuming; ``jitter_mm`` perturbs the input only and so teaches
 the opposite (to keep the training definition whatever the 2D says): see ``lift-cmu.yaml``.
+
+CMU's terms: weights trained on this data may ship with the acknowledgement the data's README
+quotes; the data itself, in any form, never goes into the repository.
 """
 
 from __future__ import annotations
@@ -370,8 +375,8 @@ def prepare_take(world_y_up: np.ndarray, fps: float, set_name: str
     if world.shape[1] == 38:
         upper_back = world[:, ASF_UPPER_BACK]
         world = world[:, list(ACTIONS_38_TO_17)]
-    spans, rest = clean_spans(world, fps)  # on the rig's own joints: the head made below
-    world = canonical_joints(world, set_name, upper_back)  # would amplify the neck's jitter
+    spans, rest = clean_spans(world, fps)  # on the rig's own joints (module docstring)
+    world = canonical_joints(world, set_name, upper_back)
     if spans:
         kept = np.concatenate([world[s:e] for s, e in spans])
         world = world - np.array([0.0, 0.0, floor_height(kept)])
