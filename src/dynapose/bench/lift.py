@@ -118,7 +118,7 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
     with out_of_memory(where, "the lifter benchmark", batch, hint="--batch"):
         result["train"] = timed(step, batch, warmup=3 if compile else 1)
         if compile:  # one graph: the momentum changing at every step recompiled nothing
-            from torch._dynamo.utils import counters
+            from torch._dynamo.utils import counters  # private to torch: only when compiling
 
             result["compiled_graphs"] = int(counters["stats"]["unique_graphs"])
         model.eval()

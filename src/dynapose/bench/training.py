@@ -26,6 +26,7 @@ import numpy as np
 
 from dynapose.config import load_config
 from dynapose.data.store import ClipStoreWriter
+from dynapose.device import check_precision, describe, make_deterministic, resolve_device
 from dynapose.models.seed import SeedModel, count_parameters
 from dynapose.training.image import make_optimizer, train_step
 
@@ -120,8 +121,6 @@ def _measure(
     torch: Any, batch: int, size: int, steps: int, warmup: int, clip_len: int,
     device: str = "auto", precision: str = "fp32", compile: bool = False, stem: str = "auto",
 ) -> dict[str, Any]:
-    from dynapose.device import check_precision, describe, make_deterministic, resolve_device
-
     where = resolve_device(device)
     check_precision(precision, where)
     make_deterministic(where)  # as `dynapose train` runs on a GPU

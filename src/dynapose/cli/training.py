@@ -100,7 +100,8 @@ def _relaunch_distributed(nproc: int) -> None:
 
 @click.command("train-lift")
 @click.option("--data", required=True,
-              help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, or 'synthetic'.")
+              help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, 'synthetic[:N[:F]]', "
+                   "'cmu:FOLDER' (CMU mocap), or a mix 'A+B' (e.g. cmu:DIR+synthetic:100:600).")
 @click.option("--out", "-o", required=True, help="Run folder (metrics.csv, checkpoint, state).")
 @click.option("--preset", default="lift-h36m", show_default=True,
               help="Lift preset from dynapose/configs (lift-*.yaml).")
