@@ -578,7 +578,7 @@ def test_every_numeric_option_has_a_range() -> None:
 
 @pytest.mark.parametrize("args", [
     ["evaluate", "--checkpoint", "c", "--data", "d", "--batch-size", "0"],
-    ["evaluate", "--checkpoint", "c", "--data", "d", "--workers", "-1"],
+    ["evaluate", "--checkpoint", "c", "--data", "d", "--workers", "-2"],
     ["predict", "v.mp4", "--stride", "0"], ["predict", "v.mp4", "--batch", "0"],
     ["train", "--data", "d", "--out", "o", "--epochs", "0"],
     ["train", "--data", "d", "--out", "o", "--beta1", "1"],

@@ -165,7 +165,7 @@ def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path
     from dynapose.inference.lifting import lift_file, load_lifter
 
     pred = predict_video_lifted(assets["video"], tiny_lifter, assets["kp"])
-    assert pred.files == {} and pred.num_frames == FRAMES and pred.crop_policy == "keypoints"
+    assert pred.files == {} and pred.num_frames == FRAMES and pred.source == "keypoints"
     valid = pred.valid()
     assert valid.sum() == FRAMES - len(GAPS)
     # the same keypoints as COCO-17 results JSON (one frame id missing = a gap) give the same
@@ -193,7 +193,7 @@ def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path
     # by default the person keeps one length per bone (left = right) over the whole video
     lengths = bone_lengths(pred.joints[valid].astype(np.float64))
     np.testing.assert_allclose(lengths, np.broadcast_to(lengths[0], lengths.shape), rtol=1e-4)
-    assert pred.model["rigid_bones"] and "rigid" in pred._header()["bones"]
+    assert pred.model["rigid_bones"] and "rigid" in pred.header()["bones"]
     free = predict_video_lifted(assets["video"], tiny_lifter, assets["kp"], rigid=False)
     assert not free.model["rigid_bones"] and bone_lengths(free.joints[valid]).std(0).max() > 0.1
     # lift_eval.lift_file handles the same gaps: NaN out, the same root-relative joints
@@ -210,7 +210,7 @@ def test_frame_stride_lifter_reports_its_span(assets: dict[str, Path]) -> None:
     torch.manual_seed(0)
     model = build_model("lifter", filter_widths=(3, 3), channels=16, frame_stride=3).eval()
     pred = predict_video_lifted(assets["video"], model, assets["kp"])
-    windows = pred._header()["windows"]
+    windows = pred.header()["windows"]
     assert windows["length"] == model.span == 25 and windows["frame_stride"] == 3
     assert np.isfinite(pred.joints[pred.valid()]).all()
 
@@ -259,11 +259,20 @@ def test_bad_keypoint_files_via_cli(assets: dict[str, Path], tiny_lifter: Path,
 def test_bad_options_and_missing_lifter(assets: dict[str, Path], tiny_lifter: Path,
                                         tmp_path: Path) -> None:
     video = str(assets["video"])
-    _cli_error(["predict", video], tmp_path / "o1", "--checkpoint", "--lifter")
+    # the checkpoint's model decides the family; the other family's options are refused
+    _cli_error(["predict", video, "--checkpoint", str(tiny_lifter), "--box", "0,0,9,9"],
+               tmp_path / "o1", "--box", "image model", str(tiny_lifter))
     _cli_error(["predict", video, "--lifter", str(tmp_path / "nope"), "--keypoints",
                 str(assets["kp"])], tmp_path / "o2", str(tmp_path / "nope"))
-    _cli_error(["predict", video, "--checkpoint", str(tiny_lifter), "--keypoints",
-                str(assets["kp"])], tmp_path / "o3", "--keypoints")
+    _cli_error(["predict", video, "--checkpoint", str(tiny_lifter), "--stride", "2",
+                "--keypoints", str(assets["kp"])], tmp_path / "o3", "--stride")
+    _cli_error(["predict", video, "--checkpoint", str(tiny_lifter), "--lifter",
+                str(tiny_lifter)], tmp_path / "o5", "not both")
+    ok = CliRunner().invoke(main, ["predict", video, "--checkpoint", str(tiny_lifter),
+                                   "--keypoints", str(assets["kp"]), "--out",
+                                   str(tmp_path / "o6"), "--no-visuals"])
+    assert ok.exit_code == 0, ok.output
+    assert (tmp_path / "o6" / "joints.npz").is_file()
     if not (default_lifter_path() / "model.safetensors").is_file():
         _cli_error(["predict", video, "--keypoints", str(assets["kp"]), "--lifter"],
                    tmp_path / "o4", "no default lifter", str(default_lifter_path()))
@@ -276,11 +285,13 @@ def test_bad_options_and_missing_lifter(assets: dict[str, Path], tiny_lifter: Pa
 
 def test_without_mediapipe_or_keypoints(assets: dict[str, Path], tiny_lifter: Path,
                                         tmp_path: Path) -> None:
-    args = ["predict", str(assets["video"]), "--lifter", str(tiny_lifter)]
-    if mediapipe_available():  # the test video has no person in it
-        _cli_error(args, tmp_path / "out", "no person found in any", "MediaPipe")
-    else:
-        _cli_error(args, tmp_path / "out", "pip install 'dynapose[mediapipe]'", "--keypoints")
+    for args in (["predict", str(assets["video"]), "--lifter", str(tiny_lifter)],
+                 ["predict", str(assets["video"])]):  # no model given: the shipped lifter
+        if mediapipe_available():  # the test video has no person in it
+            _cli_error(args, tmp_path / "out", "no person found in any", "MediaPipe")
+        else:
+            _cli_error(args, tmp_path / "out", "pip install 'dynapose[mediapipe]'",
+                       "--keypoints")
 
 
 def test_mediapipe_end_to_end_on_a_real_person(tiny_lifter: Path, tmp_path: Path) -> None:
@@ -302,17 +313,16 @@ def test_mediapipe_end_to_end_on_a_real_person(tiny_lifter: Path, tmp_path: Path
 
 def test_image_model_outputs_keep_their_form(tmp_path: Path) -> None:
     """A Prediction without a found mask (the image models) writes every frame as before."""
-    from dynapose.inference.prediction import Prediction
+    from dynapose.inference.image_model import image_prediction
     from dynapose.inference.writer import write_joints
     from dynapose.io.video import VideoInfo
 
     info = VideoInfo(path="v.mp4", width=64, height=64, fps=25.0, num_frames=3, duration=0.12,
                      codec="h264", container="mp4")
     joints = np.random.default_rng(0).normal(0, 300, (3, 17, 3)) + np.array([0, 0, 4e3])
-    pred = Prediction(joints=joints.astype(np.float32), frame_index=np.arange(3),
-                      time=np.arange(3) / 25.0, boxes=np.tile([0, 0, 64, 64], (3, 1)).astype(
-                          np.float32), fps=25.0, video=info, model={"name": "seed"},
-                      crop_policy="centre", stride=4)
+    pred = image_prediction(joints.astype(np.float32), np.arange(3) / 25.0,
+                            np.tile([0, 0, 64, 64], (3, 1)).astype(np.float32), info,
+                            {"name": "seed"}, "centre", stride=4)
     files = write_joints(pred, tmp_path)
     with np.load(files["npz"]) as z:
         assert z["valid"].all() and "keypoint_confidence" not in z.files

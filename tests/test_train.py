@@ -208,7 +208,8 @@ def test_root_targets_train_evaluate_and_predict_in_the_pelvis_frame(tmp_path: P
     """targets: root trains on pelvis-relative joints; evaluate and predict follow it."""
     from dynapose.evaluation.clips import evaluate
     from dynapose.inference.backends import load_model
-    from dynapose.inference.prediction import ROOT_FRAME, Prediction
+    from dynapose.inference.image_model import image_prediction
+    from dynapose.inference.prediction import ROOT_FRAME
     from dynapose.io.video import VideoInfo
 
     store = make_store(tmp_path / "store", n=6)
@@ -230,11 +231,11 @@ def test_root_targets_train_evaluate_and_predict_in_the_pelvis_frame(tmp_path: P
     loaded = load_model(run)
     assert loaded.info["targets"] == "root"
     joints = model(torch.zeros(1, 8, 224, 224, 3, dtype=torch.uint8))[0].detach().numpy()
-    pred = Prediction(joints=joints, frame_index=np.arange(8), time=np.arange(8) / 25.0,
-                      boxes=np.tile(np.float32([100, 50, 200, 200]), (8, 1)), fps=25.0,
-                      video=VideoInfo("v.mp4", 400, 300, 25.0, 8, 0.32, "h264", "mp4"),
-                      model=loaded.info, crop_policy="centre", stride=4)
-    assert pred._header()["coordinate_frame"] == ROOT_FRAME
+    pred = image_prediction(joints, np.arange(8) / 25.0,
+                            np.tile(np.float32([100, 50, 200, 200]), (8, 1)),
+                            VideoInfo("v.mp4", 400, 300, 25.0, 8, 0.32, "h264", "mp4"),
+                            loaded.info, "centre", stride=4)
+    assert pred.header()["coordinate_frame"] == ROOT_FRAME
     uv = pred.keypoints_2d()
     assert np.isfinite(uv).all()  # placed in front of the camera for drawing
     assert np.allclose(uv[:, 0], [200.0, 150.0], atol=1e-3)  # the pelvis on the crop's axis

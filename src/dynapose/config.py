@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from dynapose.device import PRECISIONS, check_device_spec
 from dynapose.errors import DynaPoseError
 from dynapose.models import check_model_config
 from dynapose.models.lifter import filter_widths_for
@@ -40,8 +41,11 @@ class TrainConfig:
     normalize_targets: bool = True  # output in units of the targets' spread, from their mean
     targets: str = "camera"  # "camera" (the report's) or "root": pelvis-relative (skeleton.py)
     seed: int = 0
-    workers: int = 1  # data-loading worker processes per training process
+    workers: int = -1  # data-loading processes per training process; -1: sized to the device
     threads: int = 0  # torch threads per process; 0 = cores / processes
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (auto: a GPU when there is one)
+    precision: str = "fp32"  # fp32 | bf16: the forward/backward under bfloat16 autocast
+    compile: bool = False  # torch.compile the model (see README: GPUs)
     checkpoint_every: int = 50  # optimizer steps between resumable snapshots (0: epoch ends only)
     train_split: str = "train"
     val_split: str = "val"
@@ -68,9 +72,10 @@ class TrainConfig:
             (self.loss in ("mse", "mpjpe"), f"unknown loss {self.loss!r} (mse or mpjpe)", "loss"),
             (self.targets in TARGET_FRAMES,
              f"unknown targets {self.targets!r} ({' or '.join(TARGET_FRAMES)})", "targets"),
-            (self.workers >= 0, "workers must be >= 0", "workers"),
+            (self.workers >= -1, "workers must be >= -1 (-1: sized to the device)", "workers"),
             (self.threads >= 0, "threads must be >= 0", "threads"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0", "checkpoint_every"),
+            *device_checks(self.device, self.precision),
             (self.model in IMAGE_MODELS,
              f"model {self.model!r} is not an image model (train: {', '.join(IMAGE_MODELS)}; "
              "a lifter trains with train-lift)", "model"),
@@ -143,6 +148,28 @@ def check_fields(config: Any, source: str | None = None,
     """Check every field of the dataclass instance `config` against its declared type."""
     for key, tp in field_types(type(config)).items():
         check_value(key, getattr(config, key), tp, _origin(key, source, origins))
+
+
+def device_checks(device: str, precision: str) -> list[tuple[bool, str, str]]:
+    """The checks of the `device` and `precision` settings both schemas hold (the form only:
+    whether the device exists is asked where the run happens)."""
+    problem = check_device_spec(device)
+    return [(problem is None, f"device: {problem}", "device"),
+            (precision in PRECISIONS,
+             f"precision must be {' or '.join(PRECISIONS)}, got {precision!r}", "precision")]
+
+
+#: Settings that say where and how a run computes, not what: a run may resume with them changed
+#: (on another device, say; bit-identical weights then hold only up to that device's rounding).
+PLACEMENT_SETTINGS = ("device", "compile", "workers")
+
+
+def changed_settings(saved: dict[str, Any], config: TrainConfig | LiftConfig) -> list[str]:
+    """The settings of `config` that differ from a run's `saved` ones, beside
+    :data:`PLACEMENT_SETTINGS`; a setting the saved run predates counts as its default."""
+    defaults = type(config)().to_dict()
+    return sorted(k for k, v in config.to_dict().items() if k not in PLACEMENT_SETTINGS
+                  and saved.get(k, defaults[k]) != v)
 
 
 def check_settings(checks: list[tuple[bool, str, str]], source: str | None,
@@ -237,6 +264,8 @@ class LiftConfig:
     val_windows: int = 4096  # fixed validation windows scored each epoch
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
+    device: str = "auto"  # auto | cpu | cuda | cuda:N (auto: a GPU when there is one)
+    compile: bool = False  # torch.compile the model (see README: GPUs)
     checkpoint_every: int = 100  # steps between resumable snapshots (0: epoch ends only)
     preset: str = ""
 
@@ -264,8 +293,7 @@ class LiftConfig:
              "bn_momentum and bn_momentum_end must be in (0, 1]", "bn_momentum"),
             (self.schedule in ("exp", "cosine"), f"unknown schedule {self.schedule!r}",
              "schedule"),
-            (self.precision in ("fp32", "bf16"), f"precision must be fp32 or bf16, "
-                                                 f"got {self.precision!r}", "precision"),
+            *device_checks(self.device, self.precision),
             (0 <= self.warmup < 1, "warmup must be in [0, 1)", "warmup"),
             *((getattr(self, k) >= 0, f"augmentations must be >= 0 ({k})", k) for k in augment),
             (self.threads >= 0, "threads must be >= 0", "threads"),

@@ -26,7 +26,8 @@ from dynapose.config import load_config
 from dynapose.data.store import ClipStore
 from dynapose.data.synthetic.synth import synthesize
 from dynapose.errors import DynaPoseError
-from dynapose.evaluation.clips import evaluate, format_report, write_report
+from dynapose.evaluation.clips import evaluate
+from dynapose.evaluation.report import format_report, write_report
 from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import load_checkpoint
 from dynapose.skeleton import in_target_frame
@@ -57,10 +58,12 @@ def run_demo(
     progress: bool = True,
     echo: Any = print,
     preset: str | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Run the demo into the folder `out` and return its summary (also in summary.json).
 
-    `preset` replaces the plan's training preset (e.g. "seed": the report's exact recipe)."""
+    `preset` replaces the plan's training preset (e.g. "seed": the report's exact recipe).
+    `device`: where training and evaluation run (auto, cpu, cuda, cuda:N)."""
 
     plan = QUICK if quick else FULL
     if preset is not None:
@@ -85,7 +88,8 @@ def run_demo(
 
     echo(f"[2/4] training the report's model (preset {plan.preset!r}) ...")
     t = time.perf_counter()
-    config = load_config(plan.preset, overrides={**plan.overrides, "seed": seed})
+    config = load_config(plan.preset, overrides={**plan.overrides, "seed": seed,
+                                                 "device": device})
     run = out / "run"
     if run.exists():
 
@@ -95,7 +99,7 @@ def run_demo(
 
     echo("[3/4] evaluating on held-out subjects ...")
     t = time.perf_counter()
-    report = evaluate(run, data, split="test")
+    report = evaluate(run, data, split="test", device=device)
     write_report(report, run / "eval-test.json")
     echo(format_report(report))
     timings["evaluate_s"] = time.perf_counter() - t

@@ -8,13 +8,21 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from dynapose.config import load_lift_config
 from dynapose.data.lift_motion import synthetic_motion
+from dynapose.device import (
+    check_precision,
+    describe,
+    make_deterministic,
+    out_of_memory,
+    resolve_device,
+    synchronize,
+)
 from dynapose.inference.lifted import predict_video_lifted
 from dynapose.inference.lifting import load_lifter
 from dynapose.inference.mediapipe import detect_keypoints_mediapipe
@@ -22,13 +30,19 @@ from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter
 from dynapose.skeleton import NUM_JOINTS
 from dynapose.training.lift import make_optimizer, train_step
-from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+from dynapose.training.lift_batch import (
+    camera_tensors,
+    make_batch,
+    motion_tensor,
+    sample_windows,
+)
 
 
 def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channels: int = 256,
                batch: int = 1024, frames: int = 2000, seconds: float = 3.0,
                threads: int | None = None, precision: str = "bf16",
-               video: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+               video: str | os.PathLike[str] | None = None, device: str = "auto",
+               compile: bool = False, deterministic: bool = True) -> dict[str, Any]:
     """Measured speed of a lifter (default: random weights of the given size).
 
     * ``train``: samples/s of a full training step (random windows cut from synthetic motion,
@@ -39,10 +53,19 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
       (each new frame: one strided pass over the last R frames, batch 1);
     * with `video`: ``mediapipe_2d`` and ``end_to_end`` (:func:`bench_lift_video`).
     Each figure is the median over repeats within `seconds`.
+
+    On `device`, as ``dynapose train-lift`` runs there: batches made on the device, the
+    BatchNorm momentum changed at every step, deterministic kernels on CUDA (`deterministic`
+    False measures what they cost); `compile`: the training step's model through
+    ``torch.compile`` (its compilation is left out: three warm-up steps).
     """
 
     if threads:
         torch.set_num_threads(threads)
+    where = resolve_device(device)
+    check_precision(precision, where)
+    if deterministic:
+        make_deterministic(where)
     if checkpoint is not None:
         model = load_lifter(checkpoint)
         receptive_field = model.receptive_field
@@ -53,40 +76,58 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
     if checkpoint is None:
         model = TemporalLifter(**config.model_config())
     causal = build_model("lifter", **{**model.config, "causal": True})
+    model.to(where)
+    causal.to(where)
 
-    def timed(fn: Any, units: int) -> dict[str, float]:
-        fn()
+    def timed(fn: Any, units: int, warmup: int = 1) -> dict[str, float]:
+        for _ in range(warmup):
+            fn()
+        synchronize(where)
         times: list[float] = []
         deadline = time.perf_counter() + seconds
         while not times or time.perf_counter() < deadline:
             t0 = time.perf_counter()
             fn()
+            synchronize(where)
             times.append(time.perf_counter() - t0)
         median = float(np.median(times))
         return {"per_s": units / median, "ms": 1000 * median, "repeats": len(times)}
 
     motion = synthetic_motion(8, 400)
-    cams = camera_tensors(motion.cameras)
+    cams = camera_tensors(motion.cameras, where)
+    world = motion_tensor(motion, where)
     rng = np.random.default_rng(0)
     optimizer = make_optimizer(model, config)
+    net = cast(torch.nn.Module, torch.compile(model)) if compile else model
+    steps = [0]
 
     def step() -> None:
         frame, seq, cam = sample_windows(motion, batch, rng)
-        inputs, target = make_batch(motion, cams, frame, seq, cam, config, rng)
-        train_step(model, optimizer, inputs, target, precision)
+        inputs, target = make_batch(motion, cams, frame, seq, cam, config, rng, world=world)
+        # as training does at every step: a new momentum (a compiled model must not recompile)
+        model.set_bn_momentum(0.1 * 0.999 ** steps[0])
+        steps[0] += 1
+        train_step(net, optimizer, inputs, target, precision)
 
     result: dict[str, Any] = {"receptive_field": receptive_field, "channels": channels,
+                              "frame_stride": config.frame_stride,
                               "params": sum(p.numel() for p in model.parameters()),
                               "threads": torch.get_num_threads(), "batch": batch,
-                              "precision": precision}
-    result["train"] = timed(step, batch)
-    model.eval()
-    causal.eval()
-    seqs = torch.randn(4, frames, NUM_JOINTS, 2) * 0.3
-    with torch.no_grad():
-        result["infer_batched"] = timed(lambda: model.forward_sequence(seqs), 4 * frames)
-        window = torch.randn(1, model.receptive_field, NUM_JOINTS, 2) * 0.3
-        result["infer_causal_stream"] = timed(lambda: causal(window), 1)
+                              "precision": precision, "compile": compile,
+                              "deterministic": deterministic, **describe(where)}
+    with out_of_memory(where, "the lifter benchmark", batch, hint="--batch"):
+        result["train"] = timed(step, batch, warmup=3 if compile else 1)
+        if compile:  # one graph: the momentum changing at every step recompiled nothing
+            from torch._dynamo.utils import counters  # private to torch: only when compiling
+
+            result["compiled_graphs"] = int(counters["stats"]["unique_graphs"])
+        model.eval()
+        causal.eval()
+        seqs = (torch.randn(4, frames, NUM_JOINTS, 2) * 0.3).to(where)
+        with torch.no_grad():
+            result["infer_batched"] = timed(lambda: model.forward_sequence(seqs), 4 * frames)
+            window = (torch.randn(1, model.receptive_field, NUM_JOINTS, 2) * 0.3).to(where)
+            result["infer_causal_stream"] = timed(lambda: causal(window), 1)
     for key in ("train", "infer_batched", "infer_causal_stream"):
         unit = "samples_per_s" if key == "train" else "frames_per_s"
         result[key] = {unit: round(result[key]["per_s"], 1), "ms": round(result[key]["ms"], 3),
@@ -102,7 +143,6 @@ def bench_lift_video(video: str | os.PathLike[str],
     """End-to-end frames/s of ``predict --lifter`` on a real `video`: MediaPipe's 2D keypoints
     alone, then the whole command (MediaPipe, lifting, root solve, joints.{npz,json,csv}; no
     visual outputs). Needs MediaPipe (``dynapose[mediapipe]``)."""
-
 
     t0 = time.perf_counter()
     keypoints = detect_keypoints_mediapipe(video)

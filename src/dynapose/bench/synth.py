@@ -8,7 +8,6 @@ from typing import Any
 
 from dynapose.data.synthetic.synth import (
     _CACHE,
-    _JOB,
     CLIP_LEN,
     VIEWS,
     _check_args,
@@ -17,6 +16,7 @@ from dynapose.data.synthetic.synth import (
     _make_job,
     _work,
     render_sequence,
+    warm_worker,
 )
 from dynapose.errors import DynaPoseError
 
@@ -49,7 +49,7 @@ def bench_synth(size: int = 224, frames: int = 800, workers: int | None = None,
     single, single_cpu = time.perf_counter() - t0, time.process_time() - c0
     _CACHE.clear()
     with _context().Pool(workers, initializer=_init_worker, initargs=(job,)) as pool:
-        pool.map(_warm, range(workers))  # start-up not timed
+        pool.map(warm_worker, range(workers))  # start-up not timed
         t0 = time.perf_counter()
         for _ in pool.imap(_work, range(num_seq)):
             pass
@@ -67,9 +67,3 @@ def bench_synth(size: int = 224, frames: int = 800, workers: int | None = None,
         "ms_per_frame_render": 1e3 * timings.get("render_s", 0.0) / n_frames,
         "target_frames_per_s": 150.0,
     }
-
-
-def _warm(_: int) -> None:
-    assert _JOB is not None
-    render_sequence(_JOB, 0)
-    _CACHE.clear()

@@ -2,7 +2,8 @@
 
 A training step is ``dynapose.training.image.train_step`` with the seed recipe's optimizer: forward,
 mean-squared error, backward and a Keras-exact Adam update, on random uint8 clips
-(B, 8, S, S, 3) and joints held in memory. After warm-up steps, each step is timed alone.
+(B, 8, S, S, 3) and joints held in memory (on the GPU, for ``device`` cuda). After warm-up
+steps, each step is timed alone (it ends by reading the loss, so a GPU's queue is drained).
 The measurement runs in a fresh Python process so ``peak_rss_mb`` (``ru_maxrss``) is the
 benchmark's own peak, including the interpreter, torch and the batch itself.
 """
@@ -25,6 +26,7 @@ import numpy as np
 
 from dynapose.config import load_config
 from dynapose.data.store import ClipStoreWriter
+from dynapose.device import check_precision, describe, make_deterministic, resolve_device
 from dynapose.models.seed import SeedModel, count_parameters
 from dynapose.training.image import make_optimizer, train_step
 
@@ -38,6 +40,10 @@ def bench_train(
     clip_len: int = 8,
     huge_pages: bool = True,
     fresh_process: bool = True,
+    device: str = "auto",
+    precision: str = "fp32",
+    compile: bool = False,
+    stem: str = "auto",
 ) -> dict[str, Any]:
     """Steady-state training speed and peak memory of the seed model.
 
@@ -47,11 +53,18 @@ def bench_train(
     settings (``batch``, ``size``, ``steps``, ``threads``, ...).
 
     `huge_pages` sets ``THP_MEM_ALLOC_ENABLE=1`` for the measuring process (torch then asks
-    for transparent huge pages for its large tensors: ~30x fewer page faults per step). It only
+    for transparent huge pages for its large tensors: far fewer page faults per step). It only
     applies with `fresh_process`, as torch reads the variable once, at start-up.
+
+    `device`, `precision` ("fp32", "bf16") and `compile` as ``dynapose train`` takes them;
+    `stem`: the first stage as the model picks it ("auto": chunked on the CPU, plain layers on
+    a GPU), or forced "chunked" or "plain", to compare them. On CUDA the result also holds
+    ``gpu_peak_mb`` (the most GPU memory torch held) and the device's description.
     """
     if batch < 1 or size < 1 or steps < 1 or warmup < 0:
         raise ValueError("batch, size and steps must be >= 1 and warmup >= 0")
+    if stem not in ("auto", "chunked", "plain"):
+        raise ValueError(f"stem must be auto, chunked or plain, got {stem!r}")
     kwargs: dict[str, Any] = {
         "batch": batch,
         "size": size,
@@ -59,6 +72,10 @@ def bench_train(
         "warmup": warmup,
         "threads": threads,
         "clip_len": clip_len,
+        "device": device,
+        "precision": precision,
+        "compile": compile,
+        "stem": stem,
     }
     if not fresh_process:
         return _train_worker(**kwargs)
@@ -84,7 +101,8 @@ def bench_train(
 
 
 def _train_worker(
-    batch: int, size: int, steps: int, warmup: int, threads: int | None, clip_len: int
+    batch: int, size: int, steps: int, warmup: int, threads: int | None, clip_len: int,
+    device: str = "auto", precision: str = "fp32", compile: bool = False, stem: str = "auto",
 ) -> dict[str, Any]:
     """Run the measurement in this process (see :func:`bench_train`)."""
     import torch  # in the measuring process itself, so its thread setting is its own
@@ -93,27 +111,37 @@ def _train_worker(
     if threads is not None:
         torch.set_num_threads(threads)
     try:
-        return _measure(torch, batch, size, steps, warmup, clip_len)
+        return _measure(torch, batch, size, steps, warmup, clip_len, device, precision,
+                        compile, stem)
     finally:
         torch.set_num_threads(previous_threads)
 
 
 def _measure(
-    torch: Any, batch: int, size: int, steps: int, warmup: int, clip_len: int
+    torch: Any, batch: int, size: int, steps: int, warmup: int, clip_len: int,
+    device: str = "auto", precision: str = "fp32", compile: bool = False, stem: str = "auto",
 ) -> dict[str, Any]:
-
+    where = resolve_device(device)
+    check_precision(precision, where)
+    make_deterministic(where)  # as `dynapose train` runs on a GPU
     gen = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     model = SeedModel(clip_len=clip_len, input_size=size)
+    if stem != "auto":
+        model.fast = stem == "chunked"
+        if stem == "chunked" and where.type != "cpu":
+            raise ValueError("the chunked stem runs on the CPU only")
+    model.to(where)
     optimizer = make_optimizer(model.parameters(), load_config("seed"))
+    net = torch.compile(model) if compile else model
     clips = torch.randint(
         0, 256, (batch, clip_len, size, size, 3), dtype=torch.uint8, generator=gen
-    )
-    joints = torch.randn(batch, clip_len, 17, 3, generator=gen) * 300.0
+    ).to(where)
+    joints = (torch.randn(batch, clip_len, 17, 3, generator=gen) * 300.0).to(where)
 
     def step() -> float:
         # Exactly what `dynapose train` runs per batch (the seed recipe's optimizer and loss).
-        return float(train_step(model, optimizer, clips, joints, "mse")[0])
+        return float(train_step(net, optimizer, clips, joints, "mse", precision)[0])
 
     for _ in range(warmup):
         step()
@@ -125,8 +153,16 @@ def _measure(
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     median = statistics.median(wall)
+    gpu = {}
+    if where.type == "cuda":
+        gpu = {"gpu_peak_mb": round(torch.cuda.max_memory_allocated(where) / 2**20, 1)}
     return {
         "model": "seed",
+        **describe(where),
+        "precision": precision,
+        "compile": compile,
+        "stem": "chunked" if model.fast and where.type == "cpu" else "plain",
+        **gpu,
         "batch": batch,
         "clip_len": clip_len,
         "size": size,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from dynapose.cli.options import count, number
+from dynapose.cli.options import count, device_option, number
 
 
 @click.group()
@@ -29,16 +29,21 @@ def bench() -> None:
               help="Time per model measurement.")
 @click.option("--backend", "backends", multiple=True, type=click.Choice(["torch", "onnx"]),
               help="Backends for the model-alone figure (default: both).")
+@device_option()
+@click.option("--visuals/--no-visuals", default=True, show_default=True,
+              help="Also time predict with its visual outputs (drawn on the CPU).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video_frames: int,
-                      seconds: float, backends: tuple[str, ...], as_json: bool) -> None:
+                      seconds: float, backends: tuple[str, ...], device: str, visuals: bool,
+                      as_json: bool) -> None:
     """Frames/s of the model alone (torch, onnxruntime) and of predict end to end."""
     import json
 
     from dynapose.bench.predict import bench_predict
 
     result = bench_predict(checkpoint, batch=batch, seconds=seconds, video_frames=video_frames,
-                           backends=backends or ("torch", "onnx"), input_size=input_size)
+                           backends=backends or ("torch", "onnx"), input_size=input_size,
+                           device=device, visuals=visuals)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -104,16 +109,25 @@ def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) 
 @click.option("--threads", type=count(), default=None, help="Torch threads (default: torch's).")
 @click.option("--huge-pages/--no-huge-pages", default=True, show_default=True,
               help="THP_MEM_ALLOC_ENABLE=1 in the measuring process (fewer page faults).")
+@device_option()
+@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32",
+              show_default=True, help="bf16: the step under bfloat16 autocast.")
+@click.option("--compile", "compile_model", is_flag=True, help="torch.compile the model.")
+@click.option("--stem", type=click.Choice(["auto", "chunked", "plain"]), default="auto",
+              show_default=True,
+              help="First stage: as the model picks it (chunked on CPUs), or forced.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_train_cmd(batch: int, size: int, steps: int, warmup: int, threads: int | None,
-                    huge_pages: bool, as_json: bool) -> None:
+                    huge_pages: bool, device: str, precision: str, compile_model: bool,
+                    stem: str, as_json: bool) -> None:
     """Training step of the seed model: clips/s and peak resident memory (fresh process)."""
     import json
 
     from dynapose.bench.training import bench_train, format_table
 
     result = bench_train(batch=batch, size=size, steps=steps, warmup=warmup, threads=threads,
-                         huge_pages=huge_pages)
+                         huge_pages=huge_pages, device=device, precision=precision,
+                         compile=compile_model, stem=stem)
     click.echo(json.dumps(result, indent=2) if as_json else format_table(result))
 
 
@@ -162,10 +176,16 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
               show_default=True, help="Training step precision (the lift presets use bf16).")
 @click.option("--video", default=None, type=click.Path(dir_okay=False),
               help="Also time `predict --lifter` end to end on this real video (MediaPipe).")
+@device_option()
+@click.option("--compile", "compile_model", is_flag=True,
+              help="torch.compile the training step's model (compilation not timed).")
+@click.option("--deterministic/--no-deterministic", default=True, show_default=True,
+              help="Deterministic CUDA kernels, as train-lift uses them (off: their cost).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, batch: int,
                    frames: int, seconds: float, threads: int | None, precision: str,
-                   video: str | None, as_json: bool) -> None:
+                   video: str | None, device: str, compile_model: bool, deterministic: bool,
+                   as_json: bool) -> None:
     """Lifter training samples/s and inference frames/s (batched, and causal one frame at a
     time); with --video, MediaPipe 2D and the whole `predict --lifter` in frames/s."""
     import json
@@ -174,7 +194,8 @@ def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, 
 
     result = bench_lift(checkpoint, receptive_field=int(receptive_field), channels=channels,
                         batch=batch, frames=frames, seconds=seconds, threads=threads,
-                        precision=precision, video=video)
+                        precision=precision, video=video, device=device,
+                        compile=compile_model, deterministic=deterministic)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return

@@ -51,11 +51,14 @@ def import_arrays_cmd(x_npy: str, y_npy: str, out: str, val_fraction: float, see
               help="Rendering processes (default: all cores; the output does not depend on it).")
 @click.option("--subjects", type=count(), default=None,
               help="Synthetic people (default: one per 32 clips, 5 to 40).")
+@click.option("--joint-map", "joint_map", default=None, type=click.Path(path_type=str),
+              help="YAML/JSON file naming the BVH rig's joints (human36m_joint: rig_joint), "
+                   "for rigs the built-in synonyms do not cover.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing store (only once complete).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
           more_motions: tuple[str, ...], seed: int, workers: int | None, subjects: int | None,
-          overwrite: bool, quiet: bool) -> None:
+          joint_map: str | None, overwrite: bool, quiet: bool) -> None:
     """Render synthetic people (procedural or BVH motion) into a clip store with exact 3D labels;
     train/val/test split by subject and motion."""
     check_output(out, folder=True, overwrite=overwrite)
@@ -64,7 +67,8 @@ def synth(out: str, clips: int, size: int, motions: tuple[str, ...],
 
     files = [*motions, *more_motions]
     path = synthesize(out, clips, size=size, motions=files or None, seed=seed, workers=workers,
-                      overwrite=overwrite, progress=not quiet, subjects=subjects)
+                      overwrite=overwrite, progress=not quiet, subjects=subjects,
+                      joint_map=joint_map)
     store = ClipStore(path)
     counts = ", ".join(f"{len(store.indices(s))} {s}" for s in ("train", "val", "test"))
     click.echo(f"wrote {len(store)} clips ({counts}) of {size}x{size} to {path}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from dynapose.cli.options import SEED, count
+from dynapose.cli.options import SEED, count, device_option
 
 
 @click.command()
@@ -20,10 +20,11 @@ from dynapose.cli.options import SEED, count
 @click.option("--preset", default=None,
               help="Training preset instead of the plan's (seed-synth; quick with --quick), "
                    "e.g. seed: the report's exact recipe.")
+@device_option()
 def demo(out: str, quick: bool, seed: int, workers: int | None, overwrite: bool,
-         preset: str | None) -> None:
+         preset: str | None, device: str) -> None:
     """Synthesise data, train the report's model, evaluate it, and show the results."""
     from dynapose.demo import run_demo
 
     run_demo(out, quick=quick, seed=seed, workers=workers, overwrite=overwrite, echo=click.echo,
-             preset=preset)
+             preset=preset, device=device)

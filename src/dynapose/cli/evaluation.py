@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from dynapose.cli.options import count, csv_values, number
+from dynapose.cli.options import count, csv_values, device_option, number
 from dynapose.io.atomic import check_output
 
 
@@ -36,23 +36,28 @@ def _report_folder(checkpoint: str) -> Path:
 @click.option("--out", "-o", default=None,
               help="JSON report path (default: CHECKPOINT/eval-<store>-<split>.json).")
 @click.option("--batch-size", type=count(), default=32, show_default=True)
-@click.option("--workers", type=count(0), default=1, show_default=True)
+@click.option("--workers", type=count(-1), default=-1, show_default=True,
+              help="Data-loading processes (-1: sized to the device).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report.")
+@device_option()
 @click.pass_context
 def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: str | None,
-             batch_size: int, workers: int, overwrite: bool) -> None:
+             batch_size: int, workers: int, overwrite: bool, device: str) -> None:
     """All metrics overall, per joint, per subject and action; a table and a JSON report.
 
     A lifter checkpoint is evaluated by VideoPose3D's protocol (see `evaluate-lift`) on a pose
     store or Human3.6M npz."""
-    from dynapose.evaluation.clips import default_split, format_report, write_report
+    from dynapose.evaluation.clips import default_split
     from dynapose.evaluation.clips import evaluate as run_evaluation
+    from dynapose.evaluation.report import format_report, write_report
     from dynapose.io.checkpoint import read_checkpoint_config
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
         ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
-                   cameras=(), flip_tta=True, noise_px=0.0, out=out, overwrite=overwrite)
+                   cameras=(), flip_tta=True, noise_px=0.0, out=out, overwrite=overwrite,
+                   device=device)
         return
+
     from dynapose.data.store import ClipStore
 
     chosen = default_split(ClipStore(data)) if split == "auto" else split
@@ -61,7 +66,7 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
                                     / f"eval-{Path(data).name}-{chosen or 'all'}.json")
     check_output(target, folder=False, overwrite=overwrite)  # before the evaluation, not after
     report = run_evaluation(checkpoint, data, split=chosen, batch_size=batch_size,
-                            workers=workers)
+                            workers=workers, device=device)
     click.echo(format_report(report))
     click.echo(f"\nreport: {write_report(report, target)}")
 
@@ -78,15 +83,18 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
               help="Gaussian noise (std, pixels) added to the 2D, as a detector's would be.")
 @click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report.")
+@device_option()
 def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
-                      out: str | None, overwrite: bool) -> None:
+                      out: str | None, overwrite: bool, device: str) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
     target = Path(out) if out else _report_folder(checkpoint) / "eval-lift.json"
     check_output(target, folder=False, overwrite=overwrite)
-    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.evaluation.lifter import evaluate_lifter
+    from dynapose.evaluation.report import format_report, write_report
 
     report = evaluate_lifter(checkpoint, data, subjects=csv_values(subjects),
-                             cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px)
-    click.echo(format_lift_report(report))
-    click.echo(f"report: {write_lift_report(report, target)}")
+                             cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px,
+                             device=device)
+    click.echo(format_report(report))
+    click.echo(f"report: {write_report(report, target)}")

@@ -12,8 +12,15 @@ from typing import Any
 
 import click
 
-from dynapose.cli.options import SEED, count, csv_values, number
+from dynapose.cli.options import SEED, count, csv_values, device_option, number
 from dynapose.io.atomic import check_output
+
+_precision_option = click.option(
+    "--precision", type=click.Choice(["fp32", "bf16"]), default=None,
+    help="bf16: forward and backward under bfloat16 autocast (weights stay float32).")
+_compile_option = click.option(
+    "--compile/--no-compile", "compile", default=None,
+    help="torch.compile the model (compiles for a minute first; see README: GPUs).")
 
 
 @click.command()
@@ -30,7 +37,8 @@ from dynapose.io.atomic import check_output
 @click.option("--eps", type=number(0, min_open=True), default=None)
 @click.option("--loss", type=click.Choice(["mse", "mpjpe"]), default=None)
 @click.option("--seed", type=SEED, default=None)
-@click.option("--workers", type=count(0), default=None, help="Data-loading processes per trainer.")
+@click.option("--workers", type=count(-1), default=None,
+              help="Data-loading processes per trainer (-1: sized to the device).")
 @click.option("--threads", type=count(0), default=None, help="Torch threads per process.")
 @click.option("--checkpoint-every", type=count(0), default=None,
               help="Steps between resumable snapshots.")
@@ -41,23 +49,29 @@ from dynapose.io.atomic import check_output
               help="Joints in the camera frame (the report's) or relative to the pelvis.")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--nproc", type=count(), default=1, show_default=True,
-              help="Data-parallel processes (torch.distributed, gloo).")
+              help="Data-parallel processes (torch.distributed: one per GPU over NCCL, or CPU "
+                   "processes over gloo).")
+@device_option(default=None, settings=True)
+@_precision_option
+@_compile_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(data: str, out: str, preset: str, config_file: str | None, resume: bool, nproc: int,
           quiet: bool, input_size: int | None, **overrides: Any) -> None:
-    """Train a model on a clip store; resumable, optionally on several processes."""
+    """Train a model on a clip store; resumable, optionally on several processes (GPUs)."""
     import os
 
     from dynapose.config import load_config
+    from dynapose.device import rank_device
     from dynapose.training.image import train as run_training
 
     check_output(out, folder=True, may_exist=True)
-    if nproc > 1 and "LOCAL_RANK" not in os.environ:
-        _relaunch_distributed(nproc)
-        return
     if input_size is not None:
         overrides["model_config"] = {"input_size": input_size}
     config = load_config(preset, config_file, overrides)
+    if nproc > 1 and "LOCAL_RANK" not in os.environ:
+        rank_device(config.device, nproc - 1, nproc)  # enough GPUs? (one line, before launch)
+        _relaunch_distributed(nproc)
+        return
     result = run_training(data, out, config, resume=resume, progress=not quiet)
     if result["world_size"] == 1 or int(os.environ.get("RANK", "0")) == 0:
         click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, "
@@ -88,7 +102,8 @@ def _relaunch_distributed(nproc: int) -> None:
 
 @click.command("train-lift")
 @click.option("--data", required=True,
-              help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, or 'synthetic'.")
+              help="3D motion: a VideoPose3D data_3d_h36m.npz, a pose store, 'synthetic[:N[:F]]', "
+                   "'cmu:FOLDER' (CMU mocap), or a mix 'A+B' (e.g. cmu:DIR+synthetic:100:600).")
 @click.option("--out", "-o", required=True, help="Run folder (metrics.csv, checkpoint, state).")
 @click.option("--preset", default="lift-h36m", show_default=True,
               help="Lift preset from dynapose/configs (lift-*.yaml).")
@@ -104,6 +119,9 @@ def _relaunch_distributed(nproc: int) -> None:
 @click.option("--lr", type=number(0, min_open=True), default=None)
 @click.option("--threads", type=count(0), default=None, help="Torch threads (0: all cores).")
 @click.option("--seed", type=SEED, default=None)
+@device_option(default=None, settings=True)
+@_precision_option
+@_compile_option
 @click.option("--train-subjects", multiple=True,
               help="Subjects to train on, e.g. S1,S5,S7,S8 (default: the preset's).")
 @click.option("--val-subjects", multiple=True,
@@ -118,7 +136,8 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
                    **overrides: Any) -> None:
     """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
     from dynapose.config import load_lift_config
-    from dynapose.evaluation.lifter import evaluate_lifter, format_lift_report, write_lift_report
+    from dynapose.evaluation.lifter import evaluate_lifter
+    from dynapose.evaluation.report import format_report, write_report
     from dynapose.training.lift import train_lifter
 
     check_output(out, folder=True, may_exist=True)
@@ -133,6 +152,7 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
     if run_eval and config.val_subjects and not result["val_frames"]:
         click.echo(f"no frames of {', '.join(config.val_subjects)} in {data}: evaluation skipped")
     elif run_eval and config.val_subjects:
-        report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects)
-        click.echo(format_lift_report(report))
-        click.echo(f"report: {write_lift_report(report, Path(out) / 'eval.json')}")
+        report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects,
+                                 device=config.device)
+        click.echo(format_report(report))
+        click.echo(f"report: {write_report(report, Path(out) / 'eval.json')}")

@@ -3,8 +3,9 @@
 Steps: `parse_bvh` reads the HIERARCHY (ROOT / JOINT / End Site, OFFSET, CHANNELS with 3 or 6
 channels in any rotation order) and the MOTION table; `bvh_positions` runs forward kinematics
 over all frames at once (one batched matrix product per joint); `load_bvh` maps the rig's joints
-to the 17 by name (tables `RIGS` below), converts units to millimetres, turns the up axis into
-+Z and puts the floor at z = 0.
+to the 17 by name (the calibrated tables `RIGS` below for the two shared rigs, else the synonym
+table of `dynapose.data.bvh_rigs`, which covers the common rigs, or a user's joint map),
+converts units to millimetres, turns the up axis into +Z and puts the floor at z = 0.
 
 BVH conventions followed: a joint's rotation is the product of its rotation channels in the
 order listed (``Zrotation Xrotation Yrotation`` = Rz @ Rx @ Ry, degrees, right-handed), applied
@@ -15,6 +16,9 @@ Units are read off the skeleton's size (see `detect_unit_mm`), the up axis off t
 axis from the ankles to the head). The floor: files recorded on a floor at height 0 (both shared
 rigs) keep it; otherwise it is the 5th percentile over frames of the rig's lowest point (toe end
 sites included), so a short hop does not lift it. Finally `rigidify` fixes the bone lengths.
+
+Kept as one module: parsing, forward kinematics and the name mapping are the one path from a
+BVH file to a `Motion`, and their conventions refer to each other.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dynapose.data.bvh_rigs import JointMap, read_joint_map, synonym_table
 from dynapose.data.synthetic.motion import ACTIONS, Motion
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import BONES, JOINT_NAMES
@@ -36,8 +41,10 @@ PathLike = str | os.PathLike[str]
 # Joint-name mappings. Each entry gives, for one of the 17 joints, either a rig joint name or a
 # rule: ("mid", a, b) = midpoint of a and b; ("lerp", a, b, f) = a + f * (b - a);
 # ("local", a, (x, y, z), b, c) = the point a + |b - c| * (x, y, z), the vector taken in joint a's
-# own (rotating) frame and measured in units of the rig bone b-c (so no unit is assumed).
-# "X/End" is the End Site below joint X. Names match case-insensitively.
+# own (rotating) frame and measured in units of the rig bone b-c (so no unit is assumed);
+# ("offset", a, (x, y, z)) = a + (x, y, z) in joint a's own frame, file units; ("arc", f, (a, b),
+# c, ..., z) = the point a fraction f along the polyline from the midpoint of a and b through
+# c, ..., z. "X/End" is the End Site below joint X. Names match case-insensitively.
 #
 # Human3.6M's neck/nose joint lies in front of the neck (thorax -> nose: 67 mm forward, 90 mm up)
 # and its head joint on top of the head (13 mm forward, 184 mm up from the thorax); neither rig
@@ -107,8 +114,12 @@ CMU: dict[str, str | tuple] = {
     "right_wrist": "RightHand",
 }
 
-#: Known rigs, tried in this order; the first whose joint names are all present is used.
+#: Known rigs, tried in this order; the first whose joint names, and signature joints, are all
+#: present is used. The signatures keep other rigs that share these names (Perception Neuron's
+#: Hips, LeftUpLeg... Neck, Neck1, Head) off tables calibrated on another rig's frames.
 RIGS: dict[str, dict[str, str | tuple]] = {"bandai_namco": BANDAI_NAMCO, "cmu": CMU}
+SIGNATURES: dict[str, tuple[str, ...]] = {"bandai_namco": ("joint_Root",),
+                                          "cmu": ("LHipJoint", "RHipJoint", "LowerBack")}
 
 #: Candidate units (mm per file unit) and the range of the ankle-to-head chain length (sum of
 #: the leg and trunk bones of the 17-joint skeleton, about 0.95 x stature) in that unit for a
@@ -172,7 +183,12 @@ def _number(tok: str, what: str, path: str) -> float:
 
 def _parse_hierarchy(text: str, path: str
                      ) -> tuple[list[str], list[int], list[list[float]], list[list[str]]]:
-    tokens = re.findall(r"[{}]|[^\s{}]+", text)
+    tokens: list[str] = []
+    token_lines: list[int] = []  # line of each token: a joint's name runs to its line's end
+    for line_no, line in enumerate(text.splitlines()):
+        found = re.findall(r"[{}]|[^\s{}]+", line)
+        tokens += found
+        token_lines += [line_no] * len(found)
     if not tokens or tokens[0].upper() != "HIERARCHY":
         raise DynaPoseError("not a BVH file: it does not start with HIERARCHY", path)
     names: list[str] = []
@@ -197,6 +213,10 @@ def _parse_hierarchy(text: str, path: str
         name = f"{names[parent]}/End" if end_site else take("a joint name")
         if name in ("{", "}"):
             raise DynaPoseError("missing joint name in HIERARCHY", path)
+        # Names may hold spaces (3ds Max Biped's "Bip01 L Thigh"): the rest of the line.
+        while (not end_site and pos < len(tokens) and token_lines[pos] == token_lines[pos - 1]
+               and tokens[pos] not in ("{", "}")):
+            name += " " + take("a joint name")
         index = len(names)
         names.append(name)
         parents.append(parent)
@@ -371,7 +391,13 @@ def bvh_transforms(data: BvhData) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rule_names(rule: str | tuple) -> list[str]:
-    return [rule] if isinstance(rule, str) else [x for x in rule[1:] if isinstance(x, str)]
+    if isinstance(rule, str):
+        return [rule]
+    names: list[str] = []
+    for x in rule[1:]:  # names, and tuples of names ("arc"'s pair); numbers are skipped
+        names += [x] if isinstance(x, str) else [y for y in x if isinstance(y, str)] \
+            if isinstance(x, tuple) else []
+    return names
 
 
 def _rig_names(table: dict[str, str | tuple]) -> set[str]:
@@ -379,10 +405,11 @@ def _rig_names(table: dict[str, str | tuple]) -> set[str]:
 
 
 def find_rig(names: list[str]) -> str | None:
-    """Name of the first rig in `RIGS` whose required joints all occur in `names`, or None."""
+    """Name of the first rig in `RIGS` whose required joints (and `SIGNATURES`) all occur in
+    `names`, or None."""
     have = {n.lower() for n in names}
     for rig, table in RIGS.items():
-        if all(n.lower() in have for n in _rig_names(table)):
+        if all(n.lower() in have for n in [*_rig_names(table), *SIGNATURES.get(rig, ())]):
             return rig
     return None
 
@@ -411,9 +438,40 @@ def map_to_17(positions: np.ndarray, rotations: np.ndarray, names: list[str],
             rot = rotations[:, index[rule[1].lower()]]
             length = np.linalg.norm(at(rule[3]) - at(rule[4]), axis=-1)[:, None]
             out[:, k] = at(rule[1]) + length * (rot @ vec)
+        elif rule[0] == "offset":
+            rot = rotations[:, index[rule[1].lower()]]
+            out[:, k] = at(rule[1]) + rot @ np.asarray(rule[2], dtype=np.float64)
+        elif rule[0] == "arc":
+            start = 0.5 * (at(rule[2][0]) + at(rule[2][1]))
+            out[:, k] = _along(np.stack([start, *[at(n) for n in rule[3:]]], axis=1),
+                               float(rule[1]))
         else:
             raise ValueError(f"unknown mapping rule {rule!r}")
     return out
+
+
+def _along(points: np.ndarray, fraction: float) -> np.ndarray:
+    """The point a `fraction` of the way along each polyline of points (F, P, 3) -> (F, 3)."""
+    seg = np.linalg.norm(np.diff(points, axis=1), axis=-1)  # (F, P - 1)
+    cum = np.concatenate([np.zeros((len(points), 1)), np.cumsum(seg, axis=1)], axis=1)
+    target = fraction * cum[:, -1:]
+    # The segment holding the target: the last one starting at or before it.
+    s = np.clip((cum[:, :-1] <= target).sum(axis=1) - 1, 0, seg.shape[1] - 1)
+    rows = np.arange(len(points))
+    t = (target[:, 0] - cum[rows, s]) / np.maximum(seg[rows, s], 1e-12)
+    t = np.clip(t, 0.0, 1.0)[:, None]
+    return points[rows, s] + t * (points[rows, s + 1] - points[rows, s])
+
+
+def bvh_rest_positions(data: BvhData) -> np.ndarray:
+    """Positions (J, 3) of the rest pose: every rotation channel at zero, so that every joint's
+    frame is the file's (position channels keep their first frame's values)."""
+    motion = data.motion[:1].copy()
+    names = [ch for chans in data.channels for ch in chans]
+    motion[:, [i for i, ch in enumerate(names) if ch in _ROT_AXES]] = 0.0
+    rest = BvhData(data.path, data.names, data.parents, data.offsets, data.channels, motion,
+                   data.frame_time)
+    return bvh_positions(rest)[0]
 
 
 def chain_length(joints17: np.ndarray) -> float:
@@ -478,11 +536,33 @@ def _action_from_stem(stem: str) -> str:
     return stem
 
 
+def rig_joints(data: BvhData, joint_map: JointMap | PathLike | None = None
+               ) -> tuple[np.ndarray, np.ndarray, str]:
+    """The 17 joints of a parsed BVH: (joints (F, 17, 3), every rig point (F, J, 3), the table
+    used), in the file's units and axes. The table is a `RIGS` name when the file is one of
+    those rigs and `joint_map` is None, else "synonyms" (see `load_bvh`)."""
+    if joint_map is not None and not isinstance(joint_map, JointMap):
+        joint_map = read_joint_map(joint_map)
+    rig = find_rig(data.names) if joint_map is None else None
+    positions, rotations = bvh_transforms(data)
+    if rig is not None:
+        table = RIGS[rig]
+    else:
+        table = synonym_table(data.names, data.parents, bvh_rest_positions(data), positions,
+                              joint_map, data.path)
+    return map_to_17(positions, rotations, data.names, table), positions, rig or "synonyms"
+
+
 def load_bvh(path: PathLike, unit_mm: float | None = None, action: str | None = None,
-             subject: str | None = None, rigid: bool = True) -> Motion:
+             subject: str | None = None, rigid: bool = True,
+             joint_map: JointMap | PathLike | None = None) -> Motion:
     """Load a BVH file as a `Motion`: (F, 17, 3) float32 world mm, Z up, floor at z = 0.
 
-    The rig is recognised by its joint names (`RIGS`). `unit_mm` (mm per file unit) overrides
+    The rig is recognised by its joint names: the calibrated tables `RIGS`, else the synonym
+    table (`dynapose.data.bvh_rigs.SYNONYMS`); `joint_map` (a `JointMap` or the path of a joint
+    map file, see `read_joint_map`) names rig joints for any of the 17 and takes precedence
+    over the synonym table (the calibrated tables are then not used). `unit_mm` (mm per file
+    unit) overrides
     the unit detection. `action` defaults to a word of `ACTIONS` found in the file name (else
     the name's action field for Bandai Namco files, else the file stem); `subject` defaults to
     the file stem. fps is 1 / Frame Time. With `rigid` (default) the 16 bones get constant
@@ -493,16 +573,7 @@ def load_bvh(path: PathLike, unit_mm: float | None = None, action: str | None = 
     """
     p = os.fspath(path)
     data = parse_bvh(p)
-    rig = find_rig(data.names)
-    if rig is None:
-        have = {n.lower() for n in data.names}
-        missing = "; ".join(
-            f"{r}: " + ", ".join(sorted(n for n in _rig_names(t) if n.lower() not in have))
-            for r, t in RIGS.items())
-        raise DynaPoseError(f"BVH lacks the joints needed for the 17-joint skeleton ({missing})",
-                            p)
-    positions, rotations = bvh_transforms(data)
-    joints = map_to_17(positions, rotations, data.names, RIGS[rig])
+    joints, positions, _ = rig_joints(data, joint_map)
     if unit_mm is None:
         _, unit_mm = detect_unit_mm(chain_length(joints), p)
     elif not unit_mm > 0:

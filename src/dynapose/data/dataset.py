@@ -50,14 +50,17 @@ def _already_batched(batch: Any) -> Any:
 
 
 def batch_loader(
-    dataset: ClipDataset, batches: Sequence[Sequence[int] | np.ndarray], workers: int = 1
+    dataset: ClipDataset, batches: Sequence[Sequence[int] | np.ndarray], workers: int = 1,
+    pin_memory: bool = False,
 ) -> DataLoader:
     """A loader yielding ``(frames, joints3d, indices)`` for the given batches of clip indices
-    (lists or 1-D integer arrays)."""
+    (lists or 1-D integer arrays). `pin_memory`: batches in page-locked memory, for
+    asynchronous copies to a GPU."""
     return DataLoader(
         dataset,
         batch_sampler=[list(b) for b in batches],  # type: ignore[arg-type]
         num_workers=workers,
         collate_fn=_already_batched,
         prefetch_factor=2 if workers > 0 else None,
+        pin_memory=pin_memory,
     )

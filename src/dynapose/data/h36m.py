@@ -19,6 +19,9 @@
 
 All positions come back as float64 (T, 32, 3) mm or (T, 32, 2) px in Human3.6M's 32-joint order;
 :data:`dynapose.skeleton.H36M_32_TO_17` picks the 17 DynaPose joints. Everything is 50 fps.
+
+Kept as one module: the three layouts share the frame counts, names and 32-joint conventions
+that make their readers return the same arrays.
 """
 
 from __future__ import annotations
@@ -261,7 +264,7 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
     here. Camera ids come from each camera's ``Name`` (character codes); image sizes from
     :mod:`h36m_cameras`.
     """
-    import h5py  # only for the .h5 layouts; h5py's import costs ~0.1 s
+    import h5py  # only for the .h5 layouts: h5py is slow to import
 
     path = Path(path)
     if not path.is_file():
@@ -305,7 +308,7 @@ def read_cameras_h5(path: str | os.PathLike[str]) -> dict[tuple[str, str], Camer
 
 
 def _read_h5(path: Path, dataset: str) -> np.ndarray:
-    import h5py  # only for the .h5 layouts; h5py's import costs ~0.1 s
+    import h5py  # only for the .h5 layouts: h5py is slow to import
 
     if not path.is_file():
         raise DynaPoseError("pose file not found", path)
@@ -436,7 +439,6 @@ def _new_array(*args: Any, **kwargs: Any) -> np.ndarray:
 
 
 def _plain_globals() -> dict[tuple[str, str], Any]:
-
     ma = _numpy_multiarray()
     allowed: dict[tuple[str, str], Any] = {
         ("numpy", "ndarray"): _PickledArray,

@@ -133,8 +133,7 @@ MEDIAPIPE_TO_H36M: tuple[int | str, ...] = (
 )
 
 
-#: Most frames a COCO results list without an ``images`` list may span (its image_ids are
-#: frame numbers; 1,000,000 frames are 9 hours at 30 fps), unless the video has more.
+#: Most frames a COCO list without ``images`` may span (9 h at 30 fps) unless the video has more.
 MAX_COCO_FRAMES = 1_000_000
 
 
@@ -259,10 +258,10 @@ def read_keypoints_file(path: str | os.PathLike[str], sequence: str | None = Non
     suffix = path.suffix.lower()
     if suffix == ".json":
         return read_coco_json(path, num_frames)
-    if suffix == ".npy" or (suffix == ".npz" and "keypoints" in _npz_names(path)):
+    if suffix == ".npy" or (suffix == ".npz" and "keypoints" in list(npz_members(path))):
         return from_array(load_keypoint_array(path), path, f"keypoint array {path.name}")
     if suffix == ".npz":
-        names = _npz_names(path)
+        names = list(npz_members(path))
         if "positions_2d" in names:
             return read_videopose3d_2d(path, sequence)
         raise DynaPoseError(f"has neither a 'keypoints' entry nor VideoPose3D's 'positions_2d' "
@@ -287,10 +286,6 @@ def load_keypoint_array(path: str | os.PathLike[str]) -> np.ndarray:
 
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200] or type(exc).__name__
-
-
-def _npz_names(path: Path) -> list[str]:
-    return list(npz_members(path))
 
 
 def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) -> Keypoints2D:

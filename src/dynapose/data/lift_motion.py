@@ -16,6 +16,7 @@ import numpy as np
 
 from dynapose.camera import Camera
 from dynapose.data import h36m_cameras
+from dynapose.data.cmu import load_cmu
 from dynapose.data.h36m import load_npz_3d
 from dynapose.data.pose_store import PoseStore
 from dynapose.data.synthetic.motion import ACTIONS, generate_motion, sample_body
@@ -50,7 +51,6 @@ class MotionData:
 
 
 def _h36m_camera_table(subjects: list[str]) -> tuple[list[Camera], dict[str, list[int]]]:
-
     table: list[Camera] = []
     per_subject: dict[str, list[int]] = {}
     for subject in subjects:
@@ -78,14 +78,27 @@ def _assemble(items: list[tuple[str, str, np.ndarray, list[int]]], cameras: list
 def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
                 *, synthetic_sequences: int = 48, synthetic_frames: int = 600,
                 seed: int = 0) -> MotionData:
-    """World motion from `data`: a VideoPose3D ``data_3d_h36m.npz``, a pose store folder, or
+    """World motion from `data`: a VideoPose3D ``data_3d_h36m.npz``, a pose store folder,
     ``"synthetic[:SEQUENCES[:FRAMES]]"`` (DynaPose's procedural motion filmed by the Human3.6M
-    cameras of S1, S5-S8; see :func:`synthetic_motion`).
+    cameras of S1, S5-S8; see :func:`synthetic_motion`), ``"cmu:FOLDER"`` (CMU motion capture,
+    :func:`dynapose.data.cmu.load_cmu`, filmed by the same cameras), or a mix ``"A+B[+...]"``
+    of those (e.g. ``cmu:../shared/data/mocap/cmu+synthetic:100:600``: windows are drawn
+    uniformly over all frames, so each part weighs by its frame count).
 
     Only `subjects` are kept (all when None). npz sequences are filmed by their subject's four
     published cameras; pose-store sequences by the cameras the store lists for their subject.
     """
     name = os.fspath(data)
+    if "+" in name:  # a mix: each part whole, then the subjects (a part may hold none of them)
+        mixed = [load_motion(part, None, synthetic_sequences=synthetic_sequences,
+                             synthetic_frames=synthetic_frames, seed=seed)
+                 for part in name.split("+")]
+        return _concat_motion(mixed, subjects, name)
+    if name.startswith("cmu:"):
+        cameras, per_subject = _h36m_camera_table(["S1", "S5", "S6", "S7", "S8"])
+        all_cams = [i for v in per_subject.values() for i in v]
+        return _assemble([(s.subject, s.action, s.world, all_cams)
+                          for s in load_cmu(name[len("cmu:"):], subjects)], cameras, name)
     if name == "synthetic" or name.startswith("synthetic:"):
         parts = name.split(":")[1:]
         try:
@@ -138,7 +151,24 @@ def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
             cams = [v for (sub, _), v in cam_index.items() if sub == subject]
             items.append((subject, action, world, cams))
         return _assemble(items, store_cameras, str(path))
-    raise DynaPoseError("not a VideoPose3D .npz, a pose store folder or 'synthetic'", path)
+    raise DynaPoseError("not a VideoPose3D .npz, a pose store folder, 'synthetic' or 'cmu:FOLDER'",
+                        path)
+
+
+def _concat_motion(parts: list[MotionData], subjects: list[str] | None,
+                   source: str) -> MotionData:
+    """The sequences of `parts` (those of `subjects`; all when None) side by side, one camera
+    table."""
+    items: list[tuple[str, str, np.ndarray, list[int]]] = []
+    cameras: list[Camera] = []
+    for part in parts:
+        for s in part.sequences:
+            if subjects is None or s["subject"] in subjects:
+                world = part.world[s["start"]: s["start"] + s["frames"]]
+                items.append((s["subject"], s["action"], world,
+                              [len(cameras) + c for c in s["cameras"]]))
+        cameras.extend(part.cameras)
+    return _assemble(items, cameras, source)
 
 
 def synthetic_motion(num_sequences: int, frames: int, seed: int = 0,

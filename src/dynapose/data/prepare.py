@@ -22,6 +22,9 @@ store (segments always decode from the same seek point).
 
 With ``poses_only=True`` it writes a :class:`~dynapose.data.pose_store.PoseStore` instead, from
 any layout with 3D positions (official, 3d-pose-baseline, VideoPose3D npz).
+
+Kept as one module: the label, clip-cutting, decoding and resumable-writing steps are one
+pipeline whose order and fixed seek points make the output identical however it is run.
 """
 
 from __future__ import annotations
@@ -201,7 +204,6 @@ def iter_video_frames(
 
 
 def _open_video(path: str | os.PathLike[str]) -> tuple[Any, Any]:
-
     try:
         container = av.open(str(path))
     except Exception as exc:  # PyAV raises many error types for unreadable files
@@ -365,7 +367,6 @@ def _check_cameras(values: Sequence[str] | None, root: Path) -> tuple[str, ...]:
 
 
 def _progress(total: int, initial: int, enabled: bool, desc: str) -> Any:
-
     return tqdm(total=total, initial=initial, unit="clip", desc=desc, disable=not enabled,
                 dynamic_ncols=True)
 

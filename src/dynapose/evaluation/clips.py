@@ -6,10 +6,8 @@ set's mean pose, kept in the checkpoint), so a result can be told apart from no 
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,13 +16,11 @@ import torch
 from dynapose import metrics
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
+from dynapose.device import loader_settings, out_of_memory, resolve_device, to_device
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text
+from dynapose.evaluation.report import CLIP_METRICS, report_header
 from dynapose.io.checkpoint import load_checkpoint
 from dynapose.skeleton import JOINT_NAMES, in_target_frame
-
-#: Metrics computed per clip and averaged (all clips have the same number of frames and joints).
-CLIP_METRICS = ("mpjpe", "mpjpe_p1", "p_mpjpe", "n_mpjpe", "mpjve", "pck3d", "auc")
 
 
 def default_split(store: ClipStore) -> str | None:
@@ -47,10 +43,12 @@ def evaluate(
     data: str | os.PathLike[str],
     split: str | None = "auto",
     batch_size: int = 32,
-    workers: int = 1,
+    workers: int = -1,
     limit: int | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Evaluate the model at `checkpoint` on the clips of `split` in the store `data`.
+    """Evaluate the model at `checkpoint` on the clips of `split` in the store `data`, on
+    `device` (auto, cpu, cuda, cuda:N), `workers` loader processes (-1: sized to the device).
 
     Returns a JSON-able report: ``overall`` (every metric), ``baseline`` (the mean-pose
     predictor's metrics), ``targets`` (the frame the model predicts, "camera" or "root"; the
@@ -58,7 +56,9 @@ def evaluate(
     ``per_joint`` (MPJPE and protocol 1, mm), ``per_subject`` and ``per_action`` (all metrics,
     where the store records them), and what was evaluated.
     """
+    where = resolve_device(device)
     model, config = load_checkpoint(checkpoint)
+    model.to(where)
     store = ClipStore(data)
     size = config["model"].get("config", {}).get("input_size")
     if size is not None and (store.height, store.width) != (size, size):
@@ -82,9 +82,11 @@ def evaluate(
     joint_err: list[np.ndarray] = []
     joint_err_p1: list[np.ndarray] = []
     batches = [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
-    with torch.no_grad():
-        for frames, joints, _ in batch_loader(ClipDataset(store), batches, workers):
-            pred = model(frames).numpy()
+    workers, pin = loader_settings(where, workers)
+    loader = batch_loader(ClipDataset(store), batches, workers, pin_memory=pin)
+    with torch.no_grad(), out_of_memory(where, "evaluating the model", batch_size):
+        for frames, joints, _ in loader:
+            pred = model(to_device(frames, where)).cpu().numpy()
             if not np.isfinite(pred).all():  # the metrics would fail or mislead
                 raise DynaPoseError("the model returns NaN or infinite joints", checkpoint)
             target = in_target_frame(joints.numpy(), frame)
@@ -106,6 +108,7 @@ def evaluate(
 
     everything = np.ones(len(indices), dtype=bool)
     report: dict[str, Any] = {
+        **report_header("image"),
         "checkpoint": str(checkpoint),
         "data": str(data),
         "split": split,
@@ -129,39 +132,3 @@ def evaluate(
             for v in sorted(set(labels))
         }
     return report
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """A plain-text table of an evaluation report."""
-    lines = [
-        f"{report['clips']} clips ({report['frames']} frames) of split {report['split']!r} "
-        f"from {report['data']}",
-        "joints relative to the pelvis (the model's targets)"
-        if report.get("targets") == "root" else "joints in the camera frame",
-        "",
-        f"{'':14}" + "".join(f"{m:>10}" for m in CLIP_METRICS),
-    ]
-
-    def row(label: str, values: dict[str, float]) -> str:
-        shown = [values[m] * (100.0 if m in ("pck3d", "auc") else 1.0) for m in CLIP_METRICS]
-        return f"{label[:14]:14}" + "".join(f"{v:10.2f}" for v in shown)
-
-    lines.append(row("model", report["overall"]))
-    if report.get("baseline"):
-        lines.append(row("mean pose", report["baseline"]))
-    lines.append("(mm; pck3d and auc in %)")
-    for group in ("per_subject", "per_action"):
-        if group in report:
-            lines += ["", group.replace("_", " ") + ":"]
-            lines += [row(k, v) for k, v in report[group].items()]
-    lines += ["", "per joint (MPJPE / protocol 1, mm):"]
-    for name, v in report["per_joint"].items():
-        lines.append(f"  {name:15}{v['mpjpe']:9.1f}{v['mpjpe_p1']:9.1f}")
-    return "\n".join(lines)
-
-
-def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    """Write `report` as JSON, atomically."""
-    path = Path(path)
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
-    return path

@@ -14,7 +14,6 @@ subject's published cameras (with lens distortion); for a pose store, its stored
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections import defaultdict
@@ -29,9 +28,9 @@ from dynapose.camera import normalize_screen
 from dynapose.data.lift_motion import load_motion
 from dynapose.data.pose_store import PoseStore
 from dynapose.errors import DynaPoseError
+from dynapose.evaluation.report import LIFTER_METRICS, report_header
 from dynapose.inference.lifting import lift_sequence, load_lifter
 from dynapose.inference.refine import fit_sequence, rigid_bones
-from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import read_checkpoint_config, resolve_checkpoint
 from dynapose.models.lifter import TemporalLifter
 
@@ -94,21 +93,24 @@ def action_group(action: str) -> str:
 def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
                     data: str | os.PathLike[str], subjects: list[str] | None = None,
                     cameras: list[str] | None = None, flip_tta: bool = True,
-                    max_sequences: int | None = None, noise_px: float = 0.0) -> dict[str, Any]:
+                    max_sequences: int | None = None, noise_px: float = 0.0,
+                    device: str = "auto") -> dict[str, Any]:
     """Protocol 1, protocol 2 and MPJVE (mm) of a lifter on held-out sequences.
 
     data: a VideoPose3D npz (ground-truth 2D = projection through the published cameras) or a
     pose store. subjects: default the run's ``val_subjects`` (npz) or every sequence (store).
     noise_px: Gaussian noise (std, pixels) added to the 2D, to see how the lifter and the fits
-    bear detector-like input (0: the protocol's exact 2D). Returns {"protocol1", "protocol2",
-    "mpjve" (means over actions), "per_action": {action: {"protocol1", "protocol2", "mpjve",
-    "frames"}}, "rigid" and "fitted" (the same for
+    bear detector-like input (0: the protocol's exact 2D). device: where the network runs (auto,
+    cpu, cuda, cuda:N; the bone and ray fits run on the CPU). Returns the report
+    (:mod:`dynapose.evaluation.report`): "overall": {"mpjpe_p1", "p_mpjpe", "mpjve"} (means over
+    actions), "per_action": {action: {"mpjpe_p1", "p_mpjpe", "mpjve", "frames"}}, "rigid" and
+    "fitted" (the same for
     :func:`dynapose.inference.refine.rigid_bones` and
     :func:`dynapose.inference.refine.fit_sequence` of the network's joints), "frames",
     "sequences", ...}.
     """
     started = time.perf_counter()
-    model = load_lifter(checkpoint)
+    model = load_lifter(checkpoint, device)
     if subjects is None and not Path(data).is_dir():
         info = {} if isinstance(checkpoint, TemporalLifter) else \
             _checkpoint_info(checkpoint).get("lift_config", {})
@@ -134,19 +136,21 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
             _accumulate(sums[kind][action_group(seq.meta["action"])], joints, target)
     per_action, rigid, fitted = (_per_action(sums[kind]) for kind in kinds)
     report = {
+        **report_header("lifter"),
         "checkpoint": "(in memory)" if isinstance(checkpoint, TemporalLifter) else
         str(resolve_checkpoint(checkpoint)),
         "data": os.fspath(data), "subjects": subjects, "cameras": cameras,
         "flip_tta": flip_tta, "noise_px": noise_px,
         "receptive_field": model.receptive_field, "causal": model.causal,
-        **_means(per_action),
+        "two_d": "noisy ground-truth projection" if noise_px else "ground-truth projection",
+        "overall": _means(per_action),
         "frames": int(sum(v["frames"] for v in per_action.values())),
         "sequences": len(seqs),
         "per_action": per_action,
-        "rigid": {**_means(rigid), "per_action": rigid,
+        "rigid": {"overall": _means(rigid), "per_action": rigid,
                   "how": "the network's joints with the sequence's bone lengths "
                          "(dynapose.inference.refine.rigid_bones)"},
-        "fitted": {**_means(fitted), "per_action": fitted,
+        "fitted": {"overall": _means(fitted), "per_action": fitted,
                    "how": "the network's joints fitted to rigid bones on the 2D's camera rays "
                           "(dynapose.inference.refine.fit_sequence; needs exact 2D)"},
         "seconds": round(time.perf_counter() - started, 2),
@@ -165,7 +169,7 @@ def _accumulate(acc: np.ndarray, pred: np.ndarray, target: np.ndarray) -> None:
 
 
 def _per_action(sums: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
-    return {a: {"protocol1": v[0] / v[2], "protocol2": v[1] / v[2],
+    return {a: {"mpjpe_p1": v[0] / v[2], "p_mpjpe": v[1] / v[2],
                 "mpjve": v[3] / v[4] if v[4] else float("nan"), "frames": int(v[2])}
             for a, v in sorted(sums.items())}
 
@@ -173,34 +177,8 @@ def _per_action(sums: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
 def _means(per_action: dict[str, dict[str, Any]]) -> dict[str, float]:
     """Protocol 1, protocol 2 and MPJVE averaged over actions (the protocol's mean)."""
     return {key: float(np.nanmean([v[key] for v in per_action.values()]))
-            for key in ("protocol1", "protocol2", "mpjve")}
+            for key in LIFTER_METRICS}
 
 
 def _checkpoint_info(checkpoint: str | os.PathLike[str]) -> dict[str, Any]:
-
     return read_checkpoint_config(checkpoint).get("info", {})
-
-
-def format_lift_report(report: dict[str, Any]) -> str:
-    """A table: one row per action, then the mean over actions; the network's errors, then
-    (where the report has them) those with rigid bones and fitted to the 2D (lift_fit)."""
-    extra = [k for k in ("rigid", "fitted") if k in report]
-    names = {"rigid": "rigid", "fitted": "fit"}
-    head = f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"
-    head += "".join(f"{'P1 ' + names[k]:>10}{'P2 ' + names[k]:>10}" for k in extra)
-    rows = [(a, v, [report[k]["per_action"][a] for k in extra])
-            for a, v in report["per_action"].items()]
-    rows.append(("average", report, [report[k] for k in extra]))
-    lines = [head]
-    for action, v, more in rows:
-        lines.append(f"{action:<14}{v['frames']:>8}"
-                     f"{v['protocol1']:>9.1f}{v['protocol2']:>9.1f}{v['mpjve']:>9.2f}"
-                     + "".join(f"{m['protocol1']:>10.1f}{m['protocol2']:>10.1f}" for m in more))
-    return "\n".join(lines)
-
-
-def write_lift_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
-    return path

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dynapose.device import out_of_memory, resolve_device
 from dynapose.errors import DynaPoseError
 from dynapose.io.checkpoint import load_checkpoint, resolve_checkpoint
 from dynapose.io.onnx import OnnxModel, export_onnx, model_geometry
@@ -22,12 +23,18 @@ from dynapose.skeleton import NUM_JOINTS
 
 
 class _TorchRunner:
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model
+    """numpy in, numpy out, through `function` on `device` (a GPU's memory running out is a
+    one-line error naming the batch)."""
 
-    def __call__(self, clips: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return self.model(torch.from_numpy(clips)).numpy()
+    def __init__(self, function: Callable[[torch.Tensor], torch.Tensor],
+                 device: torch.device) -> None:
+        self.function = function
+        self.device = device
+
+    def __call__(self, array: np.ndarray) -> np.ndarray:
+        with torch.inference_mode(), out_of_memory(self.device, "the model", len(array),
+                                                   hint="--batch"):
+            return self.function(torch.from_numpy(array).to(self.device)).cpu().numpy()
 
 
 @dataclass
@@ -53,19 +60,26 @@ def load_model(
     checkpoint: str | os.PathLike[str],
     backend: str = "torch",
     onnx_path: str | os.PathLike[str] | None = None,
+    device: str = "auto",
 ) -> LoadedModel:
     """Load `checkpoint` for inference with `backend` ("torch" or "onnx") and check it.
 
     The model must map uint8 (1, T, N, N, 3) to (1, T, 17, 3), T and N from its config. For
     "onnx", `onnx_path` is an ONNX file exported from this checkpoint (``dynapose export``);
-    without one, the checkpoint is exported to a temporary file first.
+    without one, the checkpoint is exported to a temporary file first. `device`: where the
+    torch backend runs (:func:`dynapose.device.resolve_device`); ONNX Runtime runs on the CPU.
     """
 
     if backend not in ("torch", "onnx"):
         raise DynaPoseError(f"unknown backend {backend!r} (torch or onnx)")
+    if backend == "onnx" and device not in ("auto", "cpu"):
+        raise DynaPoseError(f"the onnx backend runs on the CPU: use --backend torch for "
+                            f"--device {device}")
+    where = resolve_device("cpu" if backend == "onnx" else device)
     if onnx_path is not None and backend != "onnx":
         raise DynaPoseError("an ONNX file is run by backend 'onnx', not 'torch'", onnx_path)
     model, config = load_checkpoint(checkpoint)
+    model.to(where)
     folder = resolve_checkpoint(checkpoint)
     clip_len, size = model_geometry(config)
     info = {
@@ -75,7 +89,7 @@ def load_model(
         "checkpoint": str(folder),
         "backend": backend,
     }
-    runner: Callable[[np.ndarray], np.ndarray] = _TorchRunner(model)
+    runner: Callable[[np.ndarray], np.ndarray] = _TorchRunner(model, where)
     _check_model(runner, clip_len, size, folder)
     if backend == "onnx":
         runner = _onnx_runner(checkpoint, config, onnx_path, clip_len, size)
@@ -83,13 +97,13 @@ def load_model(
         if onnx_path:
             info["onnx"] = str(onnx_path)
         return LoadedModel(run=runner, clip_len=clip_len, input_size=size, info=info)
-    split = _split_model(model, clip_len, size)
+    split = _split_model(model, clip_len, size, where)
     encode, head = split if split else (None, None)
     return LoadedModel(runner, clip_len, size, info, encode, head)
 
 
 def _split_model(
-    model: torch.nn.Module, clip_len: int, size: int
+    model: torch.nn.Module, clip_len: int, size: int, device: torch.device
 ) -> tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]] | None:
     """(encode, head) for a model with per-frame ``features`` and ``forward_from_features``.
 
@@ -100,18 +114,10 @@ def _split_model(
     rest = getattr(model, "forward_from_features", None)
     if features is None or rest is None:
         return None
-
-    def encode(frames: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return features(torch.from_numpy(frames)).numpy()
-
-    def head(feats: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return rest(torch.from_numpy(feats)).numpy()
-
+    encode, head = _TorchRunner(features, device), _TorchRunner(rest, device)
     probe = np.random.default_rng(0).integers(0, 256, (2, clip_len, size, size, 3), np.uint8)
     try:
-        whole = _TorchRunner(model)(probe)
+        whole = _TorchRunner(model, device)(probe)
         feats = encode(probe.reshape(-1, size, size, 3))
         parts = head(np.ascontiguousarray(feats.reshape(2, clip_len, -1)))
     except Exception:  # not splittable after all: use whole windows

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from dynapose.errors import DynaPoseError
-from dynapose.inference.mediapipe import mediapipe_available, open_blazepose
+from dynapose.inference.mediapipe import MediaPipePose, mediapipe_available
 from dynapose.inference.prediction import Box
 from dynapose.io.video import VideoInfo, iter_frames, probe_video
 
@@ -108,18 +108,15 @@ class MediaPipeBoxes:
     """
 
     def __init__(self, width: int, height: int) -> None:
-
-        # model_complexity=1 (BlazePose full): the only landmark model inside the 0.10.21 wheel;
-        # 0 (lite) and 2 (heavy) are downloaded at first use, which fails offline.
-        self._pose = open_blazepose(1)
+        self._pose = MediaPipePose(alternative="")  # BlazePose full, the model the wheel ships
         self._box: Box = centre_square(width, height)
         self._seen = False
 
     def __call__(self, image: np.ndarray) -> Box:
         height, width = image.shape[:2]
-        result = self._pose.process(image)
-        if result.pose_landmarks is not None:
-            pts = np.array([(p.x * width, p.y * height) for p in result.pose_landmarks.landmark])
+        marks = self._pose.landmarks(image)
+        if marks is not None:
+            pts = np.array([(p.x * width, p.y * height) for p in marks])
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             cx, cy = (lo + hi) / 2
             side = max(float((hi - lo).max()) * DETECTOR_MARGIN, 16.0)

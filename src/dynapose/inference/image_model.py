@@ -40,13 +40,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from dynapose.camera import FOCAL_PER_CROP_SIDE, place_in_crop, project_to_frame
 from dynapose.errors import DynaPoseError
 from dynapose.inference.backends import LoadedModel, load_model
 from dynapose.inference.crops import crop_policy, iter_crops
-from dynapose.inference.prediction import Box, Prediction
+from dynapose.inference.prediction import COORDINATE_FRAME, ROOT_FRAME, Box, Prediction
 from dynapose.inference.windows import DEFAULT_BATCH, DEFAULT_STRIDE, WindowAverager, prefetch
 from dynapose.inference.writer import VISUALS, write_prediction
 from dynapose.io.video import VideoInfo, probe_video
@@ -66,6 +68,7 @@ def predict_video(
     overwrite: bool = False,
     viewer_frames: int = 1500,
     model: LoadedModel | None = None,
+    device: str = "auto",
 ) -> Prediction:
     """Predict the 17 joints (mm, camera frame) of every frame of `video`; see the module docs.
 
@@ -76,6 +79,7 @@ def predict_video(
     stride: window stride, 1..T. batch: windows per model call. viewer_frames: at most this many
     video frames embedded in the viewer (as JPEG; evenly spaced when the video has more; 0 for
     none). model: an already loaded model (skips `checkpoint`/`backend`; for benchmarks).
+    device: where the torch backend runs (auto, cpu, cuda, cuda:N).
     """
     video = Path(video)
     info = probe_video(video)
@@ -83,7 +87,7 @@ def predict_video(
     unknown = sorted(set(visuals) - set(VISUALS))
     if unknown:
         raise DynaPoseError(f"unknown visual outputs {unknown} (choose from {', '.join(VISUALS)})")
-    loaded = model or load_model(checkpoint, backend, onnx_path)
+    loaded = model or load_model(checkpoint, backend, onnx_path, device)
     if out_dir is None:
         return _predict(video, info, loaded, box, detector, policy, stride, batch)
     out_dir = Path(out_dir)
@@ -130,15 +134,48 @@ def _predict(
             times.append(t)
             boxes.append(crop_box)
     joints = averager.finish()
+    return image_prediction(joints, np.asarray(times, dtype=np.float64),
+                            np.asarray(boxes, dtype=np.float32).reshape(-1, 4), info, loaded.info,
+                            policy, stride, loaded.clip_len)
+
+
+def image_prediction(joints: np.ndarray, times: np.ndarray, boxes: np.ndarray, info: VideoInfo,
+                     model: dict[str, Any], policy: str, stride: int, window: int = 8
+                     ) -> Prediction:
+    """The :class:`Prediction` of an image model: joints (F, 17, 3) mm from crops `boxes`
+    (F, 4) px, with the method's blocks (crop, windows, projection) and the 2D positions the
+    overlay draws (the joints projected with assumed intrinsics, see the module docstring)."""
+    root = model.get("targets") == "root"
+    placed = place_in_crop(joints) if root else joints
     return Prediction(
         joints=joints,
         frame_index=np.arange(len(times), dtype=np.int64),
-        time=np.asarray(times, dtype=np.float64),
-        boxes=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
+        time=times,
+        points_2d=project_to_frame(placed, boxes),
+        boxes=boxes,
+        found=np.ones(len(times), dtype=bool),
         fps=info.fps,
         video=info,
-        model=loaded.info,
-        crop_policy=policy,
-        stride=stride,
-        window=loaded.clip_len,
+        model=model,
+        source=policy,
+        coordinate_frame=ROOT_FRAME if root else COORDINATE_FRAME,
+        method={
+            "crop": {
+                "policy": policy,
+                "input_size": int(model.get("config", {}).get("input_size", 0)),
+                "box_format": "x, y, w, h in pixels of the upright frame (top-left, size)",
+            },
+            "windows": {
+                "length": window,
+                "stride": stride,
+                "averaging": "mean of every window estimate covering the frame; the last window "
+                "is padded by repeating the last frame",
+            },
+            "projection": {
+                "assumed": True,
+                "focal_px": f"{FOCAL_PER_CROP_SIDE} x box width",
+                "principal_point": "box centre",
+                "distortion": "none",
+            },
+        },
     )

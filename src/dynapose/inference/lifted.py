@@ -73,13 +73,13 @@ from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
 from dynapose.inference.writer import VISUALS, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
-from dynapose.io.video import iter_frames, probe_video
+from dynapose.io.video import frame_times, probe_video
 from dynapose.models.lifter import TemporalLifter
 
 
 def _frame_times(video: Path) -> list[float]:
-    """Each frame's time (s), decoding the whole video (frames scaled to 16x16: cheap)."""
-    return [frame.time for frame in iter_frames(video, size=(16, 16))]
+    """Each frame's time (s), decoding the whole video (no pixels converted)."""
+    return frame_times(video).tolist()
 
 
 def _keypoints(video: Path,
@@ -113,6 +113,7 @@ def predict_video_lifted(
     flip_tta: bool = True,
     viewer_frames: int = 1500,
     rigid: bool = True,
+    device: str = "auto",
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
 
@@ -123,7 +124,8 @@ def predict_video_lifted(
     video. The keypoints must cover every frame of the video. out_dir, visuals, overwrite,
     viewer_frames: as :func:`dynapose.inference.image_model.predict_video`. `rigid`: give
     the person one length per bone for the whole video
-    (:func:`dynapose.inference.refine.rigid_bones`). See the module docstring.
+    (:func:`dynapose.inference.refine.rigid_bones`). `device`: where the lifter runs (auto,
+    cpu, cuda, cuda:N). See the module docstring.
     """
 
     video = Path(video)
@@ -137,7 +139,7 @@ def predict_video_lifted(
             raise DynaPoseError("already exists (pass --overwrite to replace it)", out_dir)
         if video.resolve().is_relative_to(out_dir.resolve()):
             raise DynaPoseError("output folder must not contain the video", out_dir)
-    model = load_default_lifter() if lifter is None else load_lifter(lifter)
+    model = load_lifter(load_default_lifter() if lifter is None else lifter, device)
     kp, times, kp_file = _keypoints(video, keypoints, sequence)
     source = kp_file or video
     if len(kp) != len(times):
@@ -171,26 +173,24 @@ def predict_video_lifted(
         joints=joints.astype(np.float32),
         frame_index=np.arange(len(kp), dtype=np.int64),
         time=np.asarray(times, dtype=np.float64),
+        points_2d=kp.pixels.astype(np.float32),
         boxes=bounding_squares(kp.pixels).astype(np.float32),
+        found=found.copy(),
         fps=info.fps,
         video=info,
         model={"name": "lifter", "config": dict(model.config), "checkpoint": checkpoint,
                "backend": "torch", "receptive_field": model.receptive_field,
                "flip_tta": flip_tta, "rigid_bones": rigid},
-        crop_policy="keypoints",
-        stride=1,
-        window=model.span,
-        found=found.copy(),
-        detected_2d=kp.pixels.astype(np.float32),
+        source="keypoints",
+        method=_method(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
         confidence_2d=kp.confidence.astype(np.float32),
-        header_extra=_header(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
     )
     if out_dir is None:
         return pred
     return write_prediction(lambda: pred, video, out_dir, visuals, viewer_frames, overwrite)
 
 
-def _header(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
+def _method(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
             cx: float, cy: float, flip_tta: bool, rigid: bool) -> dict[str, Any]:
     gaps = int((~kp.found).sum())
     return {

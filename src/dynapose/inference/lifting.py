@@ -16,6 +16,7 @@ from dynapose.data.keypoints import (
     from_array,
     load_keypoint_array,
 )
+from dynapose.device import out_of_memory, resolve_device
 from dynapose.errors import DynaPoseError
 from dynapose.io.checkpoint import load_checkpoint, resolve_checkpoint
 from dynapose.models.lifter import TemporalLifter, flip_keypoints
@@ -38,15 +39,19 @@ def load_default_lifter() -> TemporalLifter:
     return load_lifter(path)
 
 
-def load_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter) -> TemporalLifter:
-    """A lifter in eval mode from a run or checkpoint folder (or the model itself)."""
+def load_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
+                device: str | torch.device | None = None) -> TemporalLifter:
+    """A lifter in eval mode from a run or checkpoint folder (or the model itself), moved to
+    `device` (a spec of :func:`dynapose.device.resolve_device`; None: where it is)."""
     if isinstance(checkpoint, TemporalLifter):
-        return checkpoint.eval()
-    model, config = load_checkpoint(checkpoint)
-    if not isinstance(model, TemporalLifter):
-        raise DynaPoseError(f"checkpoint holds model {config['model']['name']!r}, not a lifter",
-                            resolve_checkpoint(checkpoint))
-    return model
+        model = checkpoint.eval()
+    else:
+        loaded, config = load_checkpoint(checkpoint)
+        if not isinstance(loaded, TemporalLifter):
+            raise DynaPoseError(f"checkpoint holds model {config['model']['name']!r}, not a "
+                                "lifter", resolve_checkpoint(checkpoint))
+        model = loaded
+    return model if device is None else model.to(resolve_device(device))
 
 
 @torch.no_grad()
@@ -55,18 +60,19 @@ def lift_sequence(model: TemporalLifter, keypoints: np.ndarray | torch.Tensor,
                   flip_tta: bool = False) -> np.ndarray:
     """Normalised 2D (T, 17, 2) [+ confidences (T, 17)] -> (T, 17, 3) mm root-relative camera
     frame, every frame (edges padded). `flip_tta` averages with the mirrored input's mirrored
-    prediction."""
+    prediction. Runs on the model's device."""
     model.eval()
-    x = torch.as_tensor(np.asarray(keypoints, dtype=np.float32))[None]
+    device = next(model.parameters()).device
+    x = torch.as_tensor(np.asarray(keypoints, dtype=np.float32), device=device)[None]
     c = None if confidences is None else torch.as_tensor(
-        np.asarray(confidences, dtype=np.float32))[None]
-    pred = model.forward_sequence(x, c)
-    if flip_tta:
-
-        perm = torch.as_tensor(flip_permutation())
-        cf = None if c is None else c[:, :, perm]
-        pred = 0.5 * (pred + flip_keypoints(model.forward_sequence(flip_keypoints(x), cf)))
-    return pred[0].double().numpy()
+        np.asarray(confidences, dtype=np.float32), device=device)[None]
+    with out_of_memory(device, f"lifting {x.shape[1]} frames", hint="sequence"):
+        pred = model.forward_sequence(x, c)
+        if flip_tta:
+            perm = torch.as_tensor(flip_permutation(), device=device)
+            cf = None if c is None else c[:, :, perm]
+            pred = 0.5 * (pred + flip_keypoints(model.forward_sequence(flip_keypoints(x), cf)))
+    return pred[0].double().cpu().numpy()
 
 
 def read_keypoints(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | None]:

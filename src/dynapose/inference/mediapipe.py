@@ -52,16 +52,23 @@ class MediaPipePose:
     in Human3.6M order, or None when no pose is found. Close it with :meth:`close`.
     """
 
-    def __init__(self, model_complexity: int = 1) -> None:
-        self._pose = open_blazepose(model_complexity, "or pass --keypoints FILE with your own "
-                                                      "detector's 2D keypoints")
+    def __init__(self, model_complexity: int = 1,
+                 alternative: str = "or pass --keypoints FILE with your own detector's 2D "
+                                    "keypoints") -> None:
+        self._pose = open_blazepose(model_complexity, alternative)
 
-    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        height, width = image.shape[:2]
+    def landmarks(self, image: np.ndarray) -> list[Any] | None:
+        """MediaPipe's landmarks of the person in (H, W, 3) uint8 RGB, or None (nobody)."""
         result = self._pose.process(np.ascontiguousarray(image))
         if result.pose_landmarks is None:
             return None
-        marks = result.pose_landmarks.landmark
+        return list(result.pose_landmarks.landmark)
+
+    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        height, width = image.shape[:2]
+        marks = self.landmarks(image)
+        if marks is None:
+            return None
         xy = np.array([(p.x * width, p.y * height) for p in marks], dtype=np.float64)
         vis = np.array([p.visibility for p in marks], dtype=np.float64)
         return mediapipe_to_h36m(xy, vis)

@@ -96,11 +96,11 @@ def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, 
             joint_names=np.array(JOINT_NAMES),
             parents=np.array(PARENTS, dtype=np.int64),
             fps=np.float64(pred.fps),
-            meta=np.array(json.dumps(pred._header())),
+            meta=np.array(json.dumps(pred.header())),
             **extra,
         )
     with open(files["json"], "w", encoding="utf-8") as f:
-        header = json.dumps(pred._header(), indent=1)
+        header = json.dumps(pred.header(), indent=1)
         f.write(header[: header.rindex("}")].rstrip() + ',\n "frames": [\n')
         for i in range(pred.num_frames):
             row = pred.frame_row(i)
@@ -184,7 +184,7 @@ def write_visuals(
         # gap frames (NaN joints, no person) stay on the timeline: the viewer says so there
         html = viewer.viewer_html(
             pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
-            title=f"DynaPose — {Path(video).name}", meta=pred._header(), times=pred.time,
+            title=f"DynaPose — {Path(video).name}", meta=pred.header(), times=pred.time,
         )
         files["viewer"].write_text(html, encoding="utf-8")
     return files

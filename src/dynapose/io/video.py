@@ -1,19 +1,33 @@
 """Video decoding with PyAV: open and validate a file, then stream its frames as RGB uint8.
 
-Any container and codec FFmpeg reads (mp4, mkv, webm, avi, mov, ...), any resolution and frame
-rate, constant or variable. Frames are streamed one at a time, so memory stays flat however long
-the video is. Rotation metadata (phones) is applied, so frames come out upright.
+Any container and codec FFmpeg reads (mp4, mov, mkv, webm, avi, ...), any resolution up to
+:data:`MAX_FRAME_AREA`, any frame rate, as phones and editors write them:
+
+* **Frames are what the stream presents.** Edit lists (a trimmed start), B-frame reordering and
+  variable frame rate are left to FFmpeg; the container's frame count and duration are hints
+  (:attr:`VideoInfo.num_frames`, :attr:`VideoInfo.duration`), never a reason to refuse a file.
+* **Each frame is timed by its own timestamp**: pts x time_base, in seconds from the first
+  presented frame (:attr:`Frame.time`; :func:`frame_times` for the times alone).
+* **Display matrix applied** (portrait phone video is stored landscape with a rotation): quarter
+  turns and mirroring as FFmpeg's own autorotate does, so frames come out upright and the probed
+  width and height are the displayed ones.
+* **Bounded memory**: frames are streamed one at a time (the decoder holds a few in flight), so
+  memory does not grow with the video's length; `size` resizes while converting to RGB.
 
 Bad input raises :class:`~dynapose.errors.DynaPoseError` naming the file: not a video, no video
-stream, no frames, or a truncated or corrupt file (detected while decoding, so the error may come
-after some frames were yielded: callers write their outputs only once the stream is done).
+stream, frames larger than :data:`MAX_FRAME_AREA` (refused from the header, before any frame is
+decoded), a file shorter than its own container structure says (truncated; MP4/MOV, Matroska/WebM
+and AVI are checked before decoding), no frames, or data the decoder rejects (corrupt; found while
+decoding, so the error may come after some frames were yielded: callers write their outputs only
+once the stream is done).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -24,20 +38,30 @@ import numpy as np
 from av.video.stream import VideoStream
 
 from dynapose.errors import DynaPoseError
+from dynapose.io.containers import check_not_cut
 
-#: A stream counts as truncated when fewer than this share of its declared frames (or duration)
-#: decode; the slack absorbs edit lists and rounding in container headers.
-TRUNCATION_SLACK = 0.02
+#: Largest frame area (width x height, pixels) accepted: 8192 x 8192 = 67.1 Mpx, which takes
+#: 8K UHD (7680 x 4320) and DCI 8K (8192 x 4320) either way up. A bigger header is refused
+#: before anything is decoded: one RGB frame of that size is already 201 MB, and FFmpeg's decoder
+#: is told the same limit (its ``max_pixels``) for streams that change size midway.
+MAX_FRAME_AREA = 8192 * 8192
+
+
+#: (quarter turns counter-clockwise, then mirror left-right): how a decoded frame is made upright.
+Orientation = tuple[int, bool]
 
 
 @dataclass(frozen=True)
 class VideoInfo:
-    """What the container says about its first video stream (before decoding it all).
+    """What the container says about its video stream, and the size of its first frame.
 
-    width, height: upright frame size in pixels (after rotation metadata). fps: average frame
-    rate (frames/s; a guess for variable-rate video). num_frames: declared frame count, or an
-    estimate from duration x fps when the container does not store one (0 when unknown).
-    duration: seconds (0.0 when unknown). rotation: degrees counter-clockwise applied to frames.
+    width, height: upright frame size in pixels (after the display matrix). fps: average frame
+    rate (frames/s; a guess for variable-rate video). num_frames: frame count the container
+    declares, or duration x fps when it declares none (0 when unknown): a hint only, since edit
+    lists, variable frame rate and damaged headers make it differ from the frames decoded.
+    duration: declared seconds (0.0 when unknown), also a hint. rotation: degrees
+    counter-clockwise turned to make frames upright (0, 90, 180, 270); mirrored: flipped left-right
+    after that turn.
     """
 
     path: str
@@ -49,6 +73,7 @@ class VideoInfo:
     codec: str
     container: str
     rotation: int = 0
+    mirrored: bool = False
 
     def to_json(self) -> dict[str, object]:
         """The fields as a JSON-ready dict."""
@@ -62,33 +87,101 @@ class VideoInfo:
             "codec": self.codec,
             "container": self.container,
             "rotation_deg": self.rotation,
+            "mirrored": self.mirrored,
         }
 
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame. image: (H, W, 3) uint8 RGB, upright; time: seconds from the start."""
+    """One decoded frame. image: (H, W, 3) uint8 RGB, upright; time: seconds from the first
+    presented frame, from the frame's own timestamp (pts x time_base)."""
 
     index: int
     time: float
     image: np.ndarray
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def _open(path: Path) -> tuple[av.container.InputContainer, VideoStream]:
+    """Open `path` and pick its video stream; refuses what cannot be decoded safely."""
     if not path.exists():
         raise DynaPoseError("video not found", path)
     if not path.is_file():
         raise DynaPoseError("not a file", path)
     if path.stat().st_size == 0:
         raise DynaPoseError("empty file, not a video", path)
+    check_not_cut(path)
     try:
-        container = av.open(str(path), mode="r")
+        # max_pixels: decoders probing the stream (find_stream_info) refuse oversized frames
+        # instead of allocating them
+        container = av.open(str(path), mode="r", options={"max_pixels": str(MAX_FRAME_AREA)})
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
-        raise DynaPoseError(f"not a readable video ({_reason(exc)})", path) from exc
-    if not container.streams.video:
+        raise _open_error(path, exc) from exc
+    try:
+        stream = _video_stream(path, container)
+    except BaseException:
         container.close()
+        raise
+    return container, stream
+
+
+def _video_stream(path: Path, container: av.container.InputContainer) -> VideoStream:
+    if not container.streams.video:
         raise DynaPoseError("has no video stream (no video frames)", path)
-    return container
+    # best: FFmpeg's choice, which passes over cover art (attached pictures)
+    stream = cast(VideoStream, container.streams.best("video") or container.streams.video[0])
+    if stream.codec_context is None:
+        raise DynaPoseError("no decoder for its video codec in this FFmpeg build", path)
+    width, height = int(stream.codec_context.width), int(stream.codec_context.height)
+    _check_area(path, width, height)
+    stream.codec_context.options = {"max_pixels": str(MAX_FRAME_AREA)}
+    return stream
+
+
+def _check_area(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_FRAME_AREA:
+        raise DynaPoseError(
+            f"frame size {width}x{height} ({width * height / 1e6:.0f} Mpx) is over the maximum "
+            f"frame area of {MAX_FRAME_AREA / 1e6:.1f} Mpx (dynapose.io.video.MAX_FRAME_AREA)",
+            path,
+        )
+
+
+#: FFmpeg's complaint about an impossible frame size (libavutil imgutils).
+_PICTURE_SIZE = re.compile(r"Picture size (\d+)x(\d+) is invalid")
+
+
+def _open_error(path: Path, exc: BaseException) -> DynaPoseError:
+    """The DynaPoseError for a file FFmpeg could not open, with FFmpeg's own reason."""
+    detail = _ffmpeg_complaint(path)
+    size = _PICTURE_SIZE.search(detail or "")
+    if size:  # FFmpeg refused the header's frame size before allocating it
+        width, height = int(size.group(1)), int(size.group(2))
+        _check_area(path, width, height)
+        return DynaPoseError(f"frame size {width}x{height} is invalid", path)
+    reason = _reason(exc)
+    if detail and detail not in reason:
+        reason = f"{reason}: {detail}"
+    return DynaPoseError(f"not a readable video ({reason})", path)
+
+
+def _ffmpeg_complaint(path: Path) -> str | None:
+    """FFmpeg's last error line when opening `path`, or None.
+
+    PyAV keeps FFmpeg's log lines only while its logging is on, which costs time on every
+    decoded frame, so it stays off and a failed open is repeated here with it on, once.
+    """
+    level = av.logging.get_level()
+    av.logging.set_level(av.logging.ERROR)
+    try:
+        with av.logging.Capture() as logs:
+            try:
+                av.open(str(path), mode="r", options={"max_pixels": str(MAX_FRAME_AREA)}).close()
+            except (av.error.FFmpegError, UnicodeDecodeError, ValueError):
+                pass
+    finally:
+        av.logging.set_level(level)
+    lines = [" ".join(msg.split()) for lvl, _, msg in logs if lvl <= av.logging.ERROR]
+    return lines[-1] if lines else None
 
 
 def _reason(exc: BaseException) -> str:
@@ -96,16 +189,127 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-def _fps(stream: av.video.stream.VideoStream) -> float:
+
+
+def _display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
+    """The frame's 3x3 display matrix (int32, FFmpeg's layout: 16.16 fixed point), or None."""
+    for data in getattr(frame, "side_data", ()):
+        kind = getattr(data, "type", None)
+        if getattr(kind, "name", str(kind)).upper().endswith("DISPLAYMATRIX"):
+            raw = bytes(data)
+            if len(raw) == 36:
+                return np.frombuffer(raw, dtype=np.int32)
+    return None
+
+
+def _matrix_orientation(m: np.ndarray) -> Orientation:
+    """How to make a frame upright under display matrix `m`: FFmpeg's autorotate rules
+    (fftools), restricted to quarter turns and mirroring (other angles are left as decoded)."""
+    a, b, c, d = (float(m[i]) for i in (0, 1, 3, 4))
+    if math.hypot(a, c) == 0 or math.hypot(b, d) == 0:
+        return 0, False
+    # av_display_rotation_get: counter-clockwise degrees; fftools' theta is clockwise, [0, 360)
+    ccw = -math.degrees(math.atan2(b / math.hypot(b, d), a / math.hypot(a, c)))
+    theta = float(-round(ccw))
+    theta -= 360 * math.floor(theta / 360 + 0.9 / 360)
+    if abs(theta - 90) < 1:
+        return (3, True) if c > 0 else (3, False)  # transpose, or a quarter turn clockwise
+    if abs(theta - 180) < 1:
+        return {(True, True): (2, False), (True, False): (0, True),
+                (False, True): (2, True), (False, False): (0, False)}[(a < 0, d < 0)]
+    if abs(theta - 270) < 1:
+        return (1, True) if c < 0 else (1, False)  # anti-transpose, or counter-clockwise
+    if abs(theta) < 1 and d < 0:
+        return 2, True  # upside-down mirror image: a vertical flip
+    return 0, False
+
+
+def _tag_orientation(stream: VideoStream) -> Orientation:
+    """From the legacy ``rotate`` tag (clockwise degrees), which older FFmpeg builds export
+    instead of a display matrix."""
+    try:
+        clockwise = int(float(stream.metadata.get("rotate", 0)))
+    except ValueError:
+        return 0, False
+    return (-round(clockwise / 90)) % 4, False
+
+
+class _Orienter:
+    """Each frame's orientation, from its display matrix, else the stream's ``rotate`` tag.
+
+    The matrix is read again only when the frame's rotation angle changes: reading
+    ``frame.side_data`` ties the frame in a reference cycle that only the cyclic garbage
+    collector frees, so doing it on every frame kept whole 4K frames alive by the hundred.
+    """
+
+    def __init__(self, stream: VideoStream) -> None:
+        self._fallback = _tag_orientation(stream)
+        self._angle: object = None
+        self._orientation: Orientation | None = None
+
+    def __call__(self, frame: av.VideoFrame) -> Orientation:
+        angle = getattr(frame, "rotation", None)  # computed in C: no reference cycle
+        if self._orientation is None or angle != self._angle:
+            matrix = _display_matrix(frame)
+            self._orientation = (self._fallback if matrix is None
+                                 else _matrix_orientation(matrix))
+            self._angle = angle
+        return self._orientation
+
+
+def _upright(image: np.ndarray, orientation: Orientation) -> np.ndarray:
+    turns, mirror = orientation
+    if turns == 0 and not mirror:
+        return image
+    out = np.rot90(image, k=turns)
+    if mirror:
+        out = out[:, ::-1]
+    return np.ascontiguousarray(out)
+
+
+def _fps(stream: VideoStream) -> float:
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate and float(rate) > 0:
             return float(rate)
     return 0.0
 
 
-def _info(path: Path, container: av.container.InputContainer, rotation: int = 0) -> VideoInfo:
-    stream = container.streams.video[0]
-    ctx = stream.codec_context
+def _decoded(
+    path: Path, container: av.container.InputContainer, stream: VideoStream, threads: bool
+) -> Generator[tuple[av.VideoFrame, float], None, None]:
+    """(frame, seconds from the first frame) for every frame the stream presents, in display
+    order. A frame without a timestamp is put one average frame interval after the previous."""
+    if threads:
+        stream.thread_type = "AUTO"
+    time_base = stream.time_base or Fraction(1, 1)
+    fps = _fps(stream)
+    step = 1.0 / fps if fps > 0 else 0.0
+    start = 0.0
+    t = 0.0
+    n = 0
+    try:
+        for frame in container.decode(stream):
+            _check_area(path, frame.width, frame.height)
+            t = float(frame.pts * time_base) if frame.pts is not None else t + step
+            if n == 0:
+                start = t
+            yield frame, t - start
+            n += 1
+    except av.error.FFmpegError as exc:
+        raise DynaPoseError(
+            f"corrupt video: decoding failed after {n} frames ({_reason(exc)})", path
+        ) from exc
+    if n == 0:
+        raise DynaPoseError("no video frames could be decoded (empty, truncated or corrupt)", path)
+
+
+def _info(
+    path: Path,
+    container: av.container.InputContainer,
+    stream: VideoStream,
+    first: av.VideoFrame,
+    orientation: Orientation,
+) -> VideoInfo:
     fps = _fps(stream)
     duration = 0.0
     if stream.duration and stream.time_base:
@@ -115,11 +319,9 @@ def _info(path: Path, container: av.container.InputContainer, rotation: int = 0)
     num_frames = int(stream.frames or 0)
     if num_frames <= 0 and duration > 0 and fps > 0:
         num_frames = round(duration * fps)
-    width, height = int(ctx.width), int(ctx.height)
-    if rotation % 180:
+    width, height = int(first.width), int(first.height)
+    if orientation[0] % 2:
         width, height = height, width
-    if width <= 0 or height <= 0:
-        raise DynaPoseError(f"video stream has no frame size ({width}x{height})", path)
     return VideoInfo(
         path=str(path),
         width=width,
@@ -127,44 +329,28 @@ def _info(path: Path, container: av.container.InputContainer, rotation: int = 0)
         fps=fps,
         num_frames=num_frames,
         duration=duration,
-        codec=str(ctx.name),
+        codec=str(stream.codec_context.name),
         container=str(container.format.name),
-        rotation=rotation,
+        rotation=90 * orientation[0],
+        mirrored=orientation[1],
     )
 
 
 def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Open `path`, check it holds a video stream with a decodable first frame; its VideoInfo.
 
-    Decodes only the first frame (for its rotation); :func:`iter_frames` finds truncated streams.
+    Decodes only the first frame (for its size and display matrix); :func:`iter_frames` finds
+    corrupt data further on.
     """
     path = Path(path)
-    container = _open(path)
+    container, stream = _open(path)
+    frames = _decoded(path, container, stream, threads=False)
     try:
-        _info(path, container)  # validates the stream's frame size
-        try:
-            first = next(container.decode(container.streams.video[0]), None)
-        except av.error.FFmpegError as exc:
-            raise DynaPoseError(
-                f"corrupt video: first frame undecodable ({_reason(exc)})", path
-            ) from exc
-        if first is None:
-            raise DynaPoseError("no video frames (empty, truncated or corrupt)", path)
-        return _info(path, container, _frame_rotation(first))
+        first, _ = next(frames)  # raises DynaPoseError when there is none
+        return _info(path, container, stream, first, _Orienter(stream)(first))
     finally:
+        frames.close()
         container.close()
-
-
-def _frame_rotation(frame: av.VideoFrame) -> int:
-    """Counter-clockwise rotation (degrees, a multiple of 90) that makes `frame` upright."""
-    angle = float(getattr(frame, "rotation", 0) or 0)
-    return round(angle / 90.0) * 90 % 360
-
-
-def _upright(image: np.ndarray, rotation: int) -> np.ndarray:
-    if rotation == 0:
-        return image
-    return np.ascontiguousarray(np.rot90(image, k=rotation // 90))
 
 
 def iter_frames(
@@ -172,73 +358,45 @@ def iter_frames(
     size: tuple[int, int] | None = None,
     threads: bool = True,
 ) -> Iterator[Frame]:
-    """Decode `path` frame by frame: yields :class:`Frame` (RGB uint8, upright) in display order.
+    """Decode `path` frame by frame: yields :class:`Frame` (RGB uint8, upright) in display order,
+    every frame the stream presents, each with its own time (see the module docstring).
 
-    size: optional (width, height) to scale every frame to while converting to RGB (one swscale
-    pass with area averaging, much faster than converting at full size and resizing after).
-    threads: let FFmpeg decode with several threads. Raises DynaPoseError for no frames, for a
-    stream that ends before the frame count or duration its container declares (truncated), or
-    for undecodable data (corrupt).
+    size: optional upright (width, height) to scale every frame to while converting to RGB (one
+    swscale pass with area averaging, much faster than converting at full size and resizing
+    after; use it for large video a caller needs smaller). threads: let FFmpeg decode with
+    several threads. Raises DynaPoseError for no frames or undecodable data (corrupt).
     """
     path = Path(path)
-    container = _open(path)
+    container, stream = _open(path)
+    frames = _decoded(path, container, stream, threads)
     try:
-        info = probe_video(path)
-        stream = container.streams.video[0]
-        if threads:
-            stream.thread_type = "AUTO"
-        time_base = stream.time_base or Fraction(1, 1)
-        start: float | None = None
-        n = 0
-        last_time = 0.0
-        out_w, out_h = size if size is not None else (None, None)
-        if info.rotation % 180 and size is not None:
-            out_w, out_h = out_h, out_w  # scale before rotating
-        try:
-            for frame in container.decode(stream):
-                if frame.pts is not None:
-                    t = float(frame.pts * time_base)
-                else:
-                    t = n / info.fps if info.fps > 0 else float(n)
-                if start is None:
-                    start = t
-                last_time = t - start
-                if out_w is not None:
-                    image = frame.to_ndarray(
-                        width=out_w, height=out_h, format="rgb24", interpolation="AREA"
-                    )
-                else:
-                    image = frame.to_ndarray(format="rgb24")
-                yield Frame(index=n, time=last_time, image=_upright(image, _frame_rotation(frame)))
-                n += 1
-        except av.error.FFmpegError as exc:
-            raise DynaPoseError(
-                f"corrupt or truncated video: decoding failed after {n} frames ({_reason(exc)})",
-                path,
-            ) from exc
-        if n == 0:
-            raise DynaPoseError(
-                "no video frames could be decoded (empty, truncated or corrupt)", path
-            )
-        _check_complete(path, info, n, last_time)
+        orient = _Orienter(stream)
+        for n, (frame, t) in enumerate(frames):
+            orientation = orient(frame)
+            if size is not None:
+                out_w, out_h = size if orientation[0] % 2 == 0 else size[::-1]  # scale, then turn
+                image = frame.to_ndarray(
+                    width=out_w, height=out_h, format="rgb24", interpolation="AREA"
+                )
+            else:
+                image = frame.to_ndarray(format="rgb24")
+            yield Frame(index=n, time=t, image=_upright(image, orientation))
     finally:
+        frames.close()
         container.close()
 
 
-def _check_complete(path: Path, info: VideoInfo, n: int, last_time: float) -> None:
-    """Raise if fewer frames decoded than the container declares (a truncated file)."""
-    if info.num_frames > 0 and n < math.floor(info.num_frames * (1 - TRUNCATION_SLACK)) - 1:
-        raise DynaPoseError(
-            f"truncated or corrupt video: decoded {n} of {info.num_frames} declared frames", path
-        )
-    if info.duration > 0 and info.fps > 0:
-        decoded = last_time + 1.0 / info.fps
-        if decoded < info.duration * (1 - TRUNCATION_SLACK) - 1.5 / info.fps:
-            raise DynaPoseError(
-                f"truncated or corrupt video: frames end at {decoded:.2f} s of a declared "
-                f"{info.duration:.2f} s",
-                path,
-            )
+def frame_times(path: str | os.PathLike[str], threads: bool = True) -> np.ndarray:
+    """(F,) float64: the time (s, from the first frame) of every frame of `path`, as
+    :func:`iter_frames` gives them. Decodes the whole stream (edit lists and dropped frames are
+    the decoder's to settle) but converts no pixels."""
+    path = Path(path)
+    container, stream = _open(path)
+    try:
+        return np.fromiter((t for _, t in _decoded(path, container, stream, threads)),
+                           dtype=np.float64)
+    finally:
+        container.close()
 
 
 def write_test_video(

@@ -86,7 +86,7 @@ def _infer_input_size(side: int, path: Path) -> int:
 def _read_layers(path: Path) -> list[tuple[str, list[np.ndarray]]]:
     """The weighted layers of the file, in model order, as (name, [arrays])."""
     try:
-        import h5py  # only for Keras files; h5py's import costs ~0.1 s
+        import h5py  # only for Keras files: h5py is slow to import
     except ImportError as exc:  # pragma: no cover
         raise DynaPoseError("h5py is required to read Keras weights", path) from exc
     if not path.is_file():

@@ -71,11 +71,11 @@ def flip_keypoints(keypoints: torch.Tensor) -> torch.Tensor:
 
 class FastDropout(nn.Module):
     """Dropout (zero each value with probability p, scale the rest by 1 / (1 - p)), with a mask
-    drawn about three times faster than :class:`torch.nn.Dropout` draws it on CPUs (2.1 vs
-    6.7 ms for a 4,608 x 256 activation on 2 cores).
+    drawn several times faster than :class:`torch.nn.Dropout` draws it on CPUs
+    (docs/results.md).
 
-    ``nn.Dropout`` draws one Bernoulli variate per element, which took a quarter of a lifter
-    training step on a 2-core CPU. Here each 64-bit random integer from torch's generator
+    ``nn.Dropout`` draws one Bernoulli variate per element, a large share of a lifter training
+    step on a CPU. Here each 64-bit random integer from torch's generator
     (uniform over all 2^64 values but one) gives four 16-bit draws: an element is kept when
     its draw is at or above the p-quantile (p is thus rounded to 1/65,536). Seeded by
     ``torch.manual_seed`` like ``nn.Dropout``, so training stays replayable; the identity in
@@ -99,6 +99,40 @@ class FastDropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+class BatchNorm(nn.BatchNorm1d):
+    """:class:`torch.nn.BatchNorm1d` whose running statistics can follow a momentum that changes
+    every step without ``torch.compile`` compiling the model again each time.
+
+    Training decays the momentum step by step (:meth:`TemporalLifter.set_bn_momentum`); a
+    compiled graph that read the float ``momentum`` would be specialised on its value and rebuilt
+    at every step. Under ``torch.compile`` the training pass therefore normalises by the batch's
+    statistics itself and moves the running ones by the tensor ``momentum_now`` (not saved with
+    the weights). Run eagerly it is exactly ``nn.BatchNorm1d``.
+    """
+
+    def __init__(self, channels: int, momentum: float) -> None:
+        super().__init__(channels, momentum=momentum)
+        self.register_buffer("momentum_now", torch.tensor(float(momentum)), persistent=False)
+
+    def set_momentum(self, momentum: float) -> None:
+        self.momentum = momentum
+        cast(torch.Tensor, self.momentum_now).fill_(momentum)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and torch.compiler.is_compiling()):
+            return super().forward(x)
+        h = x.float()
+        mean, var = h.mean(0), h.var(0, unbiased=False)
+        with torch.no_grad():  # as nn.BatchNorm1d: the running variance is the unbiased one
+            n = h.shape[0]
+            self.running_mean.lerp_(mean, self.momentum_now)  # type: ignore[union-attr, arg-type]
+            self.running_var.lerp_(var * (n / max(n - 1, 1)),  # type: ignore[union-attr]
+                                   self.momentum_now)  # type: ignore[arg-type]
+            self.num_batches_tracked.add_(1)  # type: ignore[union-attr]
+        y = (h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        return y.to(x.dtype)
 
 
 @register("lifter")
@@ -150,12 +184,11 @@ class TemporalLifter(nn.Module):
         self.span = (self.receptive_field - 1) * self.frame_stride + 1
         c = int(channels)
         self.expand = nn.Conv1d(self.num_joints * self.in_features, c, widths[0], bias=False)
-        self.expand_bn = nn.BatchNorm1d(c, momentum=bn_momentum)
+        self.expand_bn = BatchNorm(c, momentum=bn_momentum)
         self.convs = nn.ModuleList(nn.Conv1d(c, c, w, bias=False) for w in widths[1:])
-        self.conv_bns = nn.ModuleList(nn.BatchNorm1d(c, momentum=bn_momentum) for _ in widths[1:])
+        self.conv_bns = nn.ModuleList(BatchNorm(c, momentum=bn_momentum) for _ in widths[1:])
         self.pointwise = nn.ModuleList(nn.Conv1d(c, c, 1, bias=False) for _ in widths[1:])
-        self.point_bns = nn.ModuleList(nn.BatchNorm1d(c, momentum=bn_momentum)
-                                       for _ in widths[1:])
+        self.point_bns = nn.ModuleList(BatchNorm(c, momentum=bn_momentum) for _ in widths[1:])
         self.shrink = nn.Conv1d(c, (self.num_joints - 1) * 3, 1)
         self.drop = FastDropout(dropout)
         # The Conv1d modules hold the weights (out, in, width) as VideoPose3D's do; both passes
@@ -185,8 +218,8 @@ class TemporalLifter(nn.Module):
 
     def set_bn_momentum(self, momentum: float) -> None:
         for m in self.modules():
-            if isinstance(m, nn.BatchNorm1d):
-                m.momentum = momentum
+            if isinstance(m, BatchNorm):
+                m.set_momentum(momentum)
 
     def _inputs(self, keypoints: torch.Tensor, confidences: torch.Tensor | None) -> torch.Tensor:
         """(B, F, J, 2) [+ (B, F, J)] -> (B, F, J * in_features), channels last."""

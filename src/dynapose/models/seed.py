@@ -28,8 +28,8 @@ before bias and ReLU (max commutes with both, so the result is the same) -- in c
 frames whose float copy and conv output stay in cache. Its backward pass keeps only the uint8
 input, the output and an int16 argmax, and remakes the float frames chunk by chunk, so no float
 tensor the size of the input batch is ever held (385 MB at batch 80). ``fast=False`` runs the
-literal Keras order instead (same numbers up to float rounding); tracing, ONNX export and
-``torch.compile`` get that path too.
+literal Keras order instead (same numbers up to float rounding); tracing, ONNX export,
+``torch.compile`` and GPUs get that path too.
 """
 
 from __future__ import annotations
@@ -246,9 +246,9 @@ class SeedModel(nn.Module):
 
     ``init``: "keras" (the report's: glorot-uniform everywhere) or "he" (the convolutions
     He-normal for ReLU, the rest as Keras). With Keras' init and the x/255 input every ReLU layer
-    shrinks the signal: on 224-px synthetic clips the CNN features vary by ~0.007 between clips
-    and the output by ~0.2 % of the targets' spread, too little for the gradient to find the
-    image; He's init keeps the features ~20x larger. Loaded weights replace either.
+    shrinks the signal: on 224-px synthetic clips the CNN features and the output barely vary
+    between clips, too little for the gradient to find the image; He's init keeps the features
+    an order of magnitude larger (docs/results.md). Loaded weights replace either.
     """
 
     def __init__(self, clip_len: int = 8, input_size: int = 224, fast: bool = True,
@@ -312,7 +312,9 @@ class SeedModel(nn.Module):
         conv1 = cast(nn.Conv2d, self.convs[0])
         b1 = cast(torch.Tensor, conv1.bias)  # built with bias=True
         w1 = conv1.weight / 255.0  # the model's x/255, folded into the first kernel
-        if self.fast and not _tracing():
+        # The chunked stem pays for CPU caches; a GPU runs the plain layers as a few large
+        # kernels (cuDNN) instead of dozens of small ones per batch.
+        if self.fast and not _tracing() and images.device.type == "cpu":
             chunk = self.chunk or max(1, CHUNK_PIXELS // (images.shape[1] * images.shape[2]))
             if torch.is_grad_enabled() and (w1.requires_grad or b1.requires_grad):
                 y = _Stem.apply(images, w1, b1, chunk)

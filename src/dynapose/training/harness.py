@@ -2,9 +2,11 @@
 distributed processes.
 
 A run folder holds ``state.safetensors`` (weights, optimiser, the epoch's running sums; replaced
-atomically) and ``metrics.csv``; :func:`distributed` joins torch's process group when launched by
-torchrun (gloo on CPU). The loops themselves are :mod:`dynapose.training.image` (the report's
-image model) and :mod:`dynapose.training.lift` (the 2D->3D lifter).
+atomically, always from CPU tensors) and ``metrics.csv``; :func:`distributed` joins torch's
+process group when launched by torchrun (NCCL between GPUs, each process on
+``cuda:LOCAL_RANK``; gloo between CPU processes). The loops themselves are
+:mod:`dynapose.training.image` (the report's image model) and :mod:`dynapose.training.lift`
+(the 2D->3D lifter).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from dynapose.config import LiftConfig, TrainConfig, changed_settings
+from dynapose.device import make_deterministic, process_group_backend, rank_device
 from dynapose.errors import DynaPoseError
 from dynapose.io.atomic import atomic_path, atomic_write_text
 
@@ -54,12 +58,16 @@ def _finish(work: dist.Work | None) -> None:
     _ISSUED.append(work)
 
 
+_CPU = torch.device("cpu")
+
+
 @dataclass(frozen=True)
 class Dist:
-    """This process's place among the training processes."""
+    """This process's place among the training processes, and the device it trains on."""
 
     rank: int = 0
     world: int = 1
+    device: torch.device = _CPU
 
     @property
     def main(self) -> bool:
@@ -69,13 +77,13 @@ class Dist:
         """Element-wise sum of a float64 vector over all processes."""
         if self.world == 1:
             return values
-        t = torch.as_tensor(values, dtype=torch.float64)
+        t = torch.as_tensor(values, dtype=torch.float64, device=self.device)  # NCCL: on the GPU
         _finish(dist.all_reduce(t, async_op=True))
-        return t.numpy().copy()
+        return t.cpu().numpy().copy()
 
     def all_gather(self, values: list[float]) -> list[list[float]]:
         """Every process's float64 vector, in rank order (all of the same length)."""
-        mine = torch.tensor(values, dtype=torch.float64)
+        mine = torch.tensor(values, dtype=torch.float64, device=self.device)
         if self.world == 1:
             return [mine.tolist()]
         gathered = [torch.empty_like(mine) for _ in range(self.world)]
@@ -84,19 +92,27 @@ class Dist:
 
 
 @contextmanager
-def distributed() -> Iterator[Dist]:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1); gloo on CPU."""
+def distributed(device: str = "cpu") -> Iterator[Dist]:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1) and choose this
+    process's device from the spec `device` (:mod:`dynapose.device`): on CUDA each process
+    takes ``cuda:LOCAL_RANK`` and the group talks over NCCL; on the CPU over gloo. Training on
+    CUDA is made deterministic (:func:`dynapose.device.make_deterministic`)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
+    here = rank_device(device, int(os.environ.get("LOCAL_RANK", "0")), world)
+    make_deterministic(here)
     if world <= 1:
-        yield Dist()
+        yield Dist(device=here)
         return
+    if here.type == "cuda":
+        torch.cuda.set_device(here)
     started = not dist.is_initialized()
     if started:
-        dist.init_process_group(backend="gloo")
+        dist.init_process_group(backend=process_group_backend(here))
+    barrier: dict[str, Any] = {"device_ids": [here.index]} if here.type == "cuda" else {}
     try:
-        yield Dist(rank=dist.get_rank(), world=dist.get_world_size())
-        if started:
-            _finish(dist.barrier(async_op=True))  # every process's files are written
+        yield Dist(rank=dist.get_rank(), world=dist.get_world_size(), device=here)
+        if started:  # every process's files are written
+            _finish(dist.barrier(async_op=True, **barrier))
     finally:
         if started:
             dist.destroy_process_group()
@@ -130,6 +146,22 @@ def check_loss(loss: float, out: Path, epoch: int, step: int) -> None:
     if not math.isfinite(loss):
         raise DynaPoseError(f"training diverged: the loss is {loss} at epoch {epoch + 1}, step "
                             f"{step + 1} (try a lower lr)", out)
+def data_parallel(model: nn.Module, d: Dist) -> nn.Module:
+    """`model` (already on ``d.device``) wrapped for data-parallel training when there are
+    several processes: gradients are averaged across them in the backward pass."""
+    if d.world == 1:
+        return model
+    ids = [d.device.index] if d.device.type == "cuda" else None
+    return nn.parallel.DistributedDataParallel(model, device_ids=ids)
+
+
+def check_resumable(saved: dict[str, Any], config: TrainConfig | LiftConfig,
+                    out: Path) -> None:
+    """Refuse to resume a run whose recipe was `saved` with another recipe (where and how it
+    computes, :data:`dynapose.config.PLACEMENT_SETTINGS`, may change)."""
+    changed = changed_settings(saved, config)
+    if changed:
+        raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
 
 
 def epoch_batches(indices: np.ndarray, batch_size: int, seed: int, epoch: int) -> list[np.ndarray]:
@@ -147,11 +179,13 @@ def shard(batch: np.ndarray, rank: int, world: int) -> np.ndarray:
 def save_state(
     path: Path, model: nn.Module, optimizer: torch.optim.Optimizer, meta: dict[str, Any]
 ) -> None:
-    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    # CPU tensors: the state loads on any machine, whatever device trained it
+    tensors = {f"model.{k}": v.detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
     for pid, slots in opt["state"].items():
         for name, value in slots.items():
-            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(value).contiguous()
+            tensors[f"optim.{pid}.{name}"] = torch.as_tensor(value).cpu().contiguous()
     meta = {**meta, "param_groups": opt["param_groups"]}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"dynapose": json.dumps(meta)})
@@ -176,6 +210,33 @@ def load_state(
     return meta
 
 
+def open_run(out: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
+             config: TrainConfig | LiftConfig, resume: bool) -> dict[str, Any] | None:
+    """Start or resume the run in folder `out`, the same way for every loop.
+
+    Resume: load the snapshot into `model` and `optimizer` and return its meta (epoch, step,
+    the epoch's running sums, history, ...), refusing a missing snapshot or a changed recipe
+    (:func:`check_resumable`). Fresh: refuse a folder that already holds a run and return None
+    (nothing is written yet).
+    """
+    state_file = out / STATE
+    if resume:
+        if not state_file.is_file():
+            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
+        meta = load_state(state_file, model, optimizer)
+        check_resumable(meta.get("config", {}), config, out)
+        return meta
+    if state_file.exists() or (out / "checkpoint").exists():
+        raise DynaPoseError("run folder already holds a run (use --resume or a new --out)", out)
+    return None
+
+
+def write_run_info(out: Path, info: dict[str, Any]) -> None:
+    """Create the run folder and write ``run.json`` (the settings and data of the run)."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")
+
+
 def write_metrics_csv(path: Path, history: list[dict[str, Any]], columns: Sequence[str]) -> None:
     """Write the run's history as ``metrics.csv`` (atomically), `columns` in order; a missing or
     None value is an empty cell."""
@@ -190,7 +251,8 @@ def write_metrics_csv(path: Path, history: list[dict[str, Any]], columns: Sequen
 def _params_checksum(model: nn.Module) -> list[float]:
     with torch.no_grad():
         flat = torch.cat([p.detach().reshape(-1).double() for p in model.parameters()])
-        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64).remainder_(97)
+        weights = torch.arange(1, flat.numel() + 1, dtype=torch.float64,
+                               device=flat.device).remainder_(97)
         return [float(flat.sum()), float((flat * flat).sum()), float((flat * weights).sum())]
 
 

@@ -9,8 +9,12 @@ that was never interrupted (the batch order is a pure function of seed and epoch
 
 Multi-process data parallelism uses torch's own engine: launched by ``torchrun`` (or
 ``dynapose train --nproc N``), each process trains on its share of every global batch through
-``DistributedDataParallel`` (gloo on CPU), and the processes check at each epoch end that their
-weights are bit-identical.
+``DistributedDataParallel`` (NCCL between GPUs, gloo between CPU processes), and the processes
+check at each epoch end that their weights are bit-identical.
+
+``device`` (``auto``: a GPU when there is one) says where the model trains; batches stream from
+the store through loader workers into pinned memory and are copied to the GPU asynchronously.
+``precision: bf16`` runs the forward and backward under bfloat16 autocast.
 
 Run folder::
 
@@ -23,12 +27,11 @@ Run folder::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,8 +42,8 @@ from dynapose import metrics
 from dynapose.config import TrainConfig
 from dynapose.data.dataset import ClipDataset, batch_loader
 from dynapose.data.store import ClipStore
+from dynapose.device import autocast, check_precision, loader_settings, out_of_memory, to_device
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import save_checkpoint
 from dynapose.models import build_model
 from dynapose.skeleton import in_target_frame
@@ -50,13 +53,15 @@ from dynapose.training.harness import (
     Dist,
     _check_in_sync,
     check_loss,
+    data_parallel,
     distributed,
     epoch_batches,
     fresh_run,
-    load_state,
+    open_run,
     save_state,
     shard,
     write_metrics_csv,
+    write_run_info,
 )
 from dynapose.training.keras_adam import KerasAdam
 from dynapose.viz.plots import plot_training_curves
@@ -93,11 +98,17 @@ def train_step(
     frames: torch.Tensor,
     joints: torch.Tensor,
     loss: str = "mse",
+    precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on a batch. Returns (loss, detached prediction (B, T, 17, 3) mm)."""
+    """One optimizer step on a batch. Returns (loss, detached prediction (B, T, 17, 3) mm).
+
+    ``precision="bf16"``: the forward (hence the backward) under bfloat16 autocast; the loss,
+    the weights and their update stay float32."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    pred = model(frames)
+    with autocast(frames.device, precision):
+        pred = model(frames)
+    pred = pred.float()
     value = loss_fn(pred, joints, loss)
     value.backward()
     optimizer.step()
@@ -133,9 +144,12 @@ def validate(
     sums = Sums()
     mine = indices[d.rank :: d.world]
     batches = [mine[i : i + config.batch_size] for i in range(0, len(mine), config.batch_size)]
-    for frames, joints, _ in batch_loader(dataset, batches, config.workers):
+    workers, pin = loader_settings(d.device, config.workers, d.world)
+    for frames, joints, _ in batch_loader(dataset, batches, workers, pin_memory=pin):
+        frames, joints = to_device(frames, d.device), to_device(joints, d.device)
         joints = in_target_frame(joints, config.targets)
-        pred = model(frames)
+        with autocast(d.device, config.precision):
+            pred = model(frames).float()
         sums.add(float(loss_fn(pred, joints, config.loss)), pred, joints)
     return sums.means(d)
 
@@ -171,8 +185,10 @@ def train(
     """
     config.validate()
     out = Path(out)
-    with distributed() as d, fresh_run(out, resume or not d.main):
-        return _train(Path(data), out, config, d, resume=resume, progress=progress)
+    with distributed(config.device) as d, fresh_run(out, resume or not d.main):
+        check_precision(config.precision, d.device)
+        with out_of_memory(d.device, f"training {config.model}", config.batch_size):
+            return _train(Path(data), out, config, d, resume=resume, progress=progress)
 
 
 def _train(
@@ -197,38 +213,31 @@ def _train(
             f"{size}x{size} (set model_config.input_size or use another store)",
             data,
         )
+    model.to(d.device)
     optimizer = make_optimizer(model.parameters(), config)
     state_file = out / STATE
     history: list[dict[str, Any]] = []
     start_epoch, start_step, sums = 0, 0, Sums()
-    if resume:
-        if not state_file.is_file():
-            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
-        meta = load_state(state_file, model, optimizer)
+    meta = open_run(out, model, optimizer, config, resume)
+    if meta is not None:
         start_epoch, start_step = meta["epoch"], meta["step"]
         sums, history = Sums(meta["sums"]), meta["history"]
         pose = np.asarray(meta["mean_pose"], dtype=np.float32)
-        if meta.get("config") != config.to_dict():
-            changed = sorted(k for k, v in config.to_dict().items() if meta["config"].get(k) != v)
-            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
     else:
-        if state_file.exists() or (out / "checkpoint").exists():
-            raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
-                                out)
         pose, spread = target_statistics(store, train_idx, config.targets)
         if config.normalize_targets and hasattr(model, "pose_offset"):
             with torch.no_grad():
                 model.pose_offset.copy_(torch.from_numpy(pose))  # type: ignore[operator]
                 model.pose_scale.fill_(max(spread, 1.0))  # type: ignore[operator]
     if d.main:
-        out.mkdir(parents=True, exist_ok=True)
-        run_info = {"config": config.to_dict(), "data": str(data.resolve()), "world_size": d.world}
-        atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+        write_run_info(out, {"config": config.to_dict(), "data": str(data.resolve()),
+                             "world_size": d.world})
 
-    net: nn.Module = model
-    if d.world > 1:
-        net = nn.parallel.DistributedDataParallel(model)
+    net = data_parallel(model, d)
+    if config.compile:
+        net = cast(nn.Module, torch.compile(net))
     dataset = ClipDataset(store)
+    workers, pin = loader_settings(d.device, config.workers, d.world)
     steps_done = 0
     started = time.perf_counter()
     checksums: list[list[float]] = []
@@ -240,9 +249,11 @@ def _train(
                    desc=f"epoch {epoch + 1}/{config.epochs}",
                    disable=not (progress and d.main), dynamic_ncols=True)
         step = start_step
-        for frames, joints, _ in batch_loader(dataset, mine, config.workers):
+        for frames, joints, _ in batch_loader(dataset, mine, workers, pin_memory=pin):
+            frames, joints = to_device(frames, d.device), to_device(joints, d.device)
             joints = in_target_frame(joints, config.targets)
-            loss, pred = train_step(net, optimizer, frames, joints, config.loss)
+            loss, pred = train_step(net, optimizer, frames, joints, config.loss,
+                                    config.precision)
             check_loss(float(loss), out, epoch, step)
             sums.add(float(loss), pred, joints)
             step += 1

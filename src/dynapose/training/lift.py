@@ -17,7 +17,9 @@ centre frame (last frame when causal). A batch is a pure function of
 learning-rate schedule and a decaying BatchNorm momentum, optionally under bfloat16 autocast
 (``precision: bf16``, :func:`train_step`), writes ``metrics.csv`` each epoch and a
 resumable ``state.safetensors`` every ``checkpoint_every`` steps
-(:func:`dynapose.training.harness.save_state`).
+(:func:`dynapose.training.harness.save_state`). On a GPU (``device``) the batches are made there
+too, from motion and cameras held in GPU memory, and the loop waits for the GPU only every
+:data:`SYNC_EVERY` steps (progress, snapshots, epoch ends).
 
 Run folder::
 
@@ -30,12 +32,11 @@ Run folder::
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -44,8 +45,14 @@ from tqdm import tqdm
 from dynapose import metrics
 from dynapose.config import LiftConfig
 from dynapose.data.lift_motion import MotionData, load_motion
+from dynapose.device import (
+    autocast,
+    check_precision,
+    make_deterministic,
+    out_of_memory,
+    resolve_device,
+)
 from dynapose.errors import DynaPoseError
-from dynapose.io.atomic import atomic_write_text
 from dynapose.io.checkpoint import save_checkpoint
 from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter
@@ -54,11 +61,16 @@ from dynapose.training.harness import (
     STATE,
     check_loss,
     fresh_run,
-    load_state,
+    open_run,
     save_state,
     write_metrics_csv,
+    write_run_info,
 )
-from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+from dynapose.training.lift_batch import camera_tensors, make_batch, motion_tensor, sample_windows
+
+#: Steps between waits for the device (the progress bar's loss; snapshots and epoch ends wait
+#: too): in between, the CPU queues the next batches while the GPU computes.
+SYNC_EVERY = 25
 
 CSV_COLUMNS = ("epoch", "step", "samples", "seconds", "lr", "train_mpjpe_p1", "val_mpjpe_p1",
                "val_p_mpjpe")
@@ -88,15 +100,17 @@ def validate_windows(model: TemporalLifter, motion: MotionData, config: LiftConf
     if motion.num_frames == 0 or config.val_windows == 0:
         return {}
     model.eval()
+    device = next(model.parameters()).device
     rng = np.random.default_rng([config.seed, 999_983])
     frame, seq, cam = sample_windows(motion, config.val_windows, rng)
-    cams = camera_tensors(motion.cameras)
+    cams = camera_tensors(motion.cameras, device)
+    world = motion_tensor(motion, device)
     p1, p2 = [], []
     for i in range(0, len(frame), batch):
         sl = slice(i, i + batch)
         inputs, target = make_batch(motion, cams, frame[sl], seq[sl], cam[sl], config, rng,
-                                    augment=False)
-        pred = model(inputs)
+                                    augment=False, world=world)
+        pred, target = model(inputs).cpu(), target.cpu()
         p1.append(metrics.mpjpe_p1(pred, target, reduce=False).mean(-1))
         p2.append(torch.as_tensor(metrics.p_mpjpe(pred.double().numpy(),
                                                   target.double().numpy(), reduce=False)).mean(-1))
@@ -109,22 +123,29 @@ def make_optimizer(model: torch.nn.Module, config: LiftConfig) -> torch.optim.Ad
     return torch.optim.Adam(model.parameters(), lr=config.lr, amsgrad=config.amsgrad, fused=True)
 
 
-def train_step(model: TemporalLifter, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
                target: torch.Tensor, precision: str = "fp32") -> float:
     """One optimizer step on the MPJPE (mm) of `model(inputs)` against `target`; returns it.
 
     ``precision="bf16"`` runs the forward (hence the backward) under bfloat16 autocast, the
-    weights and the update staying float32: 1.6x the samples/s on this 2-core CPU, with the same
-    error after the same samples (S8 protocol 1 after 0.5 M windows: 54.3 vs 54.1 mm).
+    weights and the update staying float32: faster on CPUs, with the same error after the same
+    samples (docs/results.md).
     """
+    return float(queue_step(model, optimizer, inputs, target, precision))
+
+
+def queue_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+               target: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+    """:func:`train_step` without waiting for the device: returns the loss as a 0-d tensor
+    (on a GPU, possibly not computed yet)."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+    with autocast(inputs.device, precision):
         pred = model(inputs)
     loss = metrics.mpjpe(pred.float(), target)
     loss.backward()
     optimizer.step()
-    return float(loss.detach())
+    return loss.detach()
 
 
 def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], config: LiftConfig,
@@ -138,12 +159,17 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
     """
     config.validate()
     out = Path(out)
-    with fresh_run(out, resume):
-        return _train_lifter(data, out, config, resume, progress, max_steps)
+    device = resolve_device(config.device)
+    check_precision(config.precision, device)
+    make_deterministic(device)
+    with fresh_run(out, resume), out_of_memory(device, "training the lifter", config.batch_size):
+        return _train_lifter(data, out, config, device, resume=resume, progress=progress,
+                             max_steps=max_steps)
 
 
-def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig, resume: bool,
-                  progress: bool, max_steps: int | None) -> dict[str, Any]:
+def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
+                  device: torch.device, *, resume: bool, progress: bool,
+                  max_steps: int | None) -> dict[str, Any]:
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     train_motion = load_motion(data, config.train_subjects, seed=config.seed)
     if train_motion.num_frames == 0:
@@ -156,86 +182,85 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig, r
     torch.manual_seed(config.seed)
     model = build_model("lifter", **config.model_config())
     assert isinstance(model, TemporalLifter)
+    model.to(device)
     optimizer = make_optimizer(model, config)
     state_file = out / STATE
     history: list[dict[str, Any]] = []
     start_epoch, start_step, sums = 0, 0, [0.0, 0.0]
-    if resume:
-        if not state_file.is_file():
-            raise DynaPoseError(f"nothing to resume: no {STATE}", out)
-        meta = load_state(state_file, model, optimizer)
-        if meta.get("config") != config.to_dict():
-            changed = sorted(k for k, v in config.to_dict().items() if meta["config"].get(k) != v)
-            raise DynaPoseError(f"cannot resume with changed settings: {', '.join(changed)}", out)
+    meta = open_run(out, model, optimizer, config, resume)
+    if meta is not None:
         start_epoch, start_step = meta["epoch"], meta["step"]
         sums, history = meta["sums"], meta["history"]
     else:
-        if state_file.exists() or (out / "checkpoint").exists():
-            raise DynaPoseError("run folder already holds a run (use --resume or a new --out)",
-                                out)
-        out.mkdir(parents=True, exist_ok=True)
-        run_info = {"config": config.to_dict(), "data": os.fspath(data),
-                    "train_frames": train_motion.num_frames,
-                    "val_frames": 0 if val_motion is None else val_motion.num_frames}
-        atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+        write_run_info(out, {"config": config.to_dict(), "data": os.fspath(data),
+                             "train_frames": train_motion.num_frames,
+                             "val_frames": 0 if val_motion is None else val_motion.num_frames})
 
-    cams = camera_tensors(train_motion.cameras)
+    cams = camera_tensors(train_motion.cameras, device)
+    world = motion_tensor(train_motion, device)
+    net = cast(torch.nn.Module, torch.compile(model)) if config.compile else model
     steps_per_epoch = config.samples_per_epoch // config.batch_size
     total = steps_per_epoch * config.epochs
     started = time.perf_counter()
     steps_done = 0
     stopped = False
-    train_seconds = 0.0
+    losses = _Losses(sums, out)
     for epoch in range(start_epoch, config.epochs):
         bar = tqdm(total=steps_per_epoch, initial=start_step, unit="batch",
                    desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress,
                    dynamic_ncols=True)
         epoch_start = time.perf_counter()
+        losses.resume()
         for step in range(start_step, steps_per_epoch):
             if max_steps is not None and steps_done >= max_steps:
                 stopped = True
                 break
             g = epoch * steps_per_epoch + step
-            t0 = time.perf_counter()
             rng = np.random.default_rng([config.seed, epoch, step])
             frame, seq, cam = sample_windows(train_motion, config.batch_size, rng)
-            inputs, target = make_batch(train_motion, cams, frame, seq, cam, config, rng)
+            inputs, target = make_batch(train_motion, cams, frame, seq, cam, config, rng,
+                                        world=world)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(g, total, config)
             model.set_bn_momentum(bn_momentum_at(g, total, config))
             torch.manual_seed(config.seed * 1_000_003 + g)  # dropout: replayable on resume
-            value = train_step(model, optimizer, inputs, target, config.precision)
-            check_loss(value, out, epoch, step)
-            train_seconds += time.perf_counter() - t0
-            sums = [sums[0] + value * len(frame), sums[1] + len(frame)]
+            losses.add(queue_step(net, optimizer, inputs, target, config.precision), len(frame),
+                       (epoch, step))
             steps_done += 1
             bar.update(1)
-            bar.set_postfix(mpjpe=f"{value:.1f}", lr=f"{lr_at(g, total, config):.2g}")
-            if (config.checkpoint_every and (step + 1) % config.checkpoint_every == 0
-                    and step + 1 < steps_per_epoch):
-                save_state(state_file, model, optimizer,
-                           _meta(epoch, step + 1, sums, history, config))
+            snapshot = (config.checkpoint_every and (step + 1) % config.checkpoint_every == 0
+                        and step + 1 < steps_per_epoch)
+            if snapshot or (step + 1) % SYNC_EVERY == 0:
+                value = losses.fold()
+                bar.set_postfix(mpjpe=f"{value:.1f}", lr=f"{lr_at(g, total, config):.2g}")
+                if snapshot:
+                    save_state(state_file, model, optimizer,
+                               _meta(epoch, step + 1, losses.sums, history, config))
+                losses.resume()
+        losses.fold()
         bar.close()
         if stopped:
-            save_state(state_file, model, optimizer, _meta(epoch, step, sums, history, config))
+            save_state(state_file, model, optimizer,
+                       _meta(epoch, step, losses.sums, history, config))
             break
         row: dict[str, Any] = {
             "epoch": epoch + 1, "step": (epoch + 1) * steps_per_epoch,
             "samples": (epoch + 1) * steps_per_epoch * config.batch_size,
             "seconds": round(time.perf_counter() - epoch_start, 2),
             "lr": lr_at((epoch + 1) * steps_per_epoch - 1, total, config),
-            "train_mpjpe_p1": sums[0] / max(sums[1], 1),
+            "train_mpjpe_p1": losses.sums[0] / max(losses.sums[1], 1),
         }
         if val_motion is not None and val_motion.num_frames:
             row.update(validate_windows(model, val_motion, config))
         history.append(row)
-        start_step, sums = 0, [0.0, 0.0]
+        start_step, losses.sums = 0, [0.0, 0.0]
         write_metrics_csv(out / METRICS_CSV, history, CSV_COLUMNS)
         save_checkpoint(out / "checkpoint", model, {
             "epoch": epoch + 1, "metrics": row, "lift_config": config.to_dict(),
             "data": os.fspath(data), "input": "normalised 2D (x/w*2-1, y/w*2-h/w)",
             "output": "root-relative camera-frame joints, mm"})
-        save_state(state_file, model, optimizer, _meta(epoch + 1, 0, sums, history, config))
+        save_state(state_file, model, optimizer,
+                   _meta(epoch + 1, 0, losses.sums, history, config))
         tqdm.write(f"epoch {epoch + 1}/{config.epochs}: train P1 {row['train_mpjpe_p1']:.1f} mm"
                    + (f", val P1 {row['val_mpjpe_p1']:.1f} P2 {row['val_p_mpjpe']:.1f} mm"
                       if "val_mpjpe_p1" in row else "")
@@ -244,9 +269,45 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig, r
     return {
         "history": history, "checkpoint": str(out / "checkpoint"), "run": str(out),
         "steps": steps_done, "seconds": elapsed, "finished": not stopped,
-        "samples_per_s": steps_done * config.batch_size / train_seconds if train_seconds else 0.0,
+        "samples_per_s": (steps_done * config.batch_size / losses.seconds if losses.seconds
+                          else 0.0),
+        "device": str(device),
         "val_frames": 0 if val_motion is None else val_motion.num_frames,
     }
+
+
+class _Losses:
+    """The losses of steps queued on the device, added to the epoch's running sums (``sums``:
+    loss x samples, samples) when the loop waits for them (:meth:`fold`), in step order: the
+    same sums as waiting at every step. ``seconds`` counts the time spent training (from
+    :meth:`resume` to :meth:`fold`), not writing snapshots."""
+
+    def __init__(self, sums: list[float], out: Path) -> None:
+        self.sums = sums
+        self.out = out  # named when a loss is not finite
+        self.pending: list[tuple[torch.Tensor, int, tuple[int, int]]] = []
+        self.seconds = 0.0
+        self._since: float | None = None
+
+    def resume(self) -> None:
+        self._since = time.perf_counter()
+
+    def add(self, loss: torch.Tensor, samples: int, at: tuple[int, int] = (0, 0)) -> None:
+        """Queue the loss of the step `at` (epoch, step; both 0-based)."""
+        self.pending.append((loss, samples, at))
+
+    def fold(self) -> float:
+        """Wait for the queued steps and add them to the sums; the last step's loss (NaN when
+        none was queued)."""
+        values = torch.stack([v for v, _, _ in self.pending]).tolist() if self.pending else []
+        for value, (_, n, at) in zip(values, self.pending, strict=True):
+            check_loss(value, self.out, *at)  # before any snapshot holds the diverged weights
+            self.sums = [self.sums[0] + value * n, self.sums[1] + n]
+        self.pending.clear()
+        if self._since is not None:
+            self.seconds += time.perf_counter() - self._since
+            self._since = None
+        return values[-1] if values else math.nan
 
 
 def _meta(epoch: int, step: int, sums: list[float], history: list[dict[str, Any]],

@@ -3,6 +3,12 @@
 Each window is moved, turned, scaled and mirrored as one affine map in the world frame (plus
 optional body-part turns), then projected through a real camera (torch, batched) into the lifter's
 normalised 2D input; the targets are the window's root-relative camera-frame joints, mm.
+
+A batch is computed on the device that holds the motion and the camera table (a GPU in
+training on CUDA: :func:`motion_tensor`, :func:`camera_tensors`). Every random choice (windows,
+cameras, augmentation parameters, noise) is drawn on the CPU by the numpy generator, in the same
+order on every device, so the same seed gives the same batches on a CPU and a GPU up to float
+rounding.
 """
 
 from __future__ import annotations
@@ -27,15 +33,22 @@ from dynapose.skeleton import (
 ANKLES = [JOINT_NAMES.index("right_ankle"), JOINT_NAMES.index("left_ankle")]
 
 
-def camera_tensors(cameras: list[Camera]) -> dict[str, torch.Tensor]:
-    """The camera table as float32 tensors: R (C,3,3), T (C,3), f, c (C,2), k (C,3), p (C,2),
-    size (C,2) = (width, height)."""
+def camera_tensors(cameras: list[Camera], device: torch.device | str = "cpu"
+                   ) -> dict[str, torch.Tensor]:
+    """The camera table as float32 tensors on `device`: R (C,3,3), T (C,3), f, c (C,2),
+    k (C,3), p (C,2), size (C,2) = (width, height)."""
     def stack(name: str) -> torch.Tensor:
         return torch.as_tensor(np.stack([getattr(c, name) for c in cameras]), dtype=torch.float32)
 
     table = {name: stack(name) for name in ("R", "T", "f", "c", "k", "p")}
     table["size"] = torch.as_tensor([[c.width, c.height] for c in cameras], dtype=torch.float32)
-    return table
+    return {name: t.to(device) for name, t in table.items()}
+
+
+def motion_tensor(motion: MotionData, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The motion's world-frame joints (N, 17, 3) mm as one float32 tensor on `device`, for
+    :func:`make_batch` to cut windows from (Human3.6M's training subjects: 75 MB)."""
+    return torch.from_numpy(motion.world).to(device)
 
 
 def window_offsets(receptive_field: int, causal: bool, frame_stride: int = 1) -> np.ndarray:
@@ -59,55 +72,62 @@ def sample_windows(motion: MotionData, n: int, rng: np.random.Generator) -> tupl
 
 def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndarray,
                seq: np.ndarray, cam: np.ndarray, config: LiftConfig, rng: np.random.Generator,
-               augment: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+               augment: bool = True, world: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
     """Windows around global frames `frame` of sequences `seq`, filmed by cameras `cam`.
 
     Returns (inputs (B, R, 17, 2) normalised coordinates, targets (B, 17, 3) root-relative
-    camera-frame mm). Windows are padded at sequence ends by repeating the edge frame.
+    camera-frame mm), on the device of `world` (:func:`motion_tensor`; default the CPU), where
+    `cams` must be too. Windows are padded at sequence ends by repeating the edge frame.
 
     Apart from the optional posture turn (:func:`turn_body_parts`, applied first), every
     augmentation before the projection is linear in the joints, so a window's camera-frame
     points are ``A @ (M @ world) + t``: M (17 x 17, per window) scales the bones and mirrors
     left/right, A (3 x 3) turns the person, rotates into the camera and flips x, and t holds
     the translations (camera position, turn pivot, feet kept on the floor). One batched matrix
-    product per window then does what a pass per augmentation did: 27 ms instead of 62 for 512
-    windows of 81 frames on this 2-core machine (``test_one_affine_map_per_window_...`` checks
-    it against the augmentations applied one by one).
+    product per window then does what a pass per augmentation did, in under half the time
+    (docs/results.md; ``test_one_affine_map_per_window_...`` checks it against the
+    augmentations applied one by one).
     """
     b = len(frame)
     starts = np.array([motion.sequences[s]["start"] for s in seq])
     ends = starts + np.array([motion.sequences[s]["frames"] for s in seq]) - 1
     offsets = window_offsets(config.receptive_field, config.causal, config.frame_stride)
     idx = np.clip(frame[:, None] + offsets[None, :], starts[:, None], ends[:, None])
-    world = torch.from_numpy(motion.world)[torch.from_numpy(idx)]  # (B, R, 17, 3)
+    source = torch.from_numpy(motion.world) if world is None else world
+    dev = source.device
+
+    def put(array: np.ndarray) -> torch.Tensor:  # a CPU draw, on the batch's device
+        return torch.from_numpy(array).to(dev)
+
+    world = source[put(idx)]  # (B, R, 17, 3)
     if augment and config.posture_deg > 0:
         turns = rng.normal(0.0, math.radians(config.posture_deg), (b, NUM_JOINTS, 3))
         world = turn_body_parts(world, turns)
     centre = int(np.nonzero(offsets == 0)[0][0])
     pivot = world[:, centre, 0].clone()  # the person turns about the centre frame's pelvis
     pivot[:, 2] = 0
-    turn = torch.eye(3).repeat(b, 1, 1)  # (B, 3, 3) about the vertical (world Z) axis
+    turn = torch.eye(3, device=dev).repeat(b, 1, 1)  # (B, 3, 3) about the vertical (world Z)
     if augment and config.yaw_deg > 0:
-        angle = torch.from_numpy(rng.uniform(-1, 1, b) * math.radians(config.yaw_deg)).float()
+        angle = put(rng.uniform(-1, 1, b) * math.radians(config.yaw_deg)).float()
         cos, sin = torch.cos(angle), torch.sin(angle)
         turn[:, 0, 0], turn[:, 0, 1], turn[:, 1, 0], turn[:, 1, 1] = cos, -sin, sin, cos
-    joints = torch.eye(NUM_JOINTS).repeat(b, 1, 1)  # (B, 17, 17): the bone scaling
-    lift = torch.zeros(b)  # vertical shift keeping the feet on the floor, mm
+    joints = torch.eye(NUM_JOINTS, device=dev).repeat(b, 1, 1)  # (B, 17, 17): the bone scaling
+    lift = torch.zeros(b, device=dev)  # vertical shift keeping the feet on the floor, mm
     if augment and (config.bone_scale > 0 or config.body_scale > 0):
         factors = rng.normal(1.0, config.bone_scale, (b, NUM_JOINTS))
-        joints = bone_scaling(factors * rng.normal(1.0, config.body_scale, (b, 1)))
+        joints = bone_scaling(factors * rng.normal(1.0, config.body_scale, (b, 1))).to(dev)
         if config.keep_feet_on_floor:
             lift = floor_shift(world, joints)
-    ci = torch.from_numpy(cam)
+    ci = put(cam)
     R, T = cams["R"][ci], cams["T"][ci]
-    mirror = torch.ones(b, 3)
+    mirror = torch.ones(b, 3, device=dev)
     if augment and config.flip > 0:
-        flip = torch.from_numpy(rng.random(b) < config.flip)
-        joints = torch.where(flip[:, None, None], joints[:, torch.from_numpy(flip_permutation())],
-                             joints)
+        flip = put(rng.random(b) < config.flip)
+        joints = torch.where(flip[:, None, None], joints[:, put(flip_permutation())], joints)
         mirror[:, 0] = torch.where(flip, -1.0, 1.0)
     rotate = mirror[:, :, None] * (R @ turn)  # (B, 3, 3)
-    up = torch.zeros(b, 3)
+    up = torch.zeros(b, 3, device=dev)
     up[:, 2] = lift
     shift = mirror * torch.einsum("bij,bj->bi", R, (turn @ (up - pivot)[..., None])[..., 0]
                                   + pivot - T)
@@ -127,10 +147,10 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     seen = points
     if augment and config.jitter_mm > 0:
         jitter = rng.normal(0, config.jitter_mm, (b, 1, NUM_JOINTS, 3)).astype(np.float32)
-        seen = points + torch.from_numpy(jitter)
+        seen = points + put(jitter)
     px = project_torch(seen, cams["f"][ci], cams["c"][ci], cams["k"][ci], cams["p"][ci])
     if augment and config.noise_px > 0:
-        px = px + torch.from_numpy(rng.normal(0, config.noise_px, px.shape).astype(np.float32))
+        px = px + put(rng.normal(0, config.noise_px, px.shape).astype(np.float32))
     size = cams["size"][ci]
     inputs = normalize_screen(px, size[:, 0, None, None], size[:, 1, None, None])
     return inputs.float(), target.float()
@@ -197,30 +217,28 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     the joints below it) turned about its parent by rotation vector ``turns[:, joint]``
     ((B, 17, 3) radians), fixed in the torso's frame (:func:`torso_frames`) over the window.
 
-    Part of a held-out subject's error is their own way of standing (Human3.6M S8's head sits
-    ~36 mm further forward, its left arm ~40 mm further out than a lifter trained on S1, S5,
-    S6 and S7 guesses, in every action): a posture that stays put in the body's frame while the
-    person moves is what the 2D over a window can reveal. Bone lengths are kept; the body is
-    then moved vertically so its lowest ankle over the window is as high as before.
-    (B, R, 17, 3) -> (B, R, 17, 3). Costs 35-50 ms per 512 windows of 81 frames on 2 cores.
+    Part of a held-out subject's error is their own way of standing (Human3.6M S8's head and
+    left arm sit away from where a lifter trained on the other subjects puts them, in every
+    action): a posture that stays put in the body's frame while the person moves is what the
+    2D over a window can reveal. Bone lengths are kept; the body is then moved vertically so
+    its lowest ankle over the window is as high as before. (B, R, 17, 3) -> (B, R, 17, 3).
 
-    Measured (``posture_deg: 5`` on the earlier, 256-channel lift-h36m recipe cut to 3 M
-    windows, each subject held out in turn, network P1 on its full protocol): S8 44.8 vs 44.3
-    without, S7 46.8 vs 47.9, S6 54.5 vs 56.2; mean 48.7 vs 49.4 (a second seed moved S8's
-    44.3 by 0.02). Not in the presets: their validation subject S8 does not gain, and longer
-    runs and the 512-channel recipe are unmeasured.
+    Not in the presets: held out in turn, the harder subjects gain but S8 does not, and it
+    slows each batch (the figures: docs/results.md).
     """
+    dev = world.device
     frames = torso_frames(world)  # (B, R, 3, 3), columns: the torso's axes
-    turn = axis_angle_matrices(turns)  # (B, 17, 3, 3) in the torso's frame
-    chain = [torch.eye(3).expand(len(world), 3, 3)]  # each bone's turn and its ancestors'
+    turn = axis_angle_matrices(turns).to(dev)  # (B, 17, 3, 3) in the torso's frame
+    chain = [torch.eye(3, device=dev).expand(len(world), 3, 3)]  # each bone's turn, ancestors'
     for j in range(1, NUM_JOINTS):  # parents come before their children
         above = chain[PARENTS[j]]
         chain.append(turn[:, j] @ above if j in POSTURE_JOINTS else above)
     parents = [max(p, 0) for p in PARENTS]
-    bones = world - world[:, :, parents] * (torch.arange(NUM_JOINTS) > 0)[:, None].float()
+    root = (torch.arange(NUM_JOINTS, device=dev) > 0)[:, None].float()
+    bones = world - world[:, :, parents] * root
     local = torch.einsum("bric,brki->brkc", frames, bones)  # bones in the torso's frame
     turned = torch.einsum("bkcd,brkd->brkc", torch.stack(chain, 1), local)
-    out = (_ancestry() @ torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
+    out = (_ancestry().to(dev) @ torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
     out[..., 2] += (lowest_ankle(world) - lowest_ankle(out))[:, None, None]
     return out
 

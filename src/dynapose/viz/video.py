@@ -34,7 +34,6 @@ def _check_frame(frame: Any, path: Path, first: tuple[int, ...] | None) -> np.nd
 
 
 def _write_mp4(frames: Iterable[Any], tmp: Path, dest: Path, fps: float, crf: int) -> int:
-
     rate = Fraction(fps).limit_denominator(1001)
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
     count = 0

@@ -17,6 +17,9 @@ from the midline, axial rotation is positive outward (external) on both sides. T
 is not animated directly: the pelvis is placed so that the lower ankle rests at `ankle_height`
 (plus a ballistic lift during the flight of jumps and runs), and the pelvis moves horizontally so
 that the supporting foot stays put (foot locking) — the body follows its legs.
+
+Kept as one module: the body model, the eight actions and foot locking share one set of joint
+angles and helpers, and read best top to bottom.
 """
 
 from __future__ import annotations

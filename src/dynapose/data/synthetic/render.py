@@ -34,6 +34,9 @@ so the floor recedes in perspective consistently with the person standing on it.
 
 Pixel convention: pixel ``(row i, column j)`` has its centre at image coordinates ``(x=j, y=i)``
 (as OpenCV); a crop box ``[x0, x0 + side]`` maps onto ``[-0.5, size - 0.5]``.
+
+Kept as one module: the capsule geometry, the z-buffer rasteriser, shading and the procedural
+rooms are one renderer whose parts share the pixel convention below.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ import numpy as np
 from tqdm import tqdm
 
 from dynapose.data.bvh import load_bvh
+from dynapose.data.bvh_rigs import JointMap, read_joint_map
 from dynapose.data.store import ClipStoreWriter, partial_path
 from dynapose.data.synthetic.motion import ACTIONS, BodyShape, Motion, generate_motion, sample_body
 from dynapose.data.synthetic.render import Appearance, camera_rig, render_clip, sample_appearance
@@ -156,8 +157,12 @@ def _procedural_pools(seed: int) -> dict[str, tuple[_MotionItem, ...]]:
 MAX_MOTION_FRAMES = 1_000_000
 
 
-def load_motions(paths: Sequence[str | os.PathLike[str]]) -> list[Motion]:
-    """Load BVH files and resample them to 50 fps; a bad file raises a DynaPoseError naming it."""
+def load_motions(paths: Sequence[str | os.PathLike[str]],
+                 joint_map: str | os.PathLike[str] | JointMap | None = None) -> list[Motion]:
+    """Load BVH files and resample them to 50 fps; a bad file raises a DynaPoseError naming it.
+    `joint_map`: a joint map file (or `JointMap`) naming rig joints, see `load_bvh`."""
+    if joint_map is not None and not isinstance(joint_map, JointMap):
+        joint_map = read_joint_map(joint_map)
 
     motions = []
     for p in paths:
@@ -165,7 +170,7 @@ def load_motions(paths: Sequence[str | os.PathLike[str]]) -> list[Motion]:
         if not path.is_file():
             raise DynaPoseError("motion file not found", path)
         try:
-            motion = load_bvh(path)
+            motion = load_bvh(path, joint_map=joint_map)
         except DynaPoseError:
             raise
         except Exception as exc:  # any parser failure becomes a one-line error naming the file
@@ -207,12 +212,12 @@ def _bvh_pools(motions: Sequence[Motion], paths: Sequence[Path], seed: int
 
 def _make_job(num_clips: int, size: int, seed: int,
               motions: Sequence[str | os.PathLike[str]] | None,
-              subjects: int | None) -> _Job:
+              subjects: int | None, joint_map: JointMap | None = None) -> _Job:
     n_subjects = default_num_subjects(num_clips) if subjects is None else int(subjects)
     subj = make_subjects(seed, n_subjects)
     if motions:
         paths = [Path(p) for p in motions]
-        loaded = load_motions(paths)
+        loaded = load_motions(paths, joint_map)
         return _Job(seed, size, num_clips, tuple(subj), _bvh_pools(loaded, paths, seed),
                     tuple(loaded), tuple(p.name for p in paths))
     return _Job(seed, size, num_clips, tuple(subj), _procedural_pools(seed))
@@ -288,6 +293,14 @@ def render_sequence(job: _Job, q: int, timings: dict[str, float] | None = None
     return clips
 
 
+def warm_worker(_: int) -> None:
+    """In a worker process: render one sequence and forget it (imports and caches warmed, for
+    benchmarks that time only the steady state)."""
+    assert _JOB is not None
+    render_sequence(_JOB, 0)
+    _CACHE.clear()
+
+
 def _work(q: int) -> list[dict[str, Any]]:
     assert _JOB is not None
     return render_sequence(_JOB, q)
@@ -317,12 +330,14 @@ def synthesize(
     overwrite: bool = False,
     progress: bool = True,
     subjects: int | None = None,
+    joint_map: str | os.PathLike[str] | None = None,
 ) -> Path:
     """Render `num_clips` synthetic 8-frame clips (size x size, 50 fps) into a clip store.
 
     out: the store folder; motions: BVH files (None: procedural motion); seed: everything
     follows from it; workers: processes (default: all CPUs; the output does not depend on it);
-    subjects: number of synthetic people (default `default_num_subjects`). Frames are uint8
+    subjects: number of synthetic people (default `default_num_subjects`); joint_map: a file
+    naming the BVH rig's joints (`dynapose.data.bvh_rigs.read_joint_map`). Frames are uint8
     RGB, joints3d (8, 17, 3) camera frame mm, joints2d (8, 17, 2) crop pixels; metadata columns
     subject, action, camera, start, split, source, motion (procedural ``action/vN`` or the BVH
     file name) and intrinsics (the crop camera's [fx, fy, cx, cy], px; no distortion).
@@ -334,13 +349,17 @@ def synthesize(
     num_clips, size = int(num_clips), int(size)
     if out.exists() and not overwrite:
         raise DynaPoseError("already exists (pass --overwrite to replace it)", out)
-    job = _make_job(num_clips, size, seed, motions, subjects)
+    jmap = None
+    if joint_map is not None:
+        jmap = read_joint_map(joint_map)
+    job = _make_job(num_clips, size, seed, motions, subjects, jmap)
     workers = min(workers or os.cpu_count() or 1, -(-num_clips // VIEWS))
     attrs = {
         "source": "synthetic", "generator": "dynapose.data.synthetic.synth", "seed": seed,
         "fps": FPS,
         "motion": "bvh" if motions else "procedural",
         "motions": list(job.bvh_names),
+        **({"joint_map": jmap.joints} if jmap and motions else {}),
         "subjects": {s.name: s.split for s in job.subjects},
         "split_by": "subject and motion",
     }
