@@ -23,9 +23,7 @@ from dynapose.device import (
     resolve_device,
     synchronize,
 )
-from dynapose.inference.lifted import predict_video_lifted
 from dynapose.inference.lifting import load_lifter
-from dynapose.inference.mediapipe import detect_keypoints_mediapipe
 from dynapose.models import build_model
 from dynapose.models.lifter import TemporalLifter
 from dynapose.skeleton import NUM_JOINTS
@@ -143,6 +141,9 @@ def bench_lift_video(video: str | os.PathLike[str],
     """End-to-end frames/s of ``predict --lifter`` on a real `video`: MediaPipe's 2D keypoints
     alone, then the whole command (MediaPipe, lifting, root solve, joints.{npz,json,csv}; no
     visual outputs). Needs MediaPipe (``dynapose[mediapipe]``)."""
+    # video decoding (PyAV) and MediaPipe only for this measurement, not for the training one
+    from dynapose.inference.lifted import predict_video_lifted  # (see above)
+    from dynapose.inference.mediapipe import detect_keypoints_mediapipe  # (see above)
 
     t0 = time.perf_counter()
     keypoints = detect_keypoints_mediapipe(video)
