@@ -315,6 +315,10 @@ def test_smoothing_adds_no_lag() -> None:
         return float(np.abs(out[20 + shift: 100 + shift] - wave[20:100]).mean())
 
     assert err(0) < min(err(1), err(-1)) and err(0) < err(7)
+    # causal: a frame's value depends on no later frame
+    changed = noisy.copy()
+    changed[60:] += 5.0
+    np.testing.assert_array_equal(smooth(changed, "causal", 15)[:60], out[:60])
     assert np.abs(np.diff(out, 2, axis=0)).mean() < np.abs(np.diff(noisy, 2, axis=0)).mean()
 
 

@@ -45,6 +45,10 @@ def bvh_text(offsets_mm: np.ndarray, root_mm: np.ndarray, angles_deg: np.ndarray
     for what, values in (("offsets", offsets), ("root positions", root), ("angles", angles)):
         if not np.isfinite(values).all():
             raise DynaPoseError(f"non-finite {what}: refusing to write a BVH with NaN in it")
+    # values that round to zero are written as 0, not -0
+    offsets = np.where(np.abs(offsets) < 0.5 * 10.0**-decimals, 0.0, offsets)
+    root = np.where(np.abs(root) < 0.5 * 10.0**-decimals, 0.0, root)
+    angles = np.where(np.abs(angles) < 0.5 * 10.0**-ANGLE_DECIMALS, 0.0, angles)
     if not (np.isfinite(frame_time) and frame_time > 0):
         raise DynaPoseError(f"frame time must be positive, got {frame_time}")
     out = io.StringIO()
