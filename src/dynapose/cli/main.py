@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 import click
 
+from dynapose.cli.animation import export_motion_cmd
 from dynapose.cli.bench import bench
 from dynapose.cli.data import import_arrays_cmd, import_keras_cmd, prepare, synth
 from dynapose.cli.demo import demo
@@ -108,5 +109,5 @@ def main(debug: bool) -> None:
 
 
 for _command in (demo, synth, import_arrays_cmd, import_keras_cmd, prepare, train, train_lift_cmd,
-                 evaluate, evaluate_lift_cmd, predict, export, bench):
+                 evaluate, evaluate_lift_cmd, predict, export, export_motion_cmd, bench):
     main.add_command(_command)

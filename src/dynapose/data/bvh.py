@@ -114,12 +114,18 @@ CMU: dict[str, str | tuple] = {
     "right_wrist": "RightHand",
 }
 
+#: DynaPose's own rig (``dynapose export-motion``, :mod:`dynapose.animation.ik`): a joint at
+#: each of the 17, under its own name.
+DYNAPOSE: dict[str, str | tuple] = {name: name for name in JOINT_NAMES}
+
 #: Known rigs, tried in this order; the first whose joint names, and signature joints, are all
 #: present is used. The signatures keep other rigs that share these names (Perception Neuron's
 #: Hips, LeftUpLeg... Neck, Neck1, Head) off tables calibrated on another rig's frames.
-RIGS: dict[str, dict[str, str | tuple]] = {"bandai_namco": BANDAI_NAMCO, "cmu": CMU}
+RIGS: dict[str, dict[str, str | tuple]] = {"bandai_namco": BANDAI_NAMCO, "cmu": CMU,
+                                           "dynapose": DYNAPOSE}
 SIGNATURES: dict[str, tuple[str, ...]] = {"bandai_namco": ("joint_Root",),
-                                          "cmu": ("LHipJoint", "RHipJoint", "LowerBack")}
+                                          "cmu": ("LHipJoint", "RHipJoint", "LowerBack"),
+                                          "dynapose": ("pelvis", "thorax")}
 
 #: Candidate units (mm per file unit) and the range of the ankle-to-head chain length (sum of
 #: the leg and trunk bones of the 17-joint skeleton, about 0.95 x stature) in that unit for a
