@@ -10,18 +10,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from dynapose.animation import export_motion, ik, read_prediction
+from dynapose.animation import export_motion, ik, read_prediction, rotations
 from dynapose.animation.bvh_write import bvh_text
 from dynapose.animation.export import PredictionJoints, read_back
+from dynapose.animation.feet import foot_contacts, foot_skating
 from dynapose.animation.quality import bone_spread, jitter
 from dynapose.animation.smooth import smooth
-from dynapose.animation.world import (
-    estimate_floor,
-    fit_plane,
-    foot_contacts,
-    foot_skating,
-    world_frame,
-)
+from dynapose.animation.world import estimate_floor, fit_plane, world_frame
 from dynapose.camera import look_at
 from dynapose.data.bvh import load_bvh, parse_bvh
 from dynapose.data.synthetic.motion import BodyShape, generate_motion, sample_body
@@ -154,8 +149,8 @@ def test_ik_reproduces_positions_and_euler_angles_round_trip(action: str) -> Non
     offsets = ik.rest_offsets(lengths)
     pos = ik.joints_of(ik.forward(local, y[:, 0], offsets))
     assert np.abs(pos - y).max() < 1e-6  # mm
-    angles = ik.matrix_to_euler_zxy(local)
-    np.testing.assert_allclose(ik.euler_zxy_to_matrix(angles), local, atol=1e-9)
+    angles = rotations.matrix_to_euler_zxy(local)
+    np.testing.assert_allclose(rotations.euler_zxy_to_matrix(angles), local, atol=1e-9)
     assert np.abs(np.diff(angles, axis=0)).max() < 90.0  # curves without jumps
     # the rest pose: legs down, arms out, facing +Z
     rest = ik.forward(np.broadcast_to(np.eye(3), (1, len(ik.RIG), 3, 3)), np.zeros((1, 3)),
@@ -168,7 +163,7 @@ def test_ik_reproduces_positions_and_euler_angles_round_trip(action: str) -> Non
 def test_shortest_rotation_handles_opposite_vectors() -> None:
     a = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
     b = -a
-    r = ik.shortest_rotation(a, b)
+    r = rotations.shortest_rotation(a, b)
     np.testing.assert_allclose(np.einsum("fij,fj->fi", r, a), b, atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(r), 1.0)
 

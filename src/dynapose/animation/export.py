@@ -30,17 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from dynapose.animation import ik
+from dynapose.animation import ik, rotations
 from dynapose.animation.bvh_write import UNITS, write_bvh
+from dynapose.animation.feet import foot_locked_trajectory
 from dynapose.animation.quality import motion_quality
 from dynapose.animation.smooth import MODES, Mode, smooth, window_frames
-from dynapose.animation.world import (
-    ANKLE_HEIGHT_MM,
-    Origin,
-    estimate_floor,
-    foot_locked_trajectory,
-    world_frame,
-)
+from dynapose.animation.world import ANKLE_HEIGHT_MM, Origin, estimate_floor, world_frame
 from dynapose.data.keypoints import fill_gaps
 from dynapose.errors import DynaPoseError
 from dynapose.inference.refine import sequence_bone_lengths, with_bone_lengths
@@ -191,7 +186,7 @@ def export_motion(prediction: str | os.PathLike[str] | PredictionJoints,
     glob = ik.solve(posed)
     local = ik.local_rotations(glob)
     offsets = ik.rest_offsets(lengths)
-    angles = ik.matrix_to_euler_zxy(local)
+    angles = rotations.matrix_to_euler_zxy(local)
     write_bvh(bvh_path, offsets, posed[:, 0], angles, 1.0 / rate, unit)
 
     back, read_fps = read_back(bvh_path, unit)

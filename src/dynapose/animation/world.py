@@ -48,50 +48,60 @@ from typing import Literal
 
 import numpy as np
 
+from dynapose.animation.rotations import unit
 from dynapose.errors import DynaPoseError
 
 #: Ankle joint height above the floor when the foot is flat on it, mm (*calibrated*: the
 #: median over 5,214 steps of S1, S5, S6, S7, 75.6 mm; the subjects' own medians range from 57
 #: to 107 mm).
 ANKLE_HEIGHT_MM = 75.0
+
+
 #: A foot moving slower than this (mm/s, 3D) may be planted.
 CONTACT_SPEED_MM_S = 150.0
+
+
 #: ... and its ankle must be at most this far above the ankle level of a planted foot, mm.
 CONTACT_BAND_MM = 60.0
+
+
 #: Gaussian smoothing of ankle positions before their speed is taken, seconds (sigma).
 SPEED_SIGMA_S = 0.04
+
+
 #: Shortest run of contact frames that counts as a step for the floor, seconds.
 MIN_CONTACT_S = 0.1
+
+
 #: Scatter of a step's ankle height about the ankle level (foot pitch, heel lifts), mm
 #: (*calibrated*: 21-27 mm within each of S1, S5, S6, S7).
 FLOOR_SCATTER_MM = 25.0
+
+
 #: Prior on the floor's normal: the body's up direction, give or take this many degrees.
 UP_PRIOR_DEG = 15.0
+
+
 #: A step longer than this is cut into pieces this long, each one point on the floor, seconds.
 SAMPLE_S = 0.5
+
+
 #: Pieces of steps closer than this are one place on the floor, mm. (UP_PRIOR_DEG and PLACE_MM
 #: were chosen on S1, S5, S6, S7's ground truth: mean floor-angle error 1.9 degrees, against
 #: 2.4 without merging places.)
 PLACE_MM = 100.0
+
+
 #: Contact frames / refits of the floor.
 FLOOR_ITERATIONS = 3
-#: Foot locking of pelvis-relative joints: scales of an ankle's height above the lower one (mm)
-#: and of its forward speed relative to the hips (mm/s) in its support weight.
-LOCK_HEIGHT_MM = 15.0
-LOCK_SPEED_MM_S = 100.0
+
+
 #: Height-only contacts: the lowest fraction of ankle heights.
 LOW_FRACTION = 0.2
 
+
 Origin = Literal["camera", "start"]
 
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
-    return np.divide(v, n, out=np.zeros_like(v), where=n > 0)
-
-
-# --------------------------------------------------------------------------------------------
-# Speeds and runs
 
 
 def smooth_positions(points: np.ndarray, valid: np.ndarray, sigma_frames: float) -> np.ndarray:
@@ -145,10 +155,6 @@ def runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-# --------------------------------------------------------------------------------------------
-# The floor
-
-
 @dataclass
 class FloorEstimate:
     """The floor in the camera frame and how it was found.
@@ -194,7 +200,7 @@ def body_up(joints: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """The body's mean up direction (3,) unit: the mean over valid frames of the unit vector
     from the pelvis to the thorax (camera frame)."""
     j = np.asarray(joints, dtype=np.float64)[np.asarray(valid, dtype=bool)]
-    u = _unit(_unit(j[:, 8] - j[:, 0]).mean(axis=0))
+    u = unit(unit(j[:, 8] - j[:, 0]).mean(axis=0))
     if not np.isfinite(u).all() or np.linalg.norm(u) == 0:
         return np.array([0.0, -1.0, 0.0])
     return u
@@ -203,7 +209,7 @@ def body_up(joints: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def _basis(u: np.ndarray) -> np.ndarray:
     """(3, 3) rows e1, e2, u: an orthonormal frame whose third axis is the unit vector u."""
     helper = np.array([1.0, 0.0, 0.0]) if abs(u[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
-    e1 = _unit(np.cross(helper, u))
+    e1 = unit(np.cross(helper, u))
     return np.stack([e1, np.cross(u, e1), u])
 
 
@@ -224,7 +230,7 @@ def fit_plane(points: np.ndarray, prior_up: np.ndarray, weights: np.ndarray | No
     """
     scatter = FLOOR_SCATTER_MM if scatter_mm is None else scatter_mm
     prior = np.tan(np.radians(UP_PRIOR_DEG if prior_deg is None else prior_deg))
-    u = _unit(np.asarray(prior_up, dtype=np.float64))
+    u = unit(np.asarray(prior_up, dtype=np.float64))
     points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     w0 = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
     if len(points) == 0 or w0.sum() <= 0:
@@ -243,7 +249,7 @@ def fit_plane(points: np.ndarray, prior_up: np.ndarray, weights: np.ndarray | No
         ridge = np.diag([scale**2 / prior**2, scale**2 / prior**2, 0.0])
         coef = np.linalg.solve(design.T @ (w[:, None] * design) + ridge,
                                design.T @ (w * local[:, 2]))
-    n = _unit(frame[2] - coef[0] * frame[0] - coef[1] * frame[1])
+    n = unit(frame[2] - coef[0] * frame[0] - coef[1] * frame[1])
     # the plane h = a x + b y + c in the camera frame: n . p = c / |(-a, -b, 1)|
     return n, float(coef[2] / np.sqrt(1.0 + coef[0] ** 2 + coef[1] ** 2))
 
@@ -365,7 +371,7 @@ def tilt_uncertainty_deg(points: np.ndarray, n: np.ndarray,
     """The floor normal's standard deviation (degrees) about its worst-determined axis, from
     the places' points (N, 3) with their weights and the prior (the model of
     :func:`fit_plane`)."""
-    u = _unit(np.asarray(n, dtype=np.float64))
+    u = unit(np.asarray(n, dtype=np.float64))
     info = (np.eye(3) - np.outer(u, u)) / np.radians(UP_PRIOR_DEG) ** 2
     if len(points) >= 2:
         w = np.ones(len(points)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -394,10 +400,6 @@ def _support(points: np.ndarray, n: np.ndarray) -> float:
     d = d - np.outer(d @ n, n)
     vals = np.linalg.eigvalsh(d.T @ d / len(points))
     return float(np.sqrt(max(vals[1], 0.0)))  # vals[0] ~ 0: the normal's direction
-
-
-# --------------------------------------------------------------------------------------------
-# The world frame
 
 
 @dataclass
@@ -445,95 +447,10 @@ def world_frame(floor: FloorEstimate, joints: np.ndarray | None = None,
 def world_frame_of(up: np.ndarray, camera_height: float) -> WorldFrame:
     """The world frame (origin below the camera) of a floor with normal `up` (3,) in the
     camera frame and the camera `camera_height` mm above it."""
-    y = _unit(np.asarray(up, dtype=np.float64))
+    y = unit(np.asarray(up, dtype=np.float64))
     x = np.array([1.0, 0.0, 0.0]) - y[0] * y
     if np.linalg.norm(x) < 1e-6:  # the camera's x axis is vertical: lay its z axis instead
         x = np.array([0.0, 0.0, 1.0]) - y[2] * y
-    x = _unit(x)
+    x = unit(x)
     z = np.cross(x, y)
     return WorldFrame(np.stack([x, y, z]), np.array([0.0, float(camera_height), 0.0]))
-
-
-# --------------------------------------------------------------------------------------------
-# Contacts, skating and the trajectory of pelvis-relative joints (world frame, Y up)
-
-
-def foot_contacts(world: np.ndarray, valid: np.ndarray, fps: float,
-                  ankle_height: float = ANKLE_HEIGHT_MM) -> np.ndarray:
-    """(F, 2) bool: right and left foot planted, from world joints (F, 17, 3) mm (Y up, floor
-    at 0): ankle below ``ankle_height + CONTACT_BAND_MM`` and slower than
-    :data:`CONTACT_SPEED_MM_S` (a single frame: height alone)."""
-    world = np.asarray(world, dtype=np.float64)
-    valid = np.asarray(valid, dtype=bool) & np.isfinite(world).all(axis=(1, 2))
-    ankles = world[:, [3, 6]]
-    low = valid[:, None] & (np.nan_to_num(ankles[..., 1], nan=np.inf)
-                            < ankle_height + CONTACT_BAND_MM)
-    speed = point_speeds(ankles, valid, fps)
-    if not np.isfinite(speed).any():
-        return low
-    return low & (speed < CONTACT_SPEED_MM_S)
-
-
-def foot_skating(world: np.ndarray, contacts: np.ndarray, fps: float) -> dict[str, float]:
-    """How far planted feet slide, from world joints (F, 17, 3) mm (Y up) and contacts (F, 2).
-
-    A *contact* is a run of at least two contact frames of one foot; its slide is the ankle's
-    horizontal path length (x, z) over the run. Returns mm_per_contact (mean slide),
-    mm_per_frame (mean horizontal step of a planted ankle between consecutive contact frames),
-    contacts (their number) and contact_fraction (share of foot-frames planted).
-    """
-    world = np.asarray(world, dtype=np.float64)
-    slides, steps = [], []
-    for k, joint in enumerate((3, 6)):
-        for a, b in runs(contacts[:, k]):
-            if b - a < 2:
-                continue
-            d = np.linalg.norm(np.diff(world[a:b, joint][:, [0, 2]], axis=0), axis=-1)
-            d = d[np.isfinite(d)]
-            slides.append(float(d.sum()))
-            steps.extend(d.tolist())
-    return {
-        "mm_per_contact": float(np.mean(slides)) if slides else 0.0,
-        "mm_per_frame": float(np.mean(steps)) if steps else 0.0,
-        "contacts": len(slides),
-        "contact_fraction": float(np.asarray(contacts).mean()) if np.size(contacts) else 0.0,
-        "fps": float(fps),
-    }
-
-
-def foot_locked_trajectory(world_rel: np.ndarray, fps: float,
-                           ankle_height: float = ANKLE_HEIGHT_MM) -> np.ndarray:
-    """A trajectory for pelvis-relative world joints (F, 17, 3) mm (Y up, pelvis at the
-    origin): per frame, the pelvis translation (F, 3) mm, starting at the origin.
-
-    The body follows its supporting foot: between frames the pelvis moves by minus the
-    horizontal step (relative to the pelvis) of the ankles, each weighted by
-    ``exp(-height / LOCK_HEIGHT_MM - forward speed / LOCK_SPEED_MM_S)`` -- a planted foot is the
-    lower one and does not move forward relative to the hips (forward: the hips' facing; only
-    forward speed counts), and level feet share the support. Vertically the lower ankle rests
-    at `ankle_height`. A jump's or a run's flight, and any sliding of the whole body, are lost
-    (on procedural walks the trajectory stays within about 0.1 m of the truth; runs cover
-    about 4 % less ground).
-    """
-    from dynapose.animation.ik import frame_from
-
-    rel = np.asarray(world_rel, dtype=np.float64)
-    ankles = rel[:, [3, 6]]
-    h = ankles[..., 1] - ankles[..., 1].min(axis=1, keepdims=True)
-    facing = frame_from(rel[:, 4] - rel[:, 1], rel[:, 7] - rel[:, 0], 0, 1)[..., 2]
-    facing[:, 1] = 0.0
-    facing = _unit(facing)
-    vel = np.zeros_like(ankles)
-    if len(rel) > 2:
-        vel[1:-1] = 0.5 * (ankles[2:] - ankles[:-2]) * fps
-    forward = np.maximum(np.einsum("fkc,fc->fk", vel, facing), 0.0)
-    logw = -h / LOCK_HEIGHT_MM - forward / LOCK_SPEED_MM_S
-    w = np.exp(logw - logw.max(axis=1, keepdims=True))
-    w /= w.sum(axis=1, keepdims=True)
-    out = np.zeros((len(rel), 3))
-    if len(rel) > 1:
-        step = np.diff(ankles[..., [0, 2]], axis=0)  # (F-1, 2 feet, 2)
-        wm = 0.5 * (w[1:] + w[:-1])
-        out[1:, [0, 2]] = -np.cumsum((wm[..., None] * step).sum(axis=1), axis=0)
-    out[:, 1] = ankle_height - ankles[..., 1].min(axis=1)
-    return out
