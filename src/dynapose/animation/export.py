@@ -36,6 +36,7 @@ from dynapose.animation.feet import foot_locked_trajectory
 from dynapose.animation.quality import motion_quality
 from dynapose.animation.smooth import MODES, Mode, smooth, window_frames
 from dynapose.animation.world import ANKLE_HEIGHT_MM, Origin, estimate_floor, world_frame
+from dynapose.data.bvh import bvh_positions, parse_bvh
 from dynapose.data.keypoints import fill_gaps
 from dynapose.errors import DynaPoseError
 from dynapose.inference.refine import sequence_bone_lengths, with_bone_lengths
@@ -245,7 +246,6 @@ def read_back(path: str | os.PathLike[str], unit: str = "cm") -> tuple[np.ndarra
     """The 17 joints (F, 17, 3) mm, Y up, and the frame rate of a BVH written by
     :func:`export_motion` in `unit`, read with DynaPose's BVH parser and forward kinematics
     (:mod:`dynapose.data.bvh`)."""
-    from dynapose.data.bvh import bvh_positions, parse_bvh
 
     data = parse_bvh(path)
     index = {n: i for i, n in enumerate(data.names)}
