@@ -201,10 +201,8 @@ def mpjve(pred: Any, target: Any, reduce: bool = True, how: Align = "none") -> A
     if p.ndim < 3 or p.shape[-3] < 2:
         raise ValueError(f"mpjve needs a time axis (..., T>=2, J, 3), got {tuple(p.shape)}")
     if isinstance(p, torch.Tensor):
-        vp, vt = torch.diff(p, dim=-3), torch.diff(t, dim=-3)
-    else:
-        vp, vt = np.diff(p, axis=-3), np.diff(t, axis=-3)
-    return _finish(_norm(vp - vt), reduce)
+        return _finish(_norm(torch.diff(p, dim=-3) - torch.diff(t, dim=-3)), reduce)
+    return _finish(_norm(np.diff(p, axis=-3) - np.diff(t, axis=-3)), reduce)
 
 
 def pck3d(

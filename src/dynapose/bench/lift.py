@@ -140,7 +140,7 @@ def bench_lift_video(video: str | os.PathLike[str],
                      ) -> dict[str, Any]:
     """End-to-end frames/s of ``predict --lifter`` on a real `video`: MediaPipe's 2D keypoints
     alone, then the whole command (MediaPipe, lifting, root solve, joints.{npz,json,csv}; no
-    visual outputs). Needs MediaPipe (``dynapose[mediapipe]``)."""
+    visual outputs). Needs MediaPipe."""
     # video decoding (PyAV) and MediaPipe only for this measurement, not for the training one
     from dynapose.inference.lifted import predict_video_lifted  # (see above)
     from dynapose.inference.mediapipe import detect_keypoints_mediapipe  # (see above)

@@ -32,8 +32,8 @@ Sources (:func:`read_keypoints_file` picks one from the file):
   :mod:`dynapose.data.h36m`, which refuses any code. Choose a sequence with ``sequence``:
   ``"subject/action/camera"`` (camera: index 0-3 or id, e.g. ``S9/Walking/54138969``) or the
   video name for the custom layout; a file with exactly one sequence needs none.
-* MediaPipe BlazePose *full* (:func:`detect_keypoints_mediapipe`; ``pip install
-  'dynapose[mediapipe]'``, ``mediapipe==0.10.21``, the last release whose wheel ships the
+* MediaPipe BlazePose *full* (:func:`dynapose.inference.mediapipe.detect_keypoints_mediapipe`;
+  ``mediapipe==0.10.21``, installed with DynaPose, the last release whose wheel ships the
   model): ``mediapipe.python.solutions.pose`` with ``model_complexity=1`` and
   ``static_image_mode=False`` over every frame. Its 33 landmarks map to the 17 joints by
   :data:`MEDIAPIPE_TO_H36M`; the confidence is the landmark's ``visibility``; a frame without a

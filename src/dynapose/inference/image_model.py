@@ -11,7 +11,7 @@ Pipeline (one streaming pass over the video for the joints; memory stays flat):
    - ``detector="mediapipe"`` (or ``"auto"`` when MediaPipe is installed): MediaPipe Pose's
      landmarks on every frame; the box is the square around them, enlarged by
      :data:`DETECTOR_MARGIN`, smoothed over time; frames without a detection keep the last box
-     (the centred square before the first detection). Needs ``pip install 'dynapose[mediapipe]'``
+     (the centred square before the first detection). Needs MediaPipe (installed with DynaPose)
      (``mediapipe==0.10.21``, the last release that ships its models inside the wheel).
    - default (``detector="none"``, or ``"auto"`` without MediaPipe): the **centred square** of
      the whole frame, side ``min(width, height)`` — the whole frame for square video such as

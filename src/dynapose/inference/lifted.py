@@ -4,7 +4,7 @@ Pipeline (:func:`predict_video_lifted`):
 
 1. **2D keypoints** per frame (:mod:`dynapose.data.keypoints`): from a file the user brings
    (``.npy``/``.npz``, COCO-17 JSON, VideoPose3D 2D npz), else MediaPipe BlazePose full on the
-   video (``pip install 'dynapose[mediapipe]'``). A frame without a person is a *gap*.
+   video (installed with DynaPose). A frame without a person is a *gap*.
 2. **Normalise** with :func:`dynapose.camera.normalize_screen` (the video's width and
    height). Gaps are filled *for the network's input only* (linear interpolation between the
    neighbouring found frames, the first/last found frame repeated at the ends), because every
