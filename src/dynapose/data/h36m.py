@@ -42,7 +42,7 @@ from dynapose.camera import Camera
 from dynapose.data import h36m_cameras
 from dynapose.data.h36m_cameras import CAMERA_IDS
 from dynapose.errors import DynaPoseError
-from dynapose.io.npy import npz_members, read_header, read_npz_member
+from dynapose.io.npy import npz_member, read_header, read_npz_member
 
 FPS = 50
 TRAIN_SUBJECTS: tuple[str, ...] = ("S1", "S5", "S6", "S7", "S8")
@@ -519,15 +519,10 @@ def read_npz_entry(path: str | os.PathLike[str], key: str) -> Any:
     (:mod:`dynapose.io.npy`).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DynaPoseError("file not found", path)
-    members = npz_members(path)
-    if key not in members:
-        raise DynaPoseError(f"has no {key!r} entry (it has: {', '.join(members) or 'none'})",
-                            path)
+    member = npz_member(path, key)
     try:
         with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo(members[key])
+            info = archive.getinfo(member)
             with archive.open(info) as f:
                 _, _, dtype = read_header(f, path, f"entry {key!r}")
             if not dtype.hasobject:

@@ -121,8 +121,9 @@ def npz_members(path: str | os.PathLike[str]) -> dict[str, str]:
         raise DynaPoseError(f"not an .npz file ({_short(exc)})", path) from exc
 
 
-def load_npz_array(path: str | os.PathLike[str], key: str) -> np.ndarray:
-    """The plain array `key` of the ``.npz`` file `path` (see :func:`read_npz_member`)."""
+def npz_member(path: str | os.PathLike[str], key: str) -> str:
+    """The zip member name of entry `key` of the ``.npz`` file `path`; a DynaPoseError naming
+    the file when it is missing, not an .npz, or has no such entry."""
     path = Path(path)
     if not path.is_file():
         raise DynaPoseError("file not found", path)
@@ -130,10 +131,16 @@ def load_npz_array(path: str | os.PathLike[str], key: str) -> np.ndarray:
     if key not in members:
         raise DynaPoseError(f"has no {key!r} entry (it has: {', '.join(members) or 'none'})",
                             path)
+    return members[key]
+
+
+def load_npz_array(path: str | os.PathLike[str], key: str) -> np.ndarray:
+    """The plain array `key` of the ``.npz`` file `path` (see :func:`read_npz_member`)."""
+    path = Path(path)
+    member = npz_member(path, key)
     try:
         with zipfile.ZipFile(path) as archive:
-            return read_npz_member(archive, archive.getinfo(members[key]), path,
-                                   f"entry {key!r}")
+            return read_npz_member(archive, archive.getinfo(member), path, f"entry {key!r}")
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
             RuntimeError, zlib.error) as exc:
         raise DynaPoseError(f"unreadable entry {key!r} ({_short(exc)})", path) from exc
