@@ -293,3 +293,22 @@ def test_bench_viz_command_prints_json() -> None:
     for key in ("overlay_2d", "render_3d", "comparison_mp4", "comparison_gif"):
         assert data[key]["frames_per_s"] > 0, key
     assert data["frames"] == 3 and data["training_curves_s"] > 0
+
+
+def test_3d_view_in_the_overlay_palette() -> None:
+    """colors=(None,) draws the skeleton with the 2D overlay's left/right/centre colours, so the
+    3D animation reads beside the overlay."""
+    from dynapose.viz.skeleton import SIDE_COLORS_2D
+
+    from dynapose.data.synthetic.motion import generate_motion, sample_body
+
+    world = generate_motion("walk", sample_body(np.random.default_rng(0)), 10).joints[5]
+    pose = np.stack([world[:, 0], -world[:, 2], world[:, 1] + 4000.0], axis=-1)  # camera frame
+    img = render_skeleton_3d(pose, size=(200, 200), colors=(None,), show_axes=False)
+    pixels = img.reshape(-1, 3).astype(int)
+    for side in ("left", "right"):
+        want = np.array(SIDE_COLORS_2D[side])
+        assert (np.abs(pixels - want).sum(axis=1) < 40).sum() > 10, side
+    default = render_skeleton_3d(pose, size=(200, 200), show_axes=False).reshape(-1, 3)
+    blue = np.array(SIDE_COLORS_2D["left"])
+    assert (np.abs(default.astype(int) - blue).sum(axis=1) < 40).sum() == 0

@@ -175,7 +175,7 @@ def write_visuals(
         files["skeleton3d"] = folder / "skeleton3d.mp4"
         limits = skeleton_limits(pred.joints)
         views = (
-            render_skeleton_3d(pose, size=SKELETON3D_SIZE, limits=limits)
+            render_skeleton_3d(pose, size=SKELETON3D_SIZE, limits=limits, colors=(None,))
             for pose in pred.joints
         )
         write_video(views, files["skeleton3d"], fps=fps)

@@ -152,7 +152,8 @@ class Skeleton3DRenderer:
     Build one per animation and call `render` per frame: only the artists' data change, so a
     frame costs one canvas draw. size: (H, W) px of the output; limits: camera-frame axis
     limits ((x0, x1), (y0, y1), (z0, z1)) mm, fixed for every frame (None: fitted to each
-    frame's skeletons); colors: base colour per skeleton (primary first); labels: legend names
+    frame's skeletons); colors: base colour per skeleton (primary first; None: the 2D
+    overlay's left/right/centre palette); labels: legend names
     per skeleton (None: no legend); elev/azim: matplotlib's view angles in degrees, where
     azim=-90, elev=0 looks from the camera itself; show_axes: ticks and panes in mm.
     """
@@ -161,7 +162,7 @@ class Skeleton3DRenderer:
         self,
         size: tuple[int, int] = (256, 256),
         limits: Limits | None = None,
-        colors: Sequence[Sequence[int]] = COLORS_3D,
+        colors: Sequence[Sequence[int] | None] = COLORS_3D,
         labels: Sequence[str] | None = None,
         elev: float = 12.0,
         azim: float = -70.0,
@@ -172,7 +173,7 @@ class Skeleton3DRenderer:
         if h < 16 or w < 16:
             raise ValueError(f"3D view too small: {size}")
         self.size = (h, w)
-        self.colors = [tuple(int(v) for v in c[:3]) for c in colors]
+        self.colors = [None if c is None else tuple(int(v) for v in c[:3]) for c in colors]
         self.fig = Figure(figsize=(w / dpi, h / dpi), dpi=dpi)
         self.canvas = FigureCanvasAgg(self.fig)
         self.ax = cast(Axes3D, self.fig.add_axes((0.0, 0.0, 1.0, 1.0), projection="3d"))
@@ -196,12 +197,13 @@ class Skeleton3DRenderer:
             self.set_limits(limits)
         if labels:
             handles = [
-                Line2D([], [], color=_unit_rgb(self._color(i)), lw=2, label=str(name))
+                Line2D([], [], color=_unit_rgb(side_colors(self._color(i))["centre"]), lw=2,
+                       label=str(name))
                 for i, name in enumerate(labels)
             ]
             self.fig.legend(handles=handles, loc="upper left", fontsize=font, frameon=False)
 
-    def _color(self, i: int) -> RGB:
+    def _color(self, i: int) -> RGB | None:
         return self.colors[i % len(self.colors)]  # type: ignore[return-value]
 
     def set_limits(self, limits: Limits) -> None:
@@ -294,7 +296,7 @@ def _fit(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _cached_renderer(
     size: tuple[int, int],
     limits: Limits | None,
-    colors: tuple[RGB, ...],
+    colors: tuple[RGB | None, ...],
     labels: tuple[str, ...] | None,
     elev: float,
     azim: float,
@@ -308,7 +310,7 @@ def render_skeleton_3d(
     others: Sequence[np.ndarray | None] = (),
     size: tuple[int, int] = (256, 256),
     limits: Limits | None = None,
-    colors: Sequence[Sequence[int]] = COLORS_3D,
+    colors: Sequence[Sequence[int] | None] = COLORS_3D,
     labels: Sequence[str] | None = None,
     elev: float = 12.0,
     azim: float = -70.0,
@@ -316,7 +318,8 @@ def render_skeleton_3d(
 ) -> np.ndarray:
     """A 3D view of `joints3d` (17, 3) mm camera frame and `others` as uint8 (H, W, 3).
 
-    Upright (up is -y), the first skeleton in ``colors[0]``, the others in the next colours.
+    Upright (up is -y), the first skeleton in ``colors[0]``, the others in the next colours; a
+    colour None draws that skeleton in the 2D overlay's palette (left, right, centre).
     Give fixed `limits` (e.g. `skeleton_limits` over a whole clip) when rendering an animation.
     Successive calls with the same settings reuse one figure (see `Skeleton3DRenderer`).
     """
@@ -324,7 +327,8 @@ def render_skeleton_3d(
     renderer = _cached_renderer(
         (int(size[0]), int(size[1])),
         lim,  # type: ignore[arg-type]
-        tuple(tuple(int(v) for v in c[:3]) for c in colors),  # type: ignore[misc]
+        tuple(None if c is None else tuple(int(v) for v in c[:3])  # type: ignore[misc]
+              for c in colors),
         None if labels is None else tuple(labels),
         float(elev),
         float(azim),
