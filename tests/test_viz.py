@@ -298,9 +298,8 @@ def test_bench_viz_command_prints_json() -> None:
 def test_3d_view_in_the_overlay_palette() -> None:
     """colors=(None,) draws the skeleton with the 2D overlay's left/right/centre colours, so the
     3D animation reads beside the overlay."""
-    from dynapose.viz.skeleton import SIDE_COLORS_2D
-
     from dynapose.data.synthetic.motion import generate_motion, sample_body
+    from dynapose.viz.skeleton import SIDE_COLORS_2D
 
     world = generate_motion("walk", sample_body(np.random.default_rng(0)), 10).joints[5]
     pose = np.stack([world[:, 0], -world[:, 2], world[:, 1] + 4000.0], axis=-1)  # camera frame
