@@ -15,7 +15,7 @@ input is a camera-frame prediction (F, 17, 3) mm:
 
 The truth: world joints (Z up, floor at z = 0 in Human3.6M) and the published cameras, so the
 floor's normal in the camera frame is ``R @ (0, 0, 1)`` and the camera height ``T_z``. Both the
-estimate and the truth are put in the world frame of :func:`dynapose.animation.world.
+estimate and the truth are put in the world frame of :func:`dynapose.scene.floor.
 world_frame_of` (origin on the floor below the camera, Y up), and compared there:
 
 * floor: angle between the normals (deg), camera height error (mm), pitch and roll errors;
@@ -49,7 +49,7 @@ from dynapose.animation import ik
 from dynapose.animation.export import PredictionJoints, export_motion
 from dynapose.animation.quality import jitter, motion_quality
 from dynapose.animation.smooth import smooth, window_frames
-from dynapose.animation.world import estimate_floor, world_frame_of
+from dynapose.scene.floor import estimate_floor, world_frame_of
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared/data/h36m/data_3d_h36m.npz"
 FPS = 50.0

@@ -10,18 +10,19 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from dynapose.animation import export_motion, ik, read_prediction, rotations
+from dynapose.animation import export_motion, ik, read_prediction
 from dynapose.animation.bvh_write import bvh_text
 from dynapose.animation.export import PredictionJoints, read_back
-from dynapose.animation.feet import foot_contacts, foot_skating
 from dynapose.animation.quality import bone_spread, jitter
 from dynapose.animation.smooth import smooth
-from dynapose.animation.world import estimate_floor, fit_plane, world_frame
 from dynapose.camera import look_at
 from dynapose.data.bvh import load_bvh, parse_bvh
 from dynapose.data.synthetic.motion import BodyShape, generate_motion, sample_body
 from dynapose.errors import DynaPoseError
 from dynapose.inference.refine import rigid_bones, sequence_bone_lengths
+from dynapose.scene import rotations
+from dynapose.scene.feet import foot_contacts, foot_skating
+from dynapose.scene.floor import estimate_floor, fit_plane, world_frame
 
 FPS = 50.0
 

@@ -3,8 +3,8 @@
 :func:`export_motion` reads what ``dynapose predict`` wrote (a prediction folder, its
 ``joints.npz`` or ``joints.json``, or a plain ``.npy`` of (F, 17, 3) camera-frame mm) and:
 
-1. finds the floor and the world frame (:mod:`dynapose.animation.world`); a pelvis-relative
-   prediction gets a trajectory from its planted feet (:func:`~dynapose.animation.world.
+1. finds the floor and the world frame (:mod:`dynapose.scene.floor`); a pelvis-relative
+   prediction gets a trajectory from its planted feet (:func:`~dynapose.scene.floor.
    foot_locked_trajectory`);
 2. fills gap frames (no person) by linear interpolation between the frames around them (the
    first/last pose held at the ends): a BVH has a pose in every frame;
@@ -30,17 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from dynapose.animation import ik, rotations
+from dynapose.animation import ik
 from dynapose.animation.bvh_write import UNITS, write_bvh
-from dynapose.animation.feet import foot_locked_trajectory
 from dynapose.animation.quality import motion_quality
 from dynapose.animation.smooth import MODES, Mode, smooth, window_frames
-from dynapose.animation.world import ANKLE_HEIGHT_MM, Origin, estimate_floor, world_frame
 from dynapose.data.bvh import bvh_positions, parse_bvh
 from dynapose.data.keypoints import fill_gaps
 from dynapose.errors import DynaPoseError
 from dynapose.inference.refine import sequence_bone_lengths, with_bone_lengths
 from dynapose.io.atomic import atomic_path, atomic_write_text
+from dynapose.scene import rotations
+from dynapose.scene.feet import foot_locked_trajectory
+from dynapose.scene.floor import ANKLE_HEIGHT_MM, Origin, estimate_floor, world_frame
 from dynapose.skeleton import NUM_JOINTS
 
 #: Largest joint error (mm) the read-back check accepts between the file and the posed joints.

@@ -8,7 +8,7 @@ at the thorax ``neck_base``, ``left_clavicle`` and ``right_clavicle``. So every 
 joint of its own whose rotation sets its direction, and any pose with the rig's bone lengths is
 reproduced exactly; the pelvis and thorax carry the body's orientation.
 
-**Rest pose** (world frame of :mod:`dynapose.animation.world`: Y up, the person faces +Z, +X is
+**Rest pose** (world frame of :mod:`dynapose.scene.floor`: Y up, the person faces +Z, +X is
 their left): a T-pose. Legs straight down, spine, neck and head straight up, hips, clavicles and
 arms straight out sideways, each bone with its length from the clip (rigid bones). End Sites:
 the foot, :data:`FOOT_FORWARD_MM` ahead of the ankle and down to the floor (the 17 joints have
@@ -39,8 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dynapose.animation.rotations import axis_angle, frame_from, shortest_rotation
-from dynapose.animation.world import ANKLE_HEIGHT_MM
+from dynapose.scene.floor import ANKLE_HEIGHT_MM
+from dynapose.scene.rotations import axis_angle, frame_from, shortest_rotation
 from dynapose.skeleton import BONES, NUM_JOINTS
 
 #: Foot End Site: this far ahead of the ankle, mm (down to the floor, ANKLE_HEIGHT_MM).

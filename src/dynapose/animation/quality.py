@@ -7,8 +7,8 @@ All from world joints (F, 17, 3) mm (Y up, floor at y = 0) and the frames that h
 * ``jitter_mm_per_frame2``: the mean size of the joints' acceleration, ``|p(t+1) - 2 p(t) +
   p(t-1)|`` over joints and the frames whose neighbours hold a person, mm per frame squared
   (noise shows up here first: a joint jittering by e mm gives about 2.4 e).
-* ``skating``: :func:`dynapose.animation.feet.foot_skating` with the contacts of
-  :func:`dynapose.animation.feet.foot_contacts`.
+* ``skating``: :func:`dynapose.scene.feet.foot_skating` with the contacts of
+  :func:`dynapose.scene.feet.foot_contacts`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from dynapose.animation.feet import foot_contacts, foot_skating
-from dynapose.animation.world import ANKLE_HEIGHT_MM
+from dynapose.scene.feet import foot_contacts, foot_skating
+from dynapose.scene.floor import ANKLE_HEIGHT_MM
 from dynapose.skeleton import bone_lengths
 
 

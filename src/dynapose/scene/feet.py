@@ -1,15 +1,14 @@
 """What the feet do: contacts per frame, how far a planted foot slides (skating), and a
 trajectory over the ground that follows the planted foot (for pelvis-relative predictions).
 
-World frame of :mod:`dynapose.animation.world`: Y up, the floor at y = 0, millimetres.
+World frame of :mod:`dynapose.scene.floor`: Y up, the floor at y = 0, millimetres.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dynapose.animation.rotations import frame_from
-from dynapose.animation.world import (
+from dynapose.scene.floor import (
     ANKLE_HEIGHT_MM,
     CONTACT_BAND_MM,
     CONTACT_SPEED_MM_S,
@@ -17,6 +16,7 @@ from dynapose.animation.world import (
     runs,
     unit,
 )
+from dynapose.scene.rotations import frame_from
 
 #: Foot locking of pelvis-relative joints: scales of an ankle's height above the lower one (mm)
 #: and of its forward speed relative to the hips (mm/s) in its support weight.

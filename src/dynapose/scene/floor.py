@@ -48,8 +48,8 @@ from typing import Literal
 
 import numpy as np
 
-from dynapose.animation.rotations import unit
 from dynapose.errors import DynaPoseError
+from dynapose.scene.rotations import unit
 
 #: Ankle joint height above the floor when the foot is flat on it, mm (*calibrated*: the
 #: median over 5,214 steps of S1, S5, S6, S7, 75.6 mm; the subjects' own medians range from 57
