@@ -21,6 +21,7 @@ from dynapose.inference.lifted import predict_video_lifted, solve_root_translati
 from dynapose.inference.lifting import default_lifter_path, load_default_lifter
 from dynapose.inference.mediapipe import mediapipe_available
 from dynapose.inference.refine import rigid_bones
+from dynapose.io.video import iter_frames
 from dynapose.skeleton import bone_lengths
 
 FRAMES, H, W = 24, 96, 128
@@ -108,8 +109,12 @@ def test_cli_predict_lifter_writes_outputs_with_gaps(assets: dict[str, Path], ti
     assert result.exit_code == 0, result.output
     assert f"frames without a person: {len(GAPS)}" in result.output
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["joints.csv", "joints.json", "joints.npz", "overlay.mp4", "skeleton3d.mp4",
-                     "viewer.html"]
+    assert names == ["joints.csv", "joints.json", "joints.npz", "overlay.mp4",
+                     "side_by_side.mp4", "skeleton3d.mp4", "viewer.html"]
+    # the side-by-side video: one frame per video frame, three square-ish panels 360 px high
+    panels = list(iter_frames(out / "side_by_side.mp4"))
+    assert len(panels) == FRAMES and panels[0].image.shape[0] == 360
+    assert panels[0].image.shape[1] >= 3 * 360 - 2
     valid = np.array([i not in GAPS for i in range(FRAMES)])
     with np.load(out / "joints.npz") as z:
         assert z["valid"].tolist() == valid.tolist()

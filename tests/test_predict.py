@@ -192,10 +192,11 @@ def test_shared_features_give_the_same_joints(assets: dict[str, Path]) -> None:
 def test_predict_writes_documented_outputs(assets: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     pred = predict_video(assets["mp4"], assets["ckpt"], out, detector="none")
-    names = {"joints.npz", "joints.json", "joints.csv", "overlay.mp4", "skeleton3d.mp4",
-             "viewer.html"}
+    names = {"joints.npz", "joints.json", "joints.csv", "side_by_side.mp4", "overlay.mp4",
+             "skeleton3d.mp4", "viewer.html"}
     assert {p.name for p in out.iterdir()} == names
-    assert set(pred.files) == {"npz", "json", "csv", "overlay", "skeleton3d", "viewer"}
+    assert set(pred.files) == {"npz", "json", "csv", "side_by_side", "overlay", "skeleton3d",
+                               "viewer"}
     assert pred.joints.shape == (20, 17, 3) and np.isfinite(pred.joints).all()
     assert leftovers(tmp_path) == []
 

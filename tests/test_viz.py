@@ -311,3 +311,18 @@ def test_3d_view_in_the_overlay_palette() -> None:
     default = render_skeleton_3d(pose, size=(200, 200), show_axes=False).reshape(-1, 3)
     blue = np.array(SIDE_COLORS_2D["left"])
     assert (np.abs(default.astype(int) - blue).sum(axis=1) < 40).sum() == 0
+
+
+def test_floor_grid_lies_on_the_floor() -> None:
+    """floor_grid's segments lie on the plane up . p + h = 0, centred below the given point."""
+    from dynapose.viz.skeleton import floor_grid
+
+    up = np.array([0.0, -np.cos(0.3), -np.sin(0.3)])  # a camera looking down by 0.3 rad
+    segs = floor_grid(up, 1500.0, np.array([100.0, 200.0, 4000.0]), half=1000.0, step=500.0)
+    pts = segs.reshape(-1, 3)
+    np.testing.assert_allclose(pts @ up + 1500.0, 0.0, atol=1e-6)
+    assert len(segs) == 2 * 5  # 5 lines each way
+    centre = pts.mean(axis=0)
+    below = np.array([100.0, 200.0, 4000.0])
+    below = below - (below @ up + 1500.0) * up
+    np.testing.assert_allclose(centre, below, atol=1e-6)

@@ -15,13 +15,19 @@ from typing import Any
 import numpy as np
 
 from dynapose.errors import DynaPoseError
-from dynapose.inference.prediction import Prediction
+from dynapose.inference.prediction import ROOT_FRAME, Prediction
 from dynapose.io.atomic import atomic_dir
 from dynapose.io.video import iter_frames
+from dynapose.scene.floor import estimate_floor
 from dynapose.skeleton import JOINT_NAMES, PARENTS
 from dynapose.viz import viewer
-from dynapose.viz.skeleton import draw_skeleton_2d, render_skeleton_3d, skeleton_limits
-from dynapose.viz.video import write_video
+from dynapose.viz.skeleton import (
+    draw_skeleton_2d,
+    floor_grid,
+    render_skeleton_3d,
+    skeleton_limits,
+)
+from dynapose.viz.video import side_by_side_frames, write_video
 
 #: Longest side (pixels) of overlay.mp4; larger videos are scaled down to it.
 OVERLAY_MAX_SIDE = 1280
@@ -31,7 +37,10 @@ OVERLAY_MAX_SIDE = 1280
 SKELETON3D_SIZE = (360, 360)
 
 
-VISUALS = ("overlay", "skeleton3d", "viewer")
+#: Visual outputs, the one a person opens first first.
+VISUALS = ("side_by_side", "overlay", "skeleton3d", "viewer")
+#: Height (px) of side_by_side.mp4's three panels.
+SIDE_BY_SIDE_HEIGHT = 360
 
 
 def write_prediction(
@@ -122,6 +131,28 @@ def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, 
     return files
 
 
+def scenery(pred: Prediction) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(floor grid segments (L, 2, 3), pelvis path on the floor (N, 3)), camera frame, mm, for
+    the 3D views: the floor found from the person's feet (:func:`estimate_floor`); the path is
+    None for pelvis-relative joints, both None when the clip does not show a floor."""
+    valid = pred.valid()
+    if valid.sum() < 2:
+        return None, None
+    relative = pred.coordinate_frame == ROOT_FRAME
+    try:
+        floor = estimate_floor(pred.joints, valid, pred.fps if pred.fps > 0 else 25.0,
+                               relative=relative)
+    except DynaPoseError:
+        return None, None
+    pelvis = np.asarray(pred.joints, dtype=np.float64)[valid, 0]
+    dropped = pelvis - (pelvis @ floor.up + floor.camera_height)[:, None] * floor.up
+    centre = dropped.mean(axis=0)
+    reach = float(np.linalg.norm(dropped - centre, axis=1).max())
+    half = 500.0 * math.ceil((reach + 700.0) / 500.0)  # the path and a step around it
+    grid = floor_grid(floor.up, floor.camera_height, centre, half)
+    return grid, None if relative else dropped
+
+
 def write_visuals(
     pred: Prediction,
     video: str | os.PathLike[str],
@@ -131,7 +162,10 @@ def write_visuals(
 ) -> dict[str, Path]:
     """Write the requested visual outputs of `pred` into `folder`; returns their paths.
 
-    overlay.mp4: the video (second decoding pass) with the projected skeleton drawn on each
+    side_by_side.mp4: the video with its 2D skeleton beside the 3D skeleton seen from the
+    camera and from the side, in the overlay's colours, on the floor found from the feet
+    (:mod:`dynapose.scene.floor`) with the pelvis's path over it. overlay.mp4: the video
+    (another decoding pass) with the projected skeleton drawn on each
     frame, scaled down to OVERLAY_MAX_SIDE pixels when larger. skeleton3d.mp4: the 3D skeleton
     animated at the video's frame rate. viewer.html: the interactive viewer with up to
     `viewer_frames` frames embedded as JPEG. Gap frames (no person; :meth:`Prediction.valid`)
@@ -142,6 +176,7 @@ def write_visuals(
     if not visuals:
         return files
     fps = pred.fps if pred.fps > 0 else 25.0
+    floor, path = scenery(pred) if {"side_by_side", "viewer"} & set(visuals) else (None, None)
     want_overlay = "overlay" in visuals
     want_frames = "viewer" in visuals and viewer_frames > 0 and pred.num_frames > 0
     step = max(1, math.ceil(pred.num_frames / viewer_frames)) if want_frames else 0
@@ -171,6 +206,15 @@ def write_visuals(
         else:
             for _ in overlay_frames():
                 pass
+    if "side_by_side" in visuals and pred.num_frames > 0:
+        files["side_by_side"] = folder / "side_by_side.mp4"
+        width, height = pred.video.width, pred.video.height
+        h = SIDE_BY_SIDE_HEIGHT
+        size = (max(2, 2 * round(width * h / height / 2)), h)  # decoded at the panel's height
+        kp = pred.keypoints_2d() * np.array([size[0] / width, size[1] / height], np.float32)
+        panels = side_by_side_frames((f.image for f in iter_frames(video, size=size)), kp,
+                                     pred.joints, height=h, floor=floor, path=path)
+        write_video(panels, files["side_by_side"], fps=fps)
     if "skeleton3d" in visuals:
         files["skeleton3d"] = folder / "skeleton3d.mp4"
         limits = skeleton_limits(pred.joints)
@@ -185,6 +229,7 @@ def write_visuals(
         html = viewer.viewer_html(
             pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
             title=f"DynaPose — {Path(video).name}", meta=pred.header(), times=pred.time,
+            floor=floor, path=path,
         )
         files["viewer"].write_text(html, encoding="utf-8")
     return files

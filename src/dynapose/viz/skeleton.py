@@ -133,14 +133,39 @@ def skeleton_limits(*poses: np.ndarray | None, margin: float = 150.0) -> Limits:
     return tuple((float(c - half), float(c + half)) for c in centre)  # type: ignore[return-value]
 
 
+def floor_grid(up: np.ndarray, camera_height: float, centre: np.ndarray, half: float = 2000.0,
+               step: float = 500.0) -> np.ndarray:
+    """Segments (L, 2, 3) mm, camera frame, of a square grid on the floor: the plane of points p
+    with ``up . p + camera_height == 0`` (`up`: the floor's unit normal in the camera frame,
+    pointing up; `camera_height`: mm). Centred below `centre` (3,) mm, ``half`` mm each way, a
+    line every ``step`` mm."""
+    n = np.asarray(up, dtype=np.float64)
+    n = n / np.linalg.norm(n)
+    helper = np.array([1.0, 0.0, 0.0]) if abs(n[0]) < 0.9 else np.array([0.0, 0.0, 1.0])
+    e1 = np.cross(n, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(n, e1)
+    c = np.asarray(centre, dtype=np.float64)
+    origin = c - (n @ c + camera_height) * n  # `centre` dropped onto the floor
+    ticks = np.arange(-half, half + 1e-6, step)
+    segs = [(origin + t * a - half * b, origin + t * a + half * b)
+            for t in ticks for a, b in ((e1, e2), (e2, e1))]
+    return np.asarray(segs, dtype=np.float64)
+
+
 def _unit_rgb(color: RGB) -> tuple[float, float, float]:
     """An RGB colour 0..255 as matplotlib's 0..1 floats."""
     return (color[0] / 255.0, color[1] / 255.0, color[2] / 255.0)
 
 
+def _to_plot(points: np.ndarray) -> np.ndarray:
+    """Camera-frame points (..., 3) as plot coordinates (x, z, -y): up is up, depth inwards."""
+    return np.stack([points[..., 0], points[..., 2], -points[..., 1]], axis=-1)
+
+
 def _segments(pose: np.ndarray) -> np.ndarray:
     """Bones of one camera-frame pose as plot-space segments (16, 2, 3): (x, z, -y)."""
-    plot = np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
+    plot = _to_plot(pose)
     child = [c for c, _ in BONES]
     parent = [p for _, p in BONES]
     return np.stack([plot[parent], plot[child]], axis=1)
@@ -205,6 +230,19 @@ class Skeleton3DRenderer:
 
     def _color(self, i: int) -> RGB | None:
         return self.colors[i % len(self.colors)]  # type: ignore[return-value]
+
+    def set_scenery(self, floor: np.ndarray | None = None, path: np.ndarray | None = None) -> None:
+        """Fixed scenery drawn behind the skeletons: `floor` segments (L, 2, 3) mm camera frame
+        (:func:`floor_grid`) in grey, and a `path` (N, 3) mm (the trajectory over the floor)
+        as a dark line; drawn once with the axes when the limits are fixed."""
+        if floor is not None and len(floor):
+            grid = Line3DCollection(_to_plot(np.asarray(floor, dtype=np.float64)),
+                                    colors=[(0.6, 0.6, 0.6)], linewidths=0.6, zorder=0)
+            self.ax.add_collection3d(grid)
+        if path is not None and len(path):
+            p = _to_plot(np.asarray(path, dtype=np.float64))
+            self.ax.plot(p[:, 0], p[:, 1], p[:, 2], color=(0.25, 0.25, 0.25), lw=1.2, zorder=1)
+        self._background = None
 
     def set_limits(self, limits: Limits) -> None:
         """Fix the camera-frame axis limits ((x0, x1), (y0, y1), (z0, z1)) mm."""

@@ -186,6 +186,43 @@ def comparison_frames(
         raise ValueError(f"{n} frames for {len(pred)} poses")
 
 
+def side_by_side_frames(
+    frames: Iterable[np.ndarray],
+    points_2d: np.ndarray,
+    joints: np.ndarray,
+    height: int = 360,
+    floor: np.ndarray | None = None,
+    path: np.ndarray | None = None,
+) -> Iterator[np.ndarray]:
+    """Yield, per video frame, [the frame with its 2D skeleton | the 3D skeleton seen from the
+    camera | seen from the side], each `height` px high, in the overlay's left/right colours.
+
+    frames: uint8 (H, W, 3) video frames; points_2d (F, 17, 2) px; joints (F, 17, 3) mm camera
+    frame (NaN: no person, nothing drawn); floor, path: the scenery of
+    :meth:`Skeleton3DRenderer.set_scenery` (floor grid segments and trajectory). The 3D axes
+    are fixed over the clip (fitted to every joint, floor and path).
+    """
+    j3d = np.asarray(joints, dtype=np.float64)
+    j2d = np.asarray(points_2d, dtype=np.float64)
+    h = height + height % 2
+    limits = skeleton_limits(j3d, None if floor is None else floor.reshape(-1, 3)[None],
+                             None if path is None else path[None], margin=100.0)
+    views = []
+    for elev, azim in ((8.0, -90.0), (8.0, 0.0)):  # from the camera, from its right
+        view = Skeleton3DRenderer((h, h), limits, colors=(None,), elev=elev, azim=azim,
+                                  show_axes=False)
+        view.set_scenery(floor, path)
+        views.append(view)
+    blank = np.full((NUM_JOINTS, 3), np.nan)
+    for i, frame in enumerate(frames):
+        if i >= len(j3d):
+            break
+        left, scale = _resize(np.asarray(frame), h)
+        left = draw_skeleton_2d(left, j2d[i] * scale)
+        pose = j3d[i] if np.isfinite(j3d[i]).all() else blank
+        yield np.concatenate([left, *(v.render(pose) for v in views)], axis=1)
+
+
 def comparison_video(
     frames: Iterable[np.ndarray],
     pred3d: np.ndarray,

@@ -60,6 +60,8 @@ def viewer_html(
     title: str = "DynaPose viewer",
     meta: dict[str, Any] | None = None,
     times: np.ndarray | None = None,
+    floor: np.ndarray | None = None,
+    path: np.ndarray | None = None,
 ) -> str:
     """The viewer page for `joints` (F, 17, 3) mm, camera frame, played at `fps`.
 
@@ -68,7 +70,9 @@ def viewer_html(
 
     frames: optional JPEG bytes keyed by frame index (every `frame_step`-th frame); frame i shows
     the image of frame ``i - i % frame_step``. meta: optional JSON shown under "details".
-    times: optional (F,) seconds shown for each frame (default: index / fps).
+    times: optional (F,) seconds shown for each frame (default: index / fps). floor: optional
+    grid segments (L, 2, 3) mm, camera frame, drawn as the floor (else a grid below the
+    skeleton); path: optional (N, 3) mm, the trajectory drawn on it.
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (len(JOINT_NAMES), 3):
@@ -97,6 +101,10 @@ def viewer_html(
         "frameStep": max(1, int(frame_step)),
         "images": images,
         "times": None if times is None else np.round(np.asarray(times, float), 4).tolist(),
+        "floor": None if floor is None else
+        np.round(np.asarray(floor, float).reshape(-1, 6), 1).tolist(),
+        "path": None if path is None else
+        np.round(np.asarray(path, float)[:: max(1, len(path) // 2000)], 1).tolist(),
     }
     encoded = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
     details = json.dumps(meta or {}, indent=1)
@@ -211,7 +219,25 @@ space: play/pause &middot; double-click: reset view</header>
   }
 
   function drawGrid() {
-    ctx.strokeStyle = "#e2e2e2"; ctx.lineWidth = 1;
+    ctx.strokeStyle = "#d0d0d0"; ctx.lineWidth = 1;
+    if (D.floor) {  // the floor found from the feet, and the path over it (camera frame, mm)
+      ctx.beginPath();
+      for (var s = 0; s < D.floor.length; s++) {
+        var g = D.floor[s];
+        var a = project([g[0], -g[1], -g[2]]), b = project([g[3], -g[4], -g[5]]);
+        ctx.moveTo(a[0], a[1]); ctx.lineTo(b[0], b[1]);
+      }
+      ctx.stroke();
+      if (D.path && D.path.length > 1) {
+        ctx.strokeStyle = "#444444"; ctx.lineWidth = 2; ctx.beginPath();
+        for (var k = 0; k < D.path.length; k++) {
+          var q = D.path[k], r = project([q[0], -q[1], -q[2]]);
+          if (k === 0) ctx.moveTo(r[0], r[1]); else ctx.lineTo(r[0], r[1]);
+        }
+        ctx.stroke();
+      }
+      return;
+    }
     var floor = centre[1] - extent, n = 4, step = extent / 2;
     for (var i = -n; i <= n; i++) {
       var a = project([centre[0] + i * step, floor, centre[2] - n * step]);
