@@ -1,10 +1,13 @@
-"""Make docs/img/predict.png, the README's picture: `dynapose predict --lifter` on a rendered video.
+"""Make docs/img/predict.png, the README's picture: `dynapose predict` on a rendered video.
 
 A procedural wave is rendered as one 480x480 video (DynaPose's synthetic renderer, the crop fixed
 for the whole sequence); its exact 2D joints are the keypoint file; the shipped lifter lifts them.
-The picture is one frame of the output's overlay.mp4 beside the same frame of skeleton3d.mp4.
+The picture is one frame of the output's side_by_side.mp4 (video and 2D | 3D from the camera |
+3D from the side, on the floor found from the feet, with the pelvis's path).
 
-    PYTHONPATH=src python docs/img/make_picture.py [WORK_DIR [ACTION SEED AZIMUTH_RAD]]
+    PYTHONPATH=src python docs/img/make_picture.py [WORK_DIR [ACTION SEED AZIMUTH_RAD [--try]]]
+
+(with --try the picture stays in WORK_DIR)
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ def frame_of(video: Path, index: int) -> Image.Image:
 
 def main() -> None:
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/dynapose-picture")
-    action, seed, azimuth = (sys.argv[2:5] if len(sys.argv) > 4 else ("wave", "5", "2.0"))
+    action, seed, azimuth = (sys.argv[2:5] if len(sys.argv) > 4 else ("walk", "3", "2.5"))
     work.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(int(seed))
     body = sample_body(rng)
@@ -42,18 +45,11 @@ def main() -> None:
     video = write_test_video(work / "walk.mp4", clip.frames, fps=50.0)
     np.save(work / "walk-2d.npy", clip.joints2d)
     out = work / "walk-pose"
-    subprocess.run([sys.executable, "-m", "dynapose", "predict", str(video), "--lifter",
+    subprocess.run([sys.executable, "-m", "dynapose", "predict", str(video),
                     "--keypoints", str(work / "walk-2d.npy"), "--out", str(out), "--overwrite"],
                    check=True)
-    index = 60
-    left, right = frame_of(out / "overlay.mp4", index), frame_of(out / "skeleton3d.mp4", index)
-    height = 360
-    left = left.resize((round(left.width * height / left.height), height), Image.LANCZOS)
-    right = right.resize((round(right.width * height / right.height), height), Image.LANCZOS)
-    picture = Image.new("RGB", (left.width + right.width, height), "white")
-    picture.paste(left, (0, 0))
-    picture.paste(right, (left.width, 0))
-    target = Path(__file__).with_name("predict.png")
+    picture = frame_of(out / "side_by_side.mp4", 60)
+    target = work / "predict.png" if len(sys.argv) > 5 else Path(__file__).with_name("predict.png")
     picture.quantize(colors=128).save(target, optimize=True)
     print(f"{target}: {picture.width}x{picture.height}, {target.stat().st_size // 1024} KB")
 
