@@ -338,3 +338,19 @@ def test_image_model_outputs_keep_their_form(tmp_path: Path) -> None:
     assert doc == json.loads(json.dumps(pred.to_json()))
     rows = list(csv.reader(files["csv"].open(newline="")))
     assert all(c != "" for row in rows[1:] for c in row)
+
+
+def test_bench_lift_video_reports_each_stage(tiny_lifter: Path, tmp_path: Path) -> None:
+    """`bench lift --video`: MediaPipe alone, end to end, keypoints to joints, with visuals."""
+    pytest.importorskip("mediapipe")
+    skimage_data = pytest.importorskip("skimage.data")
+    from dynapose.bench.lift import bench_lift_video
+    from dynapose.io.video import write_test_video
+
+    img = skimage_data.astronaut()
+    frames = np.stack([np.roll(img, (0, 4 * i), axis=(0, 1)) for i in range(6)])
+    video = write_test_video(tmp_path / "person.mp4", frames, fps=10.0)
+    result = bench_lift_video(video, tiny_lifter)
+    assert result["mediapipe_2d"]["frames"] == 6 and result["mediapipe_2d"]["found"] >= 5
+    for key in ("end_to_end", "keypoints_to_joints", "end_to_end_with_visuals"):
+        assert result[key]["frames_per_s"] > 0, key
