@@ -54,8 +54,8 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
 
     if read_checkpoint_config(checkpoint)["model"]["name"] == "lifter":
         ctx.invoke(evaluate_lift_cmd, checkpoint=checkpoint, data=data, subjects=(),
-                   cameras=(), flip_tta=True, noise_px=0.0, out=out, overwrite=overwrite,
-                   device=device)
+                   cameras=(), flip_tta=True, noise_px=0.0, detections=None, out=out,
+                   overwrite=overwrite, device=device)
         return
 
     from dynapose.data.store import ClipStore
@@ -81,12 +81,16 @@ def evaluate(ctx: click.Context, checkpoint: str, data: str, split: str, out: st
               help="Average with the mirrored input's prediction.")
 @click.option("--noise-px", type=number(0), default=0.0, show_default=True,
               help="Gaussian noise (std, pixels) added to the 2D, as a detector's would be.")
+@click.option("--detections", default=None, type=click.Path(path_type=str),
+              help="Lift a detector's 2D instead of the projection: a 3d-pose-baseline folder "
+                   "(S*/StackedHourglass/*.h5) or a VideoPose3D data_2d_h36m_<det>.npz.")
 @click.option("--out", "-o", default=None, help="JSON report (default: CHECKPOINT/eval-lift.json).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing report.")
 @device_option()
 def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
                       cameras: tuple[str, ...], flip_tta: bool, noise_px: float,
-                      out: str | None, overwrite: bool, device: str) -> None:
+                      detections: str | None, out: str | None, overwrite: bool,
+                      device: str) -> None:
     """VideoPose3D's protocol: every frame of every camera; P1, P2 per action, and MPJVE."""
     target = Path(out) if out else _report_folder(checkpoint) / "eval-lift.json"
     check_output(target, folder=False, overwrite=overwrite)
@@ -95,6 +99,6 @@ def evaluate_lift_cmd(checkpoint: str, data: str, subjects: tuple[str, ...],
 
     report = evaluate_lifter(checkpoint, data, subjects=csv_values(subjects),
                              cameras=csv_values(cameras), flip_tta=flip_tta, noise_px=noise_px,
-                             device=device)
+                             device=device, detections=detections)
     click.echo(format_report(report))
     click.echo(f"report: {write_report(report, target)}")

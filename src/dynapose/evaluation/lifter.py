@@ -25,6 +25,7 @@ import numpy as np
 
 from dynapose import metrics
 from dynapose.camera import normalize_screen
+from dynapose.data.detections import Detections, load_detections
 from dynapose.data.lift_motion import load_motion
 from dynapose.data.pose_store import PoseStore
 from dynapose.errors import DynaPoseError
@@ -46,9 +47,11 @@ class EvalSequence:
 
 
 def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
-                    cameras: list[str] | None, noise_px: float = 0.0) -> list[EvalSequence]:
+                    cameras: list[str] | None, noise_px: float = 0.0,
+                    detections: Detections | None = None) -> list[EvalSequence]:
     """The held-out sequences of `data`, each as seen by each of its cameras; `noise_px`: the
-    std (pixels) of Gaussian noise added to the 2D (seeded: the same noise every time)."""
+    std (pixels) of Gaussian noise added to the 2D (seeded: the same noise every time);
+    `detections`: a detector's 2D instead of the projection (the 3D targets stay the truth)."""
 
     rng = np.random.default_rng(0)
 
@@ -64,7 +67,10 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if (subjects and s["subject"] not in subjects) or (cameras and
                                                                 s["camera"] not in cameras):
                 continue
-            px = noisy(store.joints2d(i).astype(np.float64))
+            px = store.joints2d(i).astype(np.float64)
+            if detections is not None:
+                px = detections.get(s["subject"], s["action"], s["camera"], len(px))[0]
+            px = noisy(px)
             out.append(EvalSequence(
                 {"subject": s["subject"], "action": s["action"], "camera": s["camera"]},
                 normalize_screen(px, s["width"], s["height"]), store.camera(i).rays(px),
@@ -78,7 +84,10 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if cameras and cam.name not in cameras:
                 continue
             points = cam.world_to_camera(world)
-            px = noisy(cam.project(points))
+            if detections is not None:
+                px = noisy(detections.get(s["subject"], s["action"], cam.name, len(points))[0])
+            else:
+                px = noisy(cam.project(points))
             out.append(EvalSequence(
                 {"subject": s["subject"], "action": s["action"], "camera": cam.name},
                 normalize_screen(px, cam.width, cam.height), cam.rays(px), points))
@@ -94,13 +103,17 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
                     data: str | os.PathLike[str], subjects: list[str] | None = None,
                     cameras: list[str] | None = None, flip_tta: bool = True,
                     max_sequences: int | None = None, noise_px: float = 0.0,
-                    device: str = "auto") -> dict[str, Any]:
+                    device: str = "auto",
+                    detections: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Protocol 1, protocol 2 and MPJVE (mm) of a lifter on held-out sequences.
 
     data: a VideoPose3D npz (ground-truth 2D = projection through the published cameras) or a
     pose store. subjects: default the run's ``val_subjects`` (npz) or every sequence (store).
     noise_px: Gaussian noise (std, pixels) added to the 2D, to see how the lifter and the fits
-    bear detector-like input (0: the protocol's exact 2D). device: where the network runs (auto,
+    bear detector-like input (0: the protocol's exact 2D). detections: a detector's keypoints
+    (:func:`dynapose.data.detections.load_detections`: a 3d-pose-baseline folder or a
+    VideoPose3D 2D npz) lifted instead of the projection; the report's ``two_d`` names the 2D
+    source. device: where the network runs (auto,
     cpu, cuda, cuda:N; the bone and ray fits run on the CPU). Returns the report
     (:mod:`dynapose.evaluation.report`): "overall": {"mpjpe_p1", "p_mpjpe", "mpjve"} (means over
     actions), "per_action": {action: {"mpjpe_p1", "p_mpjpe", "mpjve", "frames"}}, "rigid" and
@@ -117,7 +130,8 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
         subjects = info.get("val_subjects") or ["S8"]
     if noise_px < 0:
         raise DynaPoseError(f"noise_px must be >= 0, got {noise_px}")
-    seqs = _eval_sequences(data, subjects, cameras, noise_px)
+    found = None if detections is None else load_detections(detections, subjects)
+    seqs = _eval_sequences(data, subjects, cameras, noise_px, found)
     if max_sequences is not None:
         seqs = seqs[:max_sequences]
     if not seqs:
@@ -142,7 +156,9 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
         "data": os.fspath(data), "subjects": subjects, "cameras": cameras,
         "flip_tta": flip_tta, "noise_px": noise_px,
         "receptive_field": model.receptive_field, "causal": model.causal,
-        "two_d": "noisy ground-truth projection" if noise_px else "ground-truth projection",
+        "two_d": ("ground-truth projection" if found is None else
+                  f"detections: {found.detector} ({found.source})")
+                 + (f", Gaussian noise {noise_px} px" if noise_px else ""),
         "overall": _means(per_action),
         "frames": int(sum(v["frames"] for v in per_action.values())),
         "sequences": len(seqs),

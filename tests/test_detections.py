@@ -1,0 +1,138 @@
+"""A detector's 2D keypoints as the lifter's input: reading, lining up with the 3D, evaluating."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from dynapose.cli import main
+from dynapose.data.detections import MPII16_TO_H36M, from_mpii16, load_detections
+from dynapose.data.lift_motion import load_motion
+from dynapose.data.pose_store import PoseStoreWriter
+from dynapose.errors import DynaPoseError
+from dynapose.evaluation.lifter import evaluate_lifter
+from dynapose.io.checkpoint import save_checkpoint
+from dynapose.models import build_model
+from dynapose.skeleton import JOINT_NAMES
+
+# MPII-16 index of each Human3.6M joint but the neck, written out by hand (the oracle).
+_BY_NAME = {"pelvis": 6, "right_hip": 2, "right_knee": 1, "right_ankle": 0, "left_hip": 3,
+            "left_knee": 4, "left_ankle": 5, "spine": 7, "thorax": 8, "head": 9,
+            "left_shoulder": 13, "left_elbow": 14, "left_wrist": 15, "right_shoulder": 12,
+            "right_elbow": 11, "right_wrist": 10}
+
+
+def to_mpii16(h36m: np.ndarray) -> np.ndarray:
+    """Human3.6M-order 2D (T, 17, 2) -> MPII-16 (T, 16, 2), as a detector's file holds it."""
+    out = np.zeros((len(h36m), 16, 2))
+    for name, index in _BY_NAME.items():
+        out[:, index] = h36m[:, JOINT_NAMES.index(name)]
+    return out
+
+
+def _write(folder: Path, name: str, poses: np.ndarray) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with h5py.File(folder / name, "w") as f:
+        f["poses"] = poses
+    return folder / name
+
+
+def test_mpii16_mapping_and_the_estimated_neck() -> None:
+    mpii = np.arange(16 * 2, dtype=np.float64).reshape(1, 16, 2)
+    h36m = from_mpii16(mpii)
+    for name, index in _BY_NAME.items():
+        np.testing.assert_array_equal(h36m[0, JOINT_NAMES.index(name)], mpii[0, index])
+    neck = JOINT_NAMES.index("neck")
+    np.testing.assert_allclose(h36m[0, neck], (mpii[0, 8] + mpii[0, 9]) / 2)
+    assert MPII16_TO_H36M.count(None) == 1
+    assert to_mpii16(h36m)[0].tolist() == mpii[0].tolist()
+
+
+def test_folder_layout_names_and_errors(tmp_path: Path) -> None:
+    root = tmp_path / "dets"
+    poses = np.random.default_rng(0).uniform(0, 1000, (30, 16, 2))
+    _write(root / "S9" / "StackedHourglass", "Walking_1.54138969.h5", poses)
+    _write(root / "S9" / "StackedHourglass", "Walking.55011271.h5", poses[:20])
+    (root / "S9" / "MyPoses" / "3D_positions").mkdir(parents=True)  # not a detector: ignored
+    dets = load_detections(root)
+    assert dets.detector == "StackedHourglass"
+    px, conf = dets.get("S9", "Walking 1", "54138969", 30)
+    np.testing.assert_allclose(px, from_mpii16(poses)) and conf is None
+    with pytest.raises(DynaPoseError, match="have 20 frames, the 3D sequence 25"):
+        dets.get("S9", "Walking", "55011271", 25)
+    with pytest.raises(DynaPoseError, match="no detections for S9 'Sitting'"):
+        dets.get("S9", "Sitting", "54138969", 30)
+    with pytest.raises(DynaPoseError, match="no detections for subject S11"):
+        load_detections(root, ["S11"])
+    bad = tmp_path / "bad"
+    _write(bad / "S1" / "SH", "Walking.99.h5", poses)
+    with pytest.raises(DynaPoseError, match="unknown camera '99'") as err:
+        load_detections(bad)
+    assert "Walking.99.h5" in str(err.value)
+    wrong = tmp_path / "wrong"
+    _write(wrong / "S1" / "SH", "Walking.54138969.h5", np.zeros((5, 17, 2)))
+    with pytest.raises(DynaPoseError, match=r"\(T, 16, 2\) MPII-16"):
+        load_detections(wrong)
+    nan = tmp_path / "nan"
+    holes = poses.copy()
+    holes[7, 3] = np.nan
+    _write(nan / "S1" / "SH", "Walking.54138969.h5", holes)
+    with pytest.raises(DynaPoseError, match="frame 7 holds NaN"):
+        load_detections(nan)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DynaPoseError, match="no <subject>/<detector>"):
+        load_detections(tmp_path / "empty")
+    with pytest.raises(DynaPoseError, match="3d-pose-baseline folder"):
+        load_detections(tmp_path / "dets.txt")
+
+
+def _store_and_detections(tmp_path: Path) -> tuple[Path, Path]:
+    """A pose store of procedural motion and a detections folder holding its own 2D (what a
+    perfect detector would give, MPII-16 without the neck)."""
+    motion = load_motion("synthetic:2:90", ["synth-0"])
+    store, dets = tmp_path / "poses", tmp_path / "dets"
+    with PoseStoreWriter(store) as w:
+        for s in motion.sequences:
+            world = motion.world[s["start"]: s["start"] + s["frames"]].astype(np.float64)
+            cam = motion.cameras[s["cameras"][0]]
+            points = cam.world_to_camera(world)
+            px = cam.project(points)
+            w.add(points, px, camera=cam, subject="synth-0", action=s["action"], fps=50,
+                  split="test")
+            name = f"{s['action'].replace(' ', '_')}.{cam.name}.h5"
+            _write(dets / "synth-0" / "Perfect", name, to_mpii16(px))
+    return store, dets
+
+
+def test_evaluation_on_detections_names_its_2d(tmp_path: Path) -> None:
+    store, dets = _store_and_detections(tmp_path)
+    model = build_model("lifter", filter_widths=[3, 3], channels=16)
+    truth = evaluate_lifter(model, store, flip_tta=False, device="cpu")
+    found = evaluate_lifter(model, store, flip_tta=False, device="cpu", detections=dets)
+    assert truth["two_d"] == "ground-truth projection"
+    assert found["two_d"].startswith("detections: Perfect")
+    assert found["frames"] == truth["frames"] > 0
+    # the same 2D but for the estimated neck: close, not equal
+    a, b = truth["overall"]["mpjpe_p1"], found["overall"]["mpjpe_p1"]
+    assert a != b and abs(a - b) < 0.2 * a
+    short = tmp_path / "short"
+    for file in dets.rglob("*.h5"):
+        with h5py.File(file) as f:
+            poses = np.asarray(f["poses"])
+        _write(short / "synth-0" / "Perfect", file.name, poses[:-3])
+    ckpt = save_checkpoint(tmp_path / "ckpt", model)
+    report = tmp_path / "report.json"
+    res = CliRunner().invoke(main, ["evaluate-lift", "--checkpoint", str(ckpt), "--data",
+                                    str(store), "--detections", str(short), "--out",
+                                    str(report), "--device", "cpu"])
+    assert res.exit_code == 2 and "frames, the 3D sequence 90" in res.output
+    assert str(short) in res.output and not report.exists()
+    res = CliRunner().invoke(main, ["evaluate-lift", "--checkpoint", str(ckpt), "--data",
+                                    str(store), "--detections", str(dets), "--out",
+                                    str(report), "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert "detections: Perfect" in report.read_text()
