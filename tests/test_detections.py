@@ -136,3 +136,35 @@ def test_evaluation_on_detections_names_its_2d(tmp_path: Path) -> None:
                                     str(report), "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert "detections: Perfect" in report.read_text()
+
+
+def test_videopose3d_npz_confidences_reach_a_lifter_that_takes_them(tmp_path: Path) -> None:
+    """A third channel in a VideoPose3D npz is the detector's confidence: a lifter built with
+    ``confidence: true`` is given it (1.0 is what it sees with ground-truth 2D)."""
+    from dynapose.data.h36m_cameras import CAMERA_IDS
+    from dynapose.data.pose_store import PoseStore
+
+    store, _ = _store_and_detections(tmp_path)
+    poses = PoseStore(store)
+
+    def npz(name: str, confidence: float) -> Path:
+        positions: dict[str, dict[str, list[np.ndarray]]] = {"synth-0": {}}
+        for i, s in enumerate(poses.sequences):
+            px = poses.joints2d(i).astype(np.float64)
+            with_conf = np.concatenate([px, np.full((*px.shape[:2], 1), confidence)], axis=-1)
+            cams = [np.zeros_like(with_conf) for _ in CAMERA_IDS]
+            cams[CAMERA_IDS.index(s["camera"])] = with_conf
+            positions["synth-0"][s["action"]] = cams
+        path = tmp_path / f"data_2d_h36m_{name}.npz"
+        np.savez_compressed(path, positions_2d=positions, metadata={"layout_name": "h36m"})
+        return path
+
+    model = build_model("lifter", filter_widths=[3, 3], channels=16, confidence=True)
+    truth = evaluate_lifter(model, store, flip_tta=False, device="cpu")
+    sure = evaluate_lifter(model, store, flip_tta=False, device="cpu",
+                           detections=npz("sure", 1.0))
+    unsure = evaluate_lifter(model, store, flip_tta=False, device="cpu",
+                             detections=npz("unsure", 0.3))
+    assert sure["two_d"].startswith("detections: sure")
+    assert sure["overall"]["mpjpe_p1"] == pytest.approx(truth["overall"]["mpjpe_p1"], rel=1e-9)
+    assert unsure["overall"]["mpjpe_p1"] != pytest.approx(sure["overall"]["mpjpe_p1"], rel=1e-6)

@@ -130,7 +130,7 @@ def _read_h5_folder(root: Path, subjects: list[str] | None) -> Detections:
 
 def _read_npz(path: Path, subjects: list[str] | None) -> Detections:
     """VideoPose3D's 2D npz (see the module docstring)."""
-    data, metadata = load_npz_2d(path)
+    data, metadata = load_npz_2d(path, keep_confidence=True)
     pixels: dict[tuple[str, str, str], np.ndarray] = {}
     confidence: dict[tuple[str, str, str], np.ndarray] = {}
     for subject in subjects or sorted(data):

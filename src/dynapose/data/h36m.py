@@ -580,12 +580,13 @@ def load_npz_3d(path: str | os.PathLike[str]) -> dict[str, dict[str, np.ndarray]
 
 
 def load_npz_2d(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str], keep_confidence: bool = False,
 ) -> tuple[dict[str, dict[str, list[np.ndarray]]], dict[str, Any]]:
     """VideoPose3D 2D keypoints: ({subject: {action: [per camera (T, J, 2) px]}}, metadata).
 
     Cameras are in :data:`CAMERA_IDS` order; `metadata` is the file's dict (``num_joints``,
-    ``keypoints_symmetry``, ...).
+    ``keypoints_symmetry``, ...). `keep_confidence` keeps a third channel (the detector's
+    confidence) where the file has one: (T, J, 3).
     """
     path = Path(path)
     data = _check_nested(read_npz_entry(path, "positions_2d"), path, "positions_2d")
@@ -605,7 +606,8 @@ def load_npz_2d(
                     "of numbers",
                     path,
                 )
-            out[subject][action] = [a[..., :2].astype(np.float64) for a in arrays]
+            channels = 3 if keep_confidence else 2
+            out[subject][action] = [a[..., :channels].astype(np.float64) for a in arrays]
     return out, metadata
 
 

@@ -44,6 +44,7 @@ class EvalSequence:
     keypoints: np.ndarray  # (T, 17, 2) normalised coordinates: the lifter's input
     rays: np.ndarray  # (T, 17, 2) the same 2D as undistorted rays (x/z, y/z), for lift_fit
     target: np.ndarray  # (T, 17, 3) camera-frame joints, mm
+    confidence: np.ndarray | None = None  # (T, 17) a detector's confidences, where it gives them
 
 
 def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
@@ -68,13 +69,14 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
                                                                 s["camera"] not in cameras):
                 continue
             px = store.joints2d(i).astype(np.float64)
+            conf = None
             if detections is not None:
-                px = detections.get(s["subject"], s["action"], s["camera"], len(px))[0]
+                px, conf = detections.get(s["subject"], s["action"], s["camera"], len(px))
             px = noisy(px)
             out.append(EvalSequence(
                 {"subject": s["subject"], "action": s["action"], "camera": s["camera"]},
                 normalize_screen(px, s["width"], s["height"]), store.camera(i).rays(px),
-                store.joints3d(i).astype(np.float64)))
+                store.joints3d(i).astype(np.float64), conf))
         return out
     motion = load_motion(path, subjects)
     for s in motion.sequences:
@@ -84,13 +86,15 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if cameras and cam.name not in cameras:
                 continue
             points = cam.world_to_camera(world)
+            conf = None
             if detections is not None:
-                px = noisy(detections.get(s["subject"], s["action"], cam.name, len(points))[0])
+                px, conf = detections.get(s["subject"], s["action"], cam.name, len(points))
             else:
-                px = noisy(cam.project(points))
+                px = cam.project(points)
+            px = noisy(px)
             out.append(EvalSequence(
                 {"subject": s["subject"], "action": s["action"], "camera": cam.name},
-                normalize_screen(px, cam.width, cam.height), cam.rays(px), points))
+                normalize_screen(px, cam.width, cam.height), cam.rays(px), points, conf))
     return out
 
 
@@ -140,7 +144,9 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     kinds = ("network", "rigid", "fitted")
     sums: dict[str, dict[str, np.ndarray]] = {k: defaultdict(lambda: np.zeros(5)) for k in kinds}
     for seq in seqs:
-        pred = lift_sequence(model, seq.keypoints, flip_tta=flip_tta)
+        # a lifter that takes confidences gets the detector's (1.0 where there are none)
+        conf = seq.confidence if model.config["confidence"] else None
+        pred = lift_sequence(model, seq.keypoints, conf, flip_tta=flip_tta)
         if not np.isfinite(pred).all():  # the metrics' SVD would fail on them
             raise DynaPoseError("the lifter returns NaN or infinite joints",
                                 None if isinstance(checkpoint, TemporalLifter) else checkpoint)
