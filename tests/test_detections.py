@@ -61,7 +61,8 @@ def test_folder_layout_names_and_errors(tmp_path: Path) -> None:
     dets = load_detections(root)
     assert dets.detector == "StackedHourglass"
     px, conf = dets.get("S9", "Walking 1", "54138969", 30)
-    np.testing.assert_allclose(px, from_mpii16(poses)) and conf is None
+    np.testing.assert_allclose(px, from_mpii16(poses))
+    assert conf is None
     with pytest.raises(DynaPoseError, match="have 20 frames, the 3D sequence 25"):
         dets.get("S9", "Walking", "55011271", 25)
     with pytest.raises(DynaPoseError, match="no detections for S9 'Sitting'"):

@@ -82,7 +82,7 @@ import numpy as np
 from dynapose.data.h36m import load_npz_2d
 from dynapose.data.h36m_cameras import CAMERA_IDS
 from dynapose.errors import DynaPoseError
-from dynapose.io.npy import load_npy, load_npz_array, npz_members
+from dynapose.io.npy import load_npy, load_npz_array, npz_members, short_reason
 from dynapose.skeleton import NUM_JOINTS
 
 #: How far the head top lies beyond the eyes/ears centre, as a share of the thorax-to-eyes
@@ -284,10 +284,6 @@ def load_keypoint_array(path: str | os.PathLike[str]) -> np.ndarray:
     return load_npz_array(path, "keypoints")
 
 
-def _short(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:200] or type(exc).__name__
-
-
 def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) -> Keypoints2D:
     """COCO-17 keypoints JSON (results list or dict with ``annotations``) -> Keypoints2D.
 
@@ -304,7 +300,7 @@ def read_coco_json(path: str | os.PathLike[str], num_frames: int | None = None) 
     except RecursionError as exc:
         raise DynaPoseError("not COCO keypoints JSON (nested too deeply)", path) from exc
     except OSError as exc:
-        raise DynaPoseError(f"unreadable keypoint file ({_short(exc)})", path) from exc
+        raise DynaPoseError(f"unreadable keypoint file ({short_reason(exc)})", path) from exc
     images: list[Any] | None = None
     if isinstance(data, dict):
         if "annotations" not in data:

@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from dynapose.errors import DynaPoseError
 from dynapose.io.atomic import atomic_write_text
 
 FORMAT = "dynapose-eval"
@@ -31,13 +30,10 @@ def report_header(family: str) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "family": family}
 
 
-def write_report(report: dict[str, Any], path: str | os.PathLike[str],
-                 overwrite: bool = True) -> Path:
-    """Write `report` as JSON, atomically (a failure leaves any earlier file as it was);
-    with overwrite False an existing file is refused."""
+def write_report(report: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write `report` as JSON, atomically (a failure leaves any earlier file as it was). The
+    commands check the path first (:func:`dynapose.io.atomic.check_output`)."""
     path = Path(path)
-    if not overwrite and path.exists():
-        raise DynaPoseError("already exists (pass --overwrite to replace it)", path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     return path

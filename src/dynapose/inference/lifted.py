@@ -77,11 +77,6 @@ from dynapose.io.video import frame_times, probe_video
 from dynapose.models.lifter import TemporalLifter
 
 
-def _frame_times(video: Path) -> list[float]:
-    """Each frame's time (s), decoding the whole video (no pixels converted)."""
-    return frame_times(video).tolist()
-
-
 def _keypoints(video: Path,
                keypoints: str | os.PathLike[str] | np.ndarray | Keypoints2D | None,
                sequence: str | None) -> tuple[Keypoints2D, list[float], str | None]:
@@ -93,7 +88,7 @@ def _keypoints(video: Path,
         times: list[float] = []
         kp = detect_keypoints_mediapipe(video, times=times)
         return kp, times, None
-    times = _frame_times(video)
+    times = frame_times(video).tolist()  # decoded, no pixels converted
     if isinstance(keypoints, Keypoints2D):
         return keypoints, times, None
     if isinstance(keypoints, np.ndarray):

@@ -23,7 +23,8 @@ from dynapose.errors import DynaPoseError
 MAGIC = b"\x93NUMPY"
 
 
-def _short(exc: BaseException) -> str:
+def short_reason(exc: BaseException) -> str:
+    """An exception's message on one line, at most 200 characters (for a DynaPoseError)."""
     return " ".join(str(exc).split())[:200] or type(exc).__name__
 
 
@@ -45,7 +46,8 @@ def read_header(f: IO[bytes], source: str | os.PathLike[str], what: str = "array
         shape, fortran, dtype = readers[version](f)
     except Exception as exc:  # numpy parses the (<= 10 kB) header text in many steps, and a
         # corrupt one fails in any of them (ValueError, SyntaxError, tokenize.TokenError, ...)
-        raise DynaPoseError(f"{what} has a corrupt .npy header ({_short(exc)})", source) from exc
+        raise DynaPoseError(f"{what} has a corrupt .npy header ({short_reason(exc)})",
+                            source) from exc
     return tuple(int(n) for n in shape), bool(fortran), dtype
 
 
@@ -94,7 +96,8 @@ def load_npy(path: str | os.PathLike[str], mmap: bool = False) -> np.ndarray:
                                  order="F" if fortran else "C", offset=offset)
             return _array(f.read(), shape, fortran, dtype)
     except OSError as exc:
-        raise DynaPoseError(f"unreadable array ({exc.strerror or _short(exc)})", path) from exc
+        raise DynaPoseError(f"unreadable array ({exc.strerror or short_reason(exc)})",
+                            path) from exc
 
 
 def read_npz_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
@@ -118,7 +121,7 @@ def npz_members(path: str | os.PathLike[str]) -> dict[str, str]:
         with zipfile.ZipFile(path) as archive:
             return {n.removesuffix(".npy"): n for n in archive.namelist()}
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise DynaPoseError(f"not an .npz file ({_short(exc)})", path) from exc
+        raise DynaPoseError(f"not an .npz file ({short_reason(exc)})", path) from exc
 
 
 def npz_member(path: str | os.PathLike[str], key: str) -> str:
@@ -143,4 +146,4 @@ def load_npz_array(path: str | os.PathLike[str], key: str) -> np.ndarray:
             return read_npz_member(archive, archive.getinfo(member), path, f"entry {key!r}")
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError,
             RuntimeError, zlib.error) as exc:
-        raise DynaPoseError(f"unreadable entry {key!r} ({_short(exc)})", path) from exc
+        raise DynaPoseError(f"unreadable entry {key!r} ({short_reason(exc)})", path) from exc

@@ -189,8 +189,6 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-
-
 def _display_matrix(frame: av.VideoFrame) -> np.ndarray | None:
     """The frame's 3x3 display matrix (int32, FFmpeg's layout: 16.16 fixed point), or None."""
     for data in getattr(frame, "side_data", ()):
