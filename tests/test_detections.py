@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -169,3 +170,110 @@ def test_videopose3d_npz_confidences_reach_a_lifter_that_takes_them(tmp_path: Pa
     assert sure["two_d"].startswith("detections: sure")
     assert sure["overall"]["mpjpe_p1"] == pytest.approx(truth["overall"]["mpjpe_p1"], rel=1e-9)
     assert unsure["overall"]["mpjpe_p1"] != pytest.approx(sure["overall"]["mpjpe_p1"], rel=1e-6)
+
+
+# -- training on detections ---------------------------------------------------------------
+
+def _h36m_like(tmp_path: Path, perfect: bool = True) -> tuple[Path, Path]:
+    """A data_3d_h36m-style npz of procedural motion for S1 and S5 (filmed by their Human3.6M
+    cameras) and a 3d-pose-baseline folder of what a perfect detector finds in it."""
+    from dynapose.data.h36m_cameras import CAMERA_IDS, camera
+    from dynapose.skeleton import H36M_32_TO_17
+
+    motion = load_motion("synthetic:4:60")
+    positions: dict[str, dict[str, np.ndarray]] = {"S1": {}, "S5": {}}
+    dets = tmp_path / "dets"
+    for k, s in enumerate(motion.sequences):
+        subject = "S1" if k < 3 else "S5"
+        world = motion.world[s["start"]: s["start"] + s["frames"]].astype(np.float64)
+        full = np.zeros((len(world), 32, 3))
+        full[:, list(H36M_32_TO_17)] = world
+        action = s["action"].title()
+        positions[subject][action] = (full / 1000).astype(np.float32)
+        for cam_id in CAMERA_IDS:
+            cam = camera(subject, cam_id)
+            px = cam.project(cam.world_to_camera(world))
+            _write(dets / subject / "Perfect", f"{action.replace(' ', '_')}.{cam_id}.h5",
+                   to_mpii16(px))
+    npz = tmp_path / "data_3d_h36m.npz"
+    np.savez(npz, positions_3d=np.array(positions, dtype=object))
+    return npz, dets
+
+
+def test_detection_batches_match_the_projection_a_perfect_detector_gives(tmp_path: Path) -> None:
+    """Perfect detections give the projected batch's inputs (but for the estimated neck) and
+    the same targets, mirrored alike: the 2D about the principal point, the 3D about x = 0."""
+    from dynapose.config import load_lift_config
+    from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+    from dynapose.training.lift_detections import detected_inputs, training_batch
+
+    npz, dets = _h36m_like(tmp_path)
+    motion = load_motion(npz, ["S1", "S5"])
+    detected = detected_inputs(motion, load_detections(dets, ["S1", "S5"]))
+    cams = camera_tensors(motion.cameras)
+    not_neck = [j for j in range(17) if JOINT_NAMES[j] != "neck"]
+    for flip in (0.0, 1.0):
+        config = load_lift_config("lift-quick", overrides={"receptive_field": 27, "flip": flip,
+                                                           "train_subjects": ["S1", "S5"],
+                                                           "val_subjects": []})
+        frame, seq, cam = sample_windows(motion, 64, np.random.default_rng(1))
+        projected, target = make_batch(motion, cams, frame, seq, cam, config,
+                                       np.random.default_rng(2))
+        found, found_target, conf = training_batch(motion, cams, frame, seq, cam, config,
+                                                   np.random.default_rng(2), detected=detected,
+                                                   share=1.0)
+        assert conf is None and found.shape == projected.shape
+        # within 0.002 of the normalised width (1 px): the lens's tangential term is not
+        # mirror-symmetric
+        np.testing.assert_allclose(found[:, :, not_neck], projected[:, :, not_neck], atol=2e-3)
+        np.testing.assert_allclose(found_target, target, atol=1e-3)
+        assert (found[:, :, JOINT_NAMES.index("neck")]
+                - projected[:, :, JOINT_NAMES.index("neck")]).abs().max() > 1e-3
+
+
+def test_train_lift_on_detections_end_to_end_and_its_bad_input(tmp_path: Path) -> None:
+    npz, dets = _h36m_like(tmp_path)
+    base = ["train-lift", "--data", str(npz), "--detections", str(dets), "--preset",
+            "lift-quick", "--train-subjects", "S1", "--val-subjects", "S5", "--device", "cpu",
+            "--quiet", "--samples-per-epoch", "512", "--epochs", "1"]
+    run = tmp_path / "run"
+    res = CliRunner().invoke(main, [*base, "--out", str(run), "--detection-share", "0.5"])
+    assert res.exit_code == 0, res.output
+    report = (run / "eval.json").read_text()
+    assert "detections: Perfect" in report
+    assert "Perfect" in (run / "checkpoint" / "config.json").read_text()
+    assert str(dets) in (run / "run.json").read_text()
+
+    def refused(detections: Path, match: str, *extra: str) -> None:
+        out = tmp_path / f"out-{detections.name}"
+        args = [a if a != str(dets) else str(detections) for a in base]
+        res = CliRunner().invoke(main, [*args, *extra, "--out", str(out)])
+        lines = [ln for ln in res.output.splitlines() if ln.strip()]
+        assert res.exit_code == 2 and len(lines) == 1, res.output
+        assert match in lines[0] and str(detections) in lines[0], lines[0]
+        assert not out.exists()
+
+    def variant(name: str, change: Any) -> Path:
+        root = tmp_path / name
+        for file in dets.rglob("*.h5"):
+            with h5py.File(file) as f:
+                poses = np.asarray(f["poses"])
+            rel = file.relative_to(dets)
+            result = change(rel, poses)
+            if result is not None:
+                _write(root / rel.parent, rel.name, result)
+        return root
+
+    refused(variant("short", lambda rel, p: p[:-2]), "frames, the 3D sequence 60")
+    refused(variant("joints", lambda rel, p: np.zeros((len(p), 17, 2))), "MPII-16")
+    with_nan = variant("nan", lambda rel, p: np.where(np.arange(len(p))[:, None, None] == 5,
+                                                      np.nan, p))
+    refused(with_nan, "frame 5 holds NaN")
+    refused(variant("nos5", lambda rel, p: None if rel.parts[0] == "S5" else p),
+            "no detections for subject S5")
+    refused(variant("nowalk", lambda rel, p: None if rel.name.startswith("Walk") else p),
+            "no detections for S1 'Walk 0'")
+    renamed = variant("badcam", lambda rel, p: p)
+    first = next(renamed.rglob("*.h5"))
+    first.rename(first.with_name(first.name.split(".")[0] + ".12345678.h5"))
+    refused(renamed, "unknown camera")

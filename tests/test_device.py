@@ -105,8 +105,22 @@ def test_autocast_and_precision_checks_on_the_cpu() -> None:
     with dev.autocast(cpu, "fp32"):
         assert (a @ b).dtype == torch.float32
     dev.check_precision("bf16", cpu)
-    with pytest.raises(DynaPoseError, match="precision must be fp32 or bf16"):
+    with pytest.raises(DynaPoseError, match="precision must be auto, fp32 or bf16"):
         dev.check_precision("fp16", cpu)
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_computes_it(monkeypatch) -> None:
+    """On a CPU without AVX512-BF16/AMX bfloat16 autocast is emulated (about 20x slower than
+    float32 on an AVX2 EPYC): ``auto`` then trains in float32; bf16 and fp32 stay as asked."""
+    cpu = torch.device("cpu")
+    a, b = torch.randn(4, 8), torch.randn(8, 3)
+    for native, expected in ((False, "fp32"), (True, "bf16")):
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda n=native: n)
+        assert dev.resolve_precision("auto", cpu) == expected
+        assert dev.resolve_precision("fp32", cpu) == "fp32"
+        assert dev.resolve_precision("bf16", cpu) == "bf16"
+        with dev.autocast(cpu, "auto"):
+            assert (a @ b).dtype == (torch.bfloat16 if native else torch.float32)
 
 
 def test_out_of_memory_becomes_one_line_naming_the_batch() -> None:
@@ -139,7 +153,7 @@ def test_settings_files_choose_the_device(tmp_path: Path) -> None:
     with pytest.raises(DynaPoseError, match="unknown device"):
         load_lift_config("lift-quick", bad)
     bad.write_text("precision: fp16\n")
-    with pytest.raises(DynaPoseError, match="precision must be fp32 or bf16"):
+    with pytest.raises(DynaPoseError, match="precision must be auto, fp32 or bf16"):
         load_config("quick", bad)
 
 

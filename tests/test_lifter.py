@@ -491,7 +491,7 @@ def test_config_errors(tmp_path: Path) -> None:
     with pytest.raises(DynaPoseError, match="unknown setting"):
         load_lift_config("lift-quick", bad)
     bad.write_text("precision: fp16\n")
-    with pytest.raises(DynaPoseError, match=r"bad\.yaml: precision must be fp32 or bf16"):
+    with pytest.raises(DynaPoseError, match=r"bad\.yaml: precision must be auto, fp32 or bf16"):
         load_lift_config("lift-quick", bad)
     with pytest.raises(DynaPoseError, match="not a VideoPose3D"):
         load_motion(tmp_path / "nothing.txt")

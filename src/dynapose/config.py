@@ -156,7 +156,7 @@ def device_checks(device: str, precision: str) -> list[tuple[bool, str, str]]:
     problem = check_device_spec(device)
     return [(problem is None, f"device: {problem}", "device"),
             (precision in PRECISIONS,
-             f"precision must be {' or '.join(PRECISIONS)}, got {precision!r}", "precision")]
+             f"precision must be auto, fp32 or bf16, got {precision!r}", "precision")]
 
 
 #: Settings that say where and how a run computes, not what: a run may resume with them changed
@@ -261,6 +261,7 @@ class LiftConfig:
     body_scale: float = 0.0  # std of a per-window factor on every bone (the person's size)
     posture_deg: float = 0.0  # std (degrees, per axis) of a per-window turn of each body part
     keep_feet_on_floor: bool = True  # after scaling, shift the body so its feet touch the floor
+    detection_share: float = 1.0  # with detections: share of windows from them (rest: projected)
     val_windows: int = 4096  # fixed validation windows scored each epoch
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
@@ -287,6 +288,8 @@ class LiftConfig:
              "samples_per_epoch"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)", "dropout"),
             (0 <= self.flip <= 1, "flip must be in [0, 1]", "flip"),
+            (0 <= self.detection_share <= 1, "detection_share must be in [0, 1]",
+             "detection_share"),
             (self.lr > 0, "lr must be > 0", "lr"),
             (0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr", "lr_end"),
             (0 < self.bn_momentum <= 1 and 0 < self.bn_momentum_end <= 1,

@@ -26,8 +26,9 @@ from dynapose.errors import DynaPoseError
 
 #: The device specs every ``--device`` option and ``device:`` setting accepts.
 DEVICE_SPECS = "auto, cpu, cuda or cuda:N"
-#: Training precisions: float32 throughout, or the forward/backward under bfloat16 autocast.
-PRECISIONS = ("fp32", "bf16")
+#: Training precisions: float32 throughout, the forward/backward under bfloat16 autocast, or
+#: auto: bfloat16 where the device computes it natively, else float32 (:func:`resolve_precision`).
+PRECISIONS = ("auto", "fp32", "bf16")
 
 _SPEC = re.compile(r"^(auto|cpu|cuda)(:(\d+))?$")
 
@@ -107,10 +108,27 @@ def process_group_backend(device: torch.device) -> str:
     return "nccl" if is_cuda(device) else "gloo"
 
 
+def native_bf16(device: torch.device | str) -> bool:
+    """Whether `device` does bfloat16 matrix products in hardware: a GPU that supports them,
+    or a CPU with AVX512-BF16 or AMX. Elsewhere (AVX2-only CPUs) oneDNN emulates them and a
+    bfloat16 training step is about 20x slower than float32 (docs/results.md)."""
+    if is_cuda(device):
+        return bool(torch.cuda.is_bf16_supported())
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The precision a run uses on `device`: ``"auto"`` is bf16 where the hardware computes it
+    (:func:`native_bf16`) and fp32 elsewhere; fp32 and bf16 are kept as asked."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
 def check_precision(precision: str, device: torch.device) -> None:
     """Refuse a precision the device cannot run (one line saying what to use instead)."""
     if precision not in PRECISIONS:
-        raise DynaPoseError(f"precision must be {' or '.join(PRECISIONS)}, got {precision!r}")
+        raise DynaPoseError(f"precision must be auto, fp32 or bf16, got {precision!r}")
     if precision == "bf16" and is_cuda(device) and not torch.cuda.is_bf16_supported():
         raise DynaPoseError(f"{device} ({torch.cuda.get_device_name(device)}) has no bfloat16 "
                             "support: use precision fp32")
@@ -118,9 +136,10 @@ def check_precision(precision: str, device: torch.device) -> None:
 
 def autocast(device: torch.device, precision: str = "fp32") -> AbstractContextManager[Any]:
     """The forward pass's precision: bfloat16 autocast for ``"bf16"`` (matrix products and
-    convolutions in bfloat16, reductions and the weights in float32), nothing for ``"fp32"``."""
+    convolutions in bfloat16, reductions and the weights in float32), nothing for ``"fp32"``;
+    ``"auto"`` as :func:`resolve_precision` decides."""
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
-                          enabled=precision == "bf16")
+                          enabled=resolve_precision(precision, device) == "bf16")
 
 
 def make_deterministic(device: torch.device) -> None:

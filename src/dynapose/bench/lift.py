@@ -21,6 +21,7 @@ from dynapose.device import (
     make_deterministic,
     out_of_memory,
     resolve_device,
+    resolve_precision,
     synchronize,
 )
 from dynapose.inference.lifting import load_lifter
@@ -38,7 +39,7 @@ from dynapose.training.lift_batch import (
 
 def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channels: int = 256,
                batch: int = 1024, frames: int = 2000, seconds: float = 3.0,
-               threads: int | None = None, precision: str = "bf16",
+               threads: int | None = None, precision: str = "auto",
                video: str | os.PathLike[str] | None = None, device: str = "auto",
                compile: bool = False, deterministic: bool = True) -> dict[str, Any]:
     """Measured speed of a lifter (default: random weights of the given size).
@@ -62,6 +63,7 @@ def bench_lift(checkpoint: str | None = None, receptive_field: int = 243, channe
         torch.set_num_threads(threads)
     where = resolve_device(device)
     check_precision(precision, where)
+    precision = resolve_precision(precision, where)
     if deterministic:
         make_deterministic(where)
     if checkpoint is not None:

@@ -172,8 +172,10 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
 @click.option("--seconds", type=number(0, min_open=True), default=3.0, show_default=True,
               help="Time per measurement.")
 @click.option("--threads", type=count(), default=None, help="Torch threads (default: torch's).")
-@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
-              show_default=True, help="Training step precision (the lift presets use bf16).")
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto",
+              show_default=True,
+              help="Training step precision (the lift presets' auto: bf16 where the hardware "
+                   "computes it, else fp32).")
 @click.option("--video", default=None, type=click.Path(dir_okay=False),
               help="Also time `predict --lifter` end to end on this real video (MediaPipe).")
 @device_option()

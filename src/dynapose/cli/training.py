@@ -16,8 +16,9 @@ from dynapose.cli.options import SEED, count, csv_values, device_option, number
 from dynapose.io.atomic import check_output
 
 _precision_option = click.option(
-    "--precision", type=click.Choice(["fp32", "bf16"]), default=None,
-    help="bf16: forward and backward under bfloat16 autocast (weights stay float32).")
+    "--precision", type=click.Choice(["auto", "fp32", "bf16"]), default=None,
+    help="bf16: forward and backward under bfloat16 autocast (weights stay float32); auto: "
+         "bf16 where the hardware computes it (a GPU, an AVX512-BF16/AMX CPU), else fp32.")
 _compile_option = click.option(
     "--compile/--no-compile", "compile", default=None,
     help="torch.compile the model (compiles for a minute first; see README: GPUs).")
@@ -127,13 +128,20 @@ def _relaunch_distributed(nproc: int) -> None:
 @click.option("--val-subjects", multiple=True,
               help="Held-out subjects, e.g. S6 (default: the preset's): with --train-subjects, "
                    "leave-one-subject-out cross-validation.")
+@click.option("--detections", default=None, type=click.Path(exists=True),
+              help="A detector's 2D of the same sequences as the lifter's input (a "
+                   "3d-pose-baseline folder S*/<detector>/*.h5 or a VideoPose3D "
+                   "data_2d_h36m_<detector>.npz); detection_share of the windows, the rest "
+                   "projected. Validation and the evaluation use it too.")
+@click.option("--detection-share", type=number(0, 1), default=None,
+              help="With --detections: the share of windows from them (default: the preset's).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--evaluate/--no-evaluate", "run_eval", default=True, show_default=True,
               help="Afterwards, the full protocol on the validation subjects (RUN/eval.json).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, resume: bool,
                    run_eval: bool, quiet: bool, receptive_field: str | None,
-                   **overrides: Any) -> None:
+                   detections: str | None, **overrides: Any) -> None:
     """Train a 2D->3D lifter on 3D motion projected through cameras on the fly; resumable."""
     from dynapose.config import load_lift_config
     from dynapose.evaluation.lifter import evaluate_lifter
@@ -146,13 +154,14 @@ def train_lift_cmd(data: str, out: str, preset: str, config_file: str | None, re
     for key in ("train_subjects", "val_subjects"):
         overrides[key] = csv_values(overrides[key])
     config = load_lift_config(preset, config_file, overrides)
-    result = train_lifter(data, out, config, resume=resume, progress=not quiet)
+    result = train_lifter(data, out, config, resume=resume, progress=not quiet,
+                          detections=detections)
     click.echo(f"run folder: {result['run']}  (checkpoint: {result['checkpoint']}, metrics.csv; "
-               f"{result['samples_per_s']:.0f} training samples/s)")
+               f"{result['samples_per_s']:.0f} training samples/s in {result['precision']})")
     if run_eval and config.val_subjects and not result["val_frames"]:
         click.echo(f"no frames of {', '.join(config.val_subjects)} in {data}: evaluation skipped")
     elif run_eval and config.val_subjects:
         report = evaluate_lifter(result["checkpoint"], data, subjects=config.val_subjects,
-                                 device=config.device)
+                                 device=config.device, detections=detections)
         click.echo(format_report(report))
         click.echo(f"report: {write_report(report, Path(out) / 'eval.json')}")

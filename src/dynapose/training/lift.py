@@ -10,8 +10,10 @@ get the 2D input, with 2D Gaussian noise and joint-definition jitter (a constant
 joint and window applied to the input only). Optionally each body part is first turned about
 its parent, fixed in the torso's frame over the window (``posture_deg``,
 :func:`turn_body_parts`). Targets are root-relative camera-frame joints (mm) of the window's
-centre frame (last frame when causal). A batch is a pure function of
-(seed, epoch, step), so a resumed run replays exactly the batches it would have seen.
+centre frame (last frame when causal). With ``detections`` (the field's protocol), a share of
+the windows takes its 2D from a detector's keypoints instead
+(:mod:`dynapose.training.lift_detections`). A batch is a pure function of (seed, epoch, step),
+so a resumed run replays exactly the batches it would have seen.
 
 :func:`train_lifter` runs Adam (AMSGrad, as VideoPose3D) on the MPJPE loss with a per-step
 learning-rate schedule and a decaying BatchNorm momentum, optionally under bfloat16 autocast
@@ -44,6 +46,7 @@ from tqdm import tqdm
 
 from dynapose import metrics
 from dynapose.config import LiftConfig
+from dynapose.data.detections import load_detections
 from dynapose.data.lift_motion import MotionData, load_motion
 from dynapose.device import (
     autocast,
@@ -51,6 +54,7 @@ from dynapose.device import (
     make_deterministic,
     out_of_memory,
     resolve_device,
+    resolve_precision,
 )
 from dynapose.errors import DynaPoseError
 from dynapose.io.checkpoint import save_checkpoint
@@ -66,7 +70,8 @@ from dynapose.training.harness import (
     write_metrics_csv,
     write_run_info,
 )
-from dynapose.training.lift_batch import camera_tensors, make_batch, motion_tensor, sample_windows
+from dynapose.training.lift_batch import camera_tensors, motion_tensor, sample_windows
+from dynapose.training.lift_detections import DetectedInputs, detected_inputs, training_batch
 
 #: Steps between waits for the device (the progress bar's loss; snapshots and epoch ends wait
 #: too): in between, the CPU queues the next batches while the GPU computes.
@@ -95,8 +100,10 @@ def bn_momentum_at(step: int, total: int, config: LiftConfig) -> float:
 
 @torch.no_grad()
 def validate_windows(model: TemporalLifter, motion: MotionData, config: LiftConfig,
-                     batch: int = 2048) -> dict[str, float]:
-    """Protocol 1 and 2 (mm) on `config.val_windows` fixed random windows of `motion`."""
+                     batch: int = 2048, detected: DetectedInputs | None = None
+                     ) -> dict[str, float]:
+    """Protocol 1 and 2 (mm) on `config.val_windows` fixed random windows of `motion`, their 2D
+    projected or, with `detected`, the detector's."""
     if motion.num_frames == 0 or config.val_windows == 0:
         return {}
     model.eval()
@@ -108,9 +115,9 @@ def validate_windows(model: TemporalLifter, motion: MotionData, config: LiftConf
     p1, p2 = [], []
     for i in range(0, len(frame), batch):
         sl = slice(i, i + batch)
-        inputs, target = make_batch(motion, cams, frame[sl], seq[sl], cam[sl], config, rng,
-                                    augment=False, world=world)
-        pred, target = model(inputs).cpu(), target.cpu()
+        inputs, target, conf = training_batch(motion, cams, frame[sl], seq[sl], cam[sl], config,
+                                              rng, detected=detected, augment=False, world=world)
+        pred, target = model(inputs, conf).cpu(), target.cpu()
         p1.append(metrics.mpjpe_p1(pred, target, reduce=False).mean(-1))
         p2.append(torch.as_tensor(metrics.p_mpjpe(pred.double().numpy(),
                                                   target.double().numpy(), reduce=False)).mean(-1))
@@ -124,24 +131,26 @@ def make_optimizer(model: torch.nn.Module, config: LiftConfig) -> torch.optim.Ad
 
 
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
-               target: torch.Tensor, precision: str = "fp32") -> float:
+               target: torch.Tensor, precision: str = "fp32",
+               confidences: torch.Tensor | None = None) -> float:
     """One optimizer step on the MPJPE (mm) of `model(inputs)` against `target`; returns it.
 
     ``precision="bf16"`` runs the forward (hence the backward) under bfloat16 autocast, the
     weights and the update staying float32: faster on CPUs, with the same error after the same
     samples (docs/results.md).
     """
-    return float(queue_step(model, optimizer, inputs, target, precision))
+    return float(queue_step(model, optimizer, inputs, target, precision, confidences))
 
 
 def queue_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
-               target: torch.Tensor, precision: str = "fp32") -> torch.Tensor:
+               target: torch.Tensor, precision: str = "fp32",
+               confidences: torch.Tensor | None = None) -> torch.Tensor:
     """:func:`train_step` without waiting for the device: returns the loss as a 0-d tensor
     (on a GPU, possibly not computed yet)."""
     model.train()
     optimizer.zero_grad(set_to_none=True)
     with autocast(inputs.device, precision):
-        pred = model(inputs)
+        pred = model(inputs, confidences)
     loss = metrics.mpjpe(pred.float(), target)
     loss.backward()
     optimizer.step()
@@ -150,8 +159,14 @@ def queue_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs:
 
 def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], config: LiftConfig,
                  *, resume: bool = False, progress: bool = True,
-                 max_steps: int | None = None) -> dict[str, Any]:
+                 max_steps: int | None = None,
+                 detections: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Train a lifter on the motion `data` (see :func:`load_motion`), writing the run folder `out`.
+
+    `detections`: a detector's 2D of `data`'s sequences (a 3d-pose-baseline folder or a
+    VideoPose3D 2D npz, :func:`~dynapose.data.detections.load_detections`) as the input of
+    ``config.detection_share`` of the windows, and of validation
+    (:mod:`dynapose.training.lift_detections`).
 
     `max_steps` stops early (for tests of resuming: the run is left as if interrupted).
     Returns a summary: history, checkpoint and run paths, steps, seconds, samples_per_s,
@@ -164,12 +179,13 @@ def train_lifter(data: str | os.PathLike[str], out: str | os.PathLike[str], conf
     make_deterministic(device)
     with fresh_run(out, resume), out_of_memory(device, "training the lifter", config.batch_size):
         return _train_lifter(data, out, config, device, resume=resume, progress=progress,
-                             max_steps=max_steps)
+                             max_steps=max_steps, detections=detections)
 
 
 def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
                   device: torch.device, *, resume: bool, progress: bool,
-                  max_steps: int | None) -> dict[str, Any]:
+                  max_steps: int | None,
+                  detections: str | os.PathLike[str] | None) -> dict[str, Any]:
     torch.set_num_threads(config.threads or os.cpu_count() or 1)
     train_motion = load_motion(data, config.train_subjects, seed=config.seed)
     if train_motion.num_frames == 0:
@@ -179,6 +195,14 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
     if progress and val_motion is not None and not val_motion.num_frames:
         tqdm.write(f"no frames of {', '.join(config.val_subjects)} in {os.fspath(data)}: "
                    "training without validation")
+    detected = val_detected = None
+    if detections is not None:
+        detected = detected_inputs(train_motion, load_detections(detections,
+                                                                 train_motion.subjects()))
+        if val_motion is not None and val_motion.num_frames:
+            val_detected = detected_inputs(val_motion, load_detections(detections,
+                                                                       val_motion.subjects()))
+    precision = resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
     model = build_model("lifter", **config.model_config())
     assert isinstance(model, TemporalLifter)
@@ -193,11 +217,17 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
         sums, history = meta["sums"], meta["history"]
     else:
         write_run_info(out, {"config": config.to_dict(), "data": os.fspath(data),
+                             "detections": None if detections is None else os.fspath(detections),
+                             "precision": precision,
                              "train_frames": train_motion.num_frames,
                              "val_frames": 0 if val_motion is None else val_motion.num_frames})
 
     cams = camera_tensors(train_motion.cameras, device)
     world = motion_tensor(train_motion, device)
+    if detected is not None:
+        detected = detected.to(device)
+    if val_detected is not None:
+        val_detected = val_detected.to(device)
     net = cast(torch.nn.Module, torch.compile(model)) if config.compile else model
     steps_per_epoch = config.samples_per_epoch // config.batch_size
     total = steps_per_epoch * config.epochs
@@ -218,13 +248,14 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
             g = epoch * steps_per_epoch + step
             rng = np.random.default_rng([config.seed, epoch, step])
             frame, seq, cam = sample_windows(train_motion, config.batch_size, rng)
-            inputs, target = make_batch(train_motion, cams, frame, seq, cam, config, rng,
-                                        world=world)
+            inputs, target, conf = training_batch(train_motion, cams, frame, seq, cam, config,
+                                                  rng, detected=detected,
+                                                  share=config.detection_share, world=world)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(g, total, config)
             model.set_bn_momentum(bn_momentum_at(g, total, config))
             torch.manual_seed(config.seed * 1_000_003 + g)  # dropout: replayable on resume
-            losses.add(queue_step(net, optimizer, inputs, target, config.precision), len(frame),
+            losses.add(queue_step(net, optimizer, inputs, target, precision, conf), len(frame),
                        (epoch, step))
             steps_done += 1
             bar.update(1)
@@ -251,13 +282,14 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
             "train_mpjpe_p1": losses.sums[0] / max(losses.sums[1], 1),
         }
         if val_motion is not None and val_motion.num_frames:
-            row.update(validate_windows(model, val_motion, config))
+            row.update(validate_windows(model, val_motion, config, detected=val_detected))
         history.append(row)
         start_step, losses.sums = 0, [0.0, 0.0]
         write_metrics_csv(out / METRICS_CSV, history, CSV_COLUMNS)
         save_checkpoint(out / "checkpoint", model, {
             "epoch": epoch + 1, "metrics": row, "lift_config": config.to_dict(),
             "data": os.fspath(data), "input": "normalised 2D (x/w*2-1, y/w*2-h/w)",
+            "detections": None if detected is None else detected.detector,
             "output": "root-relative camera-frame joints, mm"})
         save_state(state_file, model, optimizer,
                    _meta(epoch + 1, 0, losses.sums, history, config))
@@ -271,7 +303,7 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
         "steps": steps_done, "seconds": elapsed, "finished": not stopped,
         "samples_per_s": (steps_done * config.batch_size / losses.seconds if losses.seconds
                           else 0.0),
-        "device": str(device),
+        "device": str(device), "precision": precision,
         "val_frames": 0 if val_motion is None else val_motion.num_frames,
     }
 

@@ -70,6 +70,16 @@ def sample_windows(motion: MotionData, n: int, rng: np.random.Generator) -> tupl
     return frame, seq, cams
 
 
+def window_index(motion: MotionData, frame: np.ndarray, seq: np.ndarray, config: LiftConfig
+                 ) -> np.ndarray:
+    """(B, R) global frame indices of the windows around global frames `frame` of sequences
+    `seq`, padded at sequence ends by repeating the edge frame."""
+    starts = np.array([motion.sequences[s]["start"] for s in seq])
+    ends = starts + np.array([motion.sequences[s]["frames"] for s in seq]) - 1
+    offsets = window_offsets(config.receptive_field, config.causal, config.frame_stride)
+    return np.clip(frame[:, None] + offsets[None, :], starts[:, None], ends[:, None])
+
+
 def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndarray,
                seq: np.ndarray, cam: np.ndarray, config: LiftConfig, rng: np.random.Generator,
                augment: bool = True, world: torch.Tensor | None = None
@@ -90,10 +100,8 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     augmentations applied one by one).
     """
     b = len(frame)
-    starts = np.array([motion.sequences[s]["start"] for s in seq])
-    ends = starts + np.array([motion.sequences[s]["frames"] for s in seq]) - 1
     offsets = window_offsets(config.receptive_field, config.causal, config.frame_stride)
-    idx = np.clip(frame[:, None] + offsets[None, :], starts[:, None], ends[:, None])
+    idx = window_index(motion, frame, seq, config)
     source = torch.from_numpy(motion.world) if world is None else world
     dev = source.device
 
