@@ -382,6 +382,28 @@ def test_windows_out_of_view_are_moved_into_it() -> None:
                                atol=0.05)
 
 
+def test_windows_travelling_too_far_are_filmed_from_farther_or_replaced() -> None:
+    """A 3 s window of a fast run crosses a camera's view: moved to the origin it still puts
+    joints near the camera's plane (2D coordinates up to 1e17 once, the NaN BatchNorm statistics
+    of lift-cmu's training). It is filmed from farther instead, the same root-relative pose."""
+    motion = load_motion(SYNTH, ["synth-0"])
+    s = motion.sequences[0]
+    world = motion.world[s["start"]: s["start"] + s["frames"]].copy()
+    world[..., 0] += np.linspace(-6000, 6000, len(world), dtype=np.float32)[:, None]  # 4 m/s
+    one = MotionData(world, [dict(s, start=0)], motion.cameras)
+    cams = camera_tensors(one.cameras)
+    config = LiftConfig(receptive_field=81, frame_stride=2, flip=0.0)
+    frame = np.full(8, len(world) // 2)
+    seq, cam = np.zeros(8, int), np.arange(8)
+    inputs, target = make_batch(one, cams, frame, seq, cam, config, np.random.default_rng(0))
+    assert torch.isfinite(inputs).all() and float(inputs.abs().max()) < 1.5
+    # translation only: the root-relative pose is the camera's view of the centre frame
+    for b in range(8):
+        c = one.cameras[b]
+        pose = c.world_to_camera(world[len(world) // 2].astype(np.float64))
+        np.testing.assert_allclose(target[b].numpy(), pose - pose[:1], atol=1e-2)
+
+
 def test_bone_scaling_keeps_the_body_symmetric() -> None:
     from dynapose.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS, bone_lengths
 

@@ -145,12 +145,21 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
                            affine.transpose(1, 2)).view(world.shape)
     # A window that leaves the camera's view (possible with synthetic motion) is moved so its
     # centre-frame pelvis stands at the world origin: the lens model is only valid in view.
-    x, y, z = points.unbind(-1)
-    margin = 0.6 * z
-    away = ((z < 500) | (x.abs() > margin) | (y.abs() > margin)).flatten(1).any(1)
+    away = out_of_view(points)
     if bool(away.any()):
         back = mirror * torch.einsum("bij,bj->bi", R, pivot)
         points = torch.where(away[:, None, None, None], points - back[:, None, None], points)
+        # One that travels too far for that (a 3 s run crosses the room) would put joints near
+        # the camera's plane, 2D coordinates up to 1e17: it is filmed from farther away, its
+        # path centred on the optical axis; what still does not fit is replaced by the batch's
+        # first window in view (the batch's size and its random draws are unchanged).
+        away = out_of_view(points)
+        if bool(away.any()):
+            points = torch.where(away[:, None, None, None], step_back(points), points)
+            away = out_of_view(points)
+        if bool(away.any()) and not bool(away.all()):
+            first = torch.argmin(away.int())
+            points = torch.where(away[:, None, None, None], points[first], points)
     target = points[:, centre] - points[:, centre, :1]
     seen = points
     if augment and config.jitter_mm > 0:
@@ -162,6 +171,30 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     size = cams["size"][ci]
     inputs = normalize_screen(px, size[:, 0, None, None], size[:, 1, None, None])
     return inputs.float(), target.float()
+
+
+def out_of_view(points: torch.Tensor) -> torch.Tensor:
+    """(B, R, 17, 3) camera-frame windows, mm -> (B,) bool: some joint of the window is nearer
+    than 0.5 m or off the cone of half-angle atan(0.6) (about 31 degrees) in x or y."""
+    x, y, z = points.unbind(-1)
+    margin = 0.6 * z
+    return ((z < 500) | (x.abs() > margin) | (y.abs() > margin)).flatten(1).any(1)
+
+
+def step_back(points: torch.Tensor) -> torch.Tensor:
+    """Camera-frame windows (B, R, 17, 3) mm moved so the middle of their pelvis's path is on the
+    optical axis, at the least depth (never nearer than before) where every joint of the window
+    is inside the cone :func:`out_of_view` checks, with 5 % to spare: a long run seen from far
+    away."""
+    path = points[:, :, 0]  # (B, R, 3)
+    middle = (path.amax(1) + path.amin(1)) / 2
+    rel = (points - middle[:, None, None]).flatten(1, 2)  # (B, R * 17, 3)
+    # a joint at depth d + dz with offsets x, y fits when d >= max(0.5 m, |x| / 0.6, |y| / 0.6)
+    # - dz
+    need = torch.maximum(rel[..., :2].abs().amax(-1) / 0.6, rel.new_tensor(500.0)) - rel[..., 2]
+    depth = torch.maximum(middle[:, 2], 1.05 * need.amax(1))
+    shift = torch.stack([-middle[:, 0], -middle[:, 1], depth - middle[:, 2]], -1)
+    return points + shift[:, None, None]
 
 
 def bone_scaling(factors: np.ndarray) -> torch.Tensor:
