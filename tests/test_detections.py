@@ -244,6 +244,11 @@ def test_train_lift_on_detections_end_to_end_and_its_bad_input(tmp_path: Path) -
     assert "Perfect" in (run / "checkpoint" / "config.json").read_text()
     assert str(dets) in (run / "run.json").read_text()
 
+    # a run resumes on the 2D input it began with
+    res = CliRunner().invoke(main, [*[a for a in base if a not in ("--detections", str(dets))],
+                                    "--out", str(run), "--resume", "--detection-share", "0.5"])
+    assert res.exit_code == 2 and "resume with --detections" in res.output, res.output
+
     def refused(detections: Path, match: str, *extra: str) -> None:
         out = tmp_path / f"out-{detections.name}"
         args = [a if a != str(dets) else str(detections) for a in base]

@@ -161,7 +161,7 @@ def device_checks(device: str, precision: str) -> list[tuple[bool, str, str]]:
 
 #: Settings that say where and how a run computes, not what: a run may resume with them changed
 #: (on another device, say; bit-identical weights then hold only up to that device's rounding).
-PLACEMENT_SETTINGS = ("device", "compile", "workers")
+PLACEMENT_SETTINGS = ("device", "compile", "workers", "threads")
 
 
 def changed_settings(saved: dict[str, Any], config: TrainConfig | LiftConfig) -> list[str]:

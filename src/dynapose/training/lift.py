@@ -34,6 +34,7 @@ Run folder::
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import time
@@ -215,6 +216,7 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
     if meta is not None:
         start_epoch, start_step = meta["epoch"], meta["step"]
         sums, history = meta["sums"], meta["history"]
+        _check_same_input(out, detections)
     else:
         write_run_info(out, {"config": config.to_dict(), "data": os.fspath(data),
                              "detections": None if detections is None else os.fspath(detections),
@@ -306,6 +308,17 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
         "device": str(device), "precision": precision,
         "val_frames": 0 if val_motion is None else val_motion.num_frames,
     }
+
+
+def _check_same_input(out: Path, detections: str | os.PathLike[str] | None) -> None:
+    """Refuse to resume a run on another 2D input than it began with (detections or not)."""
+    info = out / "run.json"
+    began = json.loads(info.read_text()).get("detections") if info.is_file() else None
+    if (began is None) != (detections is None):
+        raise DynaPoseError("this run began " + (f"on the detections {began}: resume with "
+                                                 f"--detections {began}" if began else
+                                                 "on projected 2D: resume without --detections"),
+                            out)
 
 
 class _Losses:
