@@ -202,7 +202,7 @@ def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path
     free = predict_video_lifted(assets["video"], tiny_lifter, assets["kp"], rigid=False)
     assert not free.model["rigid_bones"] and bone_lengths(free.joints[valid]).std(0).max() > 0.1
     # lift_eval.lift_file handles the same gaps: NaN out, the same root-relative joints
-    rel = lift_file(load_lifter(tiny_lifter), assets["kp"], W, H)
+    rel = lift_file(load_lifter(tiny_lifter), assets["kp"], W, H, fps=25.0)  # the video's
     assert np.isnan(rel[~valid]).all()
     np.testing.assert_allclose(rel[valid], (free.joints - free.joints[:, :1])[valid], atol=0.05)
     np.testing.assert_allclose(rigid_bones(rel)[valid], (pred.joints - pred.joints[:, :1])[valid],
@@ -218,6 +218,44 @@ def test_frame_stride_lifter_reports_its_span(assets: dict[str, Path]) -> None:
     windows = pred.header()["windows"]
     assert windows["length"] == model.span == 25 and windows["frame_stride"] == 3
     assert np.isfinite(pred.joints[pred.valid()]).all()
+
+
+def test_resample_is_linear_between_frames_and_held_at_the_ends() -> None:
+    from dynapose.inference.lifting import lifter_grid, resample
+
+    times = np.array([0.0, 0.04, 0.08, 0.2])  # uneven: a variable frame rate
+    values = np.stack([3 * times, -times], -1)[:, None]  # (4, 1, 2), linear in time
+    grid = lifter_grid(times)
+    assert len(grid) == 11 and grid[-1] == pytest.approx(0.2)
+    np.testing.assert_allclose(resample(values, times, grid)[:, 0],
+                               np.stack([3 * grid, -grid], -1), atol=1e-12)
+    np.testing.assert_allclose(resample(values, times, np.array([-1.0, 5.0]))[:, 0],
+                               values[[0, -1], 0])
+    assert resample(values[:1], times[:1], grid).shape == (11, 1, 2)
+
+
+def test_a_lifter_sees_the_same_seconds_at_any_frame_rate() -> None:
+    """Lifters learn at 50 frames/s: the same motion filmed at 25 frames/s (or with uneven
+    timestamps) is resampled to 50 before lifting, so the joints at the frames both have agree,
+    where lifting the 25 frames/s 2D as it is would show the network motion twice as fast."""
+    from dynapose.data.lift_motion import load_motion
+    from dynapose.inference.lifting import lift_sequence
+    from dynapose.models import build_model
+
+    motion = load_motion("synthetic:1:200")
+    cam = motion.cameras[0]
+    px = cam.project(cam.world_to_camera(motion.world.astype(np.float64)))
+    kp50 = (px / cam.width * 2 - [1, cam.height / cam.width]).astype(np.float32)
+    torch.manual_seed(0)
+    model = build_model("lifter", filter_widths=(3, 3, 3), channels=32, frame_stride=2).eval()
+    t50 = np.arange(len(kp50)) / 50.0
+    at50 = lift_sequence(model, kp50, times=t50)
+    np.testing.assert_array_equal(at50, lift_sequence(model, kp50))  # at 50: as it is
+    at25 = lift_sequence(model, kp50[::2], times=t50[::2])
+    as_is = lift_sequence(model, kp50[::2])
+    inner = slice(30, -30)  # away from the padded ends
+    matched = np.abs(at25 - at50[::2])[inner].mean()
+    assert matched < 0.25 * np.abs(as_is - at50[::2])[inner].mean()
 
 
 # -- bad input -------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ Pipeline (:func:`predict_video_lifted`):
    neighbouring found frames, the first/last found frame repeated at the ends), because every
    frame's estimate uses the frames around it.
 3. **Lift** the whole sequence (:func:`dynapose.inference.lifting.lift_sequence`, test-time
-   flip on): root-relative joints in the camera frame, mm; then (``rigid``, the default) give
+   flip on; resampled by the frames' timestamps to the 50 frames/s lifters learn at, and
+   back): root-relative joints in the camera frame, mm; then (``rigid``, the default) give
    the person one length per bone for the whole video
    (:func:`dynapose.inference.refine.rigid_bones`: the median of the predicted lengths over the
    frames with a person, left and right averaged), each frame keeping its own bone directions.
@@ -59,6 +60,7 @@ from dynapose.data.keypoints import (
 )
 from dynapose.errors import DynaPoseError
 from dynapose.inference.lifting import (
+    LIFTER_FPS,
     default_lifter_path,
     lift_sequence,
     load_default_lifter,
@@ -151,7 +153,7 @@ def predict_video_lifted(
     filled = fill_gaps(kp.pixels, found)
     conf = fill_gaps(kp.confidence, found) if model.config["confidence"] else None
     rel = lift_sequence(model, normalize_screen(filled, info.width, info.height), conf,
-                        flip_tta=flip_tta)
+                        flip_tta=flip_tta, times=np.asarray(times, dtype=np.float64))
     rel[~found] = np.nan  # gap frames: no joints, and no say in the bone lengths
     if rigid:
         rel = rigid_bones(rel)
@@ -196,9 +198,12 @@ def _method(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: 
                           "(null in gap frames)",
         },
         "windows": {
-            "length": model.span,  # video frames; the network sees every frame_stride-th
+            "length": model.span,  # frames at LIFTER_FPS; the network sees every frame_stride-th
             "frame_stride": model.frame_stride,
             "stride": 1,
+            "frame_rate": (f"the 2D resampled to {LIFTER_FPS:g} frames/s by the frames' "
+                           "timestamps (the rate lifters learn at), the joints back to the "
+                           "frames' times"),
             "averaging": "one pass over the whole sequence: frame t sees the receptive field "
                          "centred on it (causal: ending at it), edges padded by repetition"
                          + ("; averaged with the mirrored input's prediction" if flip_tta

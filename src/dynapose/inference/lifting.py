@@ -54,13 +54,52 @@ def load_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     return model if device is None else model.to(resolve_device(device))
 
 
+#: The frame rate lifters learn at: every motion source DynaPose trains them on (Human3.6M, CMU
+#: motion capture, procedural motion) is at 50 frames/s, so a window of R frames at stride s
+#: always spans (R - 1) * s / 50 seconds.
+LIFTER_FPS = 50.0
+
+
+def resample(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> np.ndarray:
+    """(T, ...) values at non-decreasing `times` (s) -> (N, ...) at `new_times`, linearly
+    interpolated between the neighbouring samples (held at the ends)."""
+    values = np.asarray(values, dtype=np.float64)
+    t = np.maximum.accumulate(np.asarray(times, dtype=np.float64))
+    if len(t) == 1:
+        return np.repeat(values, len(new_times), axis=0)
+    i = np.clip(np.searchsorted(t, new_times, side="right") - 1, 0, len(t) - 2)
+    gap = t[i + 1] - t[i]
+    w = np.clip(np.divide(new_times - t[i], gap, out=np.zeros(len(i)), where=gap > 0), 0, 1)
+    w = w.reshape(-1, *([1] * (values.ndim - 1)))
+    return values[i] * (1 - w) + values[i + 1] * w
+
+
+def lifter_grid(times: np.ndarray, fps: float = LIFTER_FPS) -> np.ndarray:
+    """Evenly spaced times (s) at `fps` from the first of `times` to (about) the last."""
+    t = np.asarray(times, dtype=np.float64)
+    return t[0] + np.arange(round(float(t[-1] - t[0]) * fps) + 1) / fps
+
+
 @torch.no_grad()
 def lift_sequence(model: TemporalLifter, keypoints: np.ndarray | torch.Tensor,
                   confidences: np.ndarray | torch.Tensor | None = None,
-                  flip_tta: bool = False) -> np.ndarray:
+                  flip_tta: bool = False, times: np.ndarray | None = None) -> np.ndarray:
     """Normalised 2D (T, 17, 2) [+ confidences (T, 17)] -> (T, 17, 3) mm root-relative camera
     frame, every frame (edges padded). `flip_tta` averages with the mirrored input's mirrored
-    prediction. Runs on the model's device."""
+    prediction. Runs on the model's device.
+
+    `times`: each frame's time (s, from the video's timestamps). The 2D is then resampled to
+    :data:`LIFTER_FPS` before lifting and the joints back to the frames' times, so the network
+    sees motion at the speed it learned (a 25 fps video otherwise moves twice as fast per frame,
+    and a variable frame rate unevenly); given at 50 fps already, it is lifted as it is.
+    """
+    if times is not None and len(times) == len(keypoints):
+        grid = lifter_grid(times)
+        if len(grid) != len(times) or not np.allclose(grid, times, atol=2e-3):
+            kp = resample(np.asarray(keypoints), times, grid)
+            conf = None if confidences is None else resample(np.asarray(confidences), times,
+                                                             grid)
+            return resample(lift_sequence(model, kp, conf, flip_tta), grid, np.asarray(times))
     model.eval()
     device = next(model.parameters()).device
     x = torch.as_tensor(np.asarray(keypoints, dtype=np.float32), device=device)[None]
@@ -89,10 +128,11 @@ def read_keypoints(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray
 
 def lift_file(checkpoint: str | os.PathLike[str] | TemporalLifter,
               keypoints: str | os.PathLike[str], width: int, height: int,
-              flip_tta: bool = True) -> np.ndarray:
+              flip_tta: bool = True, fps: float | None = None) -> np.ndarray:
     """Lift a keypoint file (see :func:`read_keypoints`; pixels of a `width` x `height` image)
     -> (T, 17, 3) mm, root-relative camera frame. Gap frames (all NaN) are filled for the
-    network's input (:func:`dynapose.data.keypoints.fill_gaps`) and come back NaN."""
+    network's input (:func:`dynapose.data.keypoints.fill_gaps`) and come back NaN. `fps`: the
+    keypoints' frame rate, resampled as :func:`lift_sequence` does (None: lifted as given)."""
 
     px, conf = read_keypoints(keypoints)
     found = ~np.isnan(px).all(axis=(1, 2))
@@ -103,7 +143,8 @@ def lift_file(checkpoint: str | os.PathLike[str] | TemporalLifter,
         conf = None
     elif conf is not None:
         conf = fill_gaps(conf, found)
+    times = None if fps is None else np.arange(len(px)) / fps
     out = lift_sequence(model, normalize_screen(fill_gaps(px, found), width, height), conf,
-                        flip_tta=flip_tta)
+                        flip_tta=flip_tta, times=times)
     out[~found] = np.nan
     return out
