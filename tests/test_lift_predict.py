@@ -323,7 +323,7 @@ def test_bad_options_and_missing_lifter(assets: dict[str, Path], tiny_lifter: Pa
             load_default_lifter()
     else:  # the shipped lifter loads and lifts
         assert load_default_lifter().receptive_field >= 1
-    assert default_lifter_path().parts[-3:] == ("dynapose", "weights", "lifter-synth")
+    assert default_lifter_path().parts[-3:] == ("dynapose", "weights", "lifter-cmu")
 
 
 def test_without_mediapipe_or_keypoints(assets: dict[str, Path], tiny_lifter: Path,

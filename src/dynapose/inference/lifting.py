@@ -24,9 +24,10 @@ from dynapose.skeleton import flip_permutation
 
 
 def default_lifter_path() -> Path:
-    """The lifter shipped in the package: ``dynapose/weights/lifter-synth`` (a checkpoint folder:
-    model.safetensors + config.json)."""
-    return Path(__file__).resolve().parents[1] / "weights" / "lifter-synth"
+    """The lifter shipped in the package: ``dynapose/weights/lifter-cmu`` (a checkpoint folder:
+    model.safetensors + config.json), trained on CMU motion capture and procedural motion (the
+    ``lift-cmu`` preset; no Human3.6M poses)."""
+    return Path(__file__).resolve().parents[1] / "weights" / "lifter-cmu"
 
 
 def load_default_lifter() -> TemporalLifter:
