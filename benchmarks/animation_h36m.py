@@ -9,8 +9,9 @@ input is a camera-frame prediction (F, 17, 3) mm:
 * ``gt``: the ground-truth camera-frame joints;
 * ``noiseK``: the same with independent Gaussian noise of K mm (per coordinate, joint and frame;
   seeded);
-* ``lifter``: the shipped lifter (``dynapose/weights/lifter-synth``, trained on synthetic motion
-  only) on the ground-truth 2D projections, rigid bones, the root placed by reprojection onto
+* ``lifter``: the shipped lifter (``dynapose/weights/lifter-cmu``; the figures in
+  docs/results.md were measured with the procedural-only lifter shipped before it) on the
+  ground-truth 2D projections, rigid bones, the root placed by reprojection onto
   the undistorted 2D with the camera's true intrinsics -- what ``predict --lifter`` does.
 
 The truth: world joints (Z up, floor at z = 0 in Human3.6M) and the published cameras, so the
