@@ -190,14 +190,6 @@ def test_rest_pose_and_glitches_are_detected_not_assumed() -> None:
     assert cmu.clean_spans(spiky, fps)[0][0][0] > 30
 
 
-def test_resample_keeps_time_and_shape() -> None:
-    t = np.arange(121) / 120.0
-    world = np.broadcast_to(np.sin(2 * np.pi * t)[:, None, None], (121, 17, 3))
-    out = cmu.resample(world, 120.0)
-    assert out.shape == (51, 17, 3)
-    np.testing.assert_allclose(out[:, 0, 0], np.sin(2 * np.pi * np.arange(51) / 50), atol=2e-3)
-
-
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path: Path, folder: Path) -> None:
     def error(path: Path) -> str:
         with pytest.raises(DynaPoseError) as exc:

@@ -220,20 +220,6 @@ def test_frame_stride_lifter_reports_its_span(assets: dict[str, Path]) -> None:
     assert np.isfinite(pred.joints[pred.valid()]).all()
 
 
-def test_resample_is_linear_between_frames_and_held_at_the_ends() -> None:
-    from dynapose.inference.lifting import lifter_grid, resample
-
-    times = np.array([0.0, 0.04, 0.08, 0.2])  # uneven: a variable frame rate
-    values = np.stack([3 * times, -times], -1)[:, None]  # (4, 1, 2), linear in time
-    grid = lifter_grid(times)
-    assert len(grid) == 11 and grid[-1] == pytest.approx(0.2)
-    np.testing.assert_allclose(resample(values, times, grid)[:, 0],
-                               np.stack([3 * grid, -grid], -1), atol=1e-12)
-    np.testing.assert_allclose(resample(values, times, np.array([-1.0, 5.0]))[:, 0],
-                               values[[0, -1], 0])
-    assert resample(values[:1], times[:1], grid).shape == (11, 1, 2)
-
-
 def test_a_lifter_sees_the_same_seconds_at_any_frame_rate() -> None:
     """Lifters learn at 50 frames/s: the same motion filmed at 25 frames/s (or with uneven
     timestamps) is resampled to 50 before lifting, so the joints at the frames both have agree,

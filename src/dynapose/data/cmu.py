@@ -89,6 +89,7 @@ import numpy as np
 
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import JOINT_NAMES, NUM_JOINTS
+from dynapose.timeline import change_rate
 
 #: The 38-joint ASF indices of the 17 joints (README of the data: 19 is the head top).
 ACTIONS_38_TO_17: tuple[int, ...] = (0, 8, 9, 10, 2, 3, 4, 14, 17, 18, 19, 21, 22, 23, 30, 31,
@@ -332,17 +333,6 @@ def clean_spans(world: np.ndarray, fps: float) -> tuple[list[tuple[int, int]], i
     return spans, rest
 
 
-def resample(world: np.ndarray, fps: float, target: float = TARGET_FPS) -> np.ndarray:
-    """(T, J, 3) at `fps` -> the same motion at `target` fps (linear interpolation), first frame
-    kept, as :meth:`dynapose.data.synthetic.motion.Motion.resample`."""
-    t_old = np.arange(len(world)) / fps
-    t_new = np.arange(int(np.floor(t_old[-1] * target + 1e-6)) + 1) / target
-    i = np.clip(np.searchsorted(t_old, t_new, side="right") - 1, 0, len(world) - 1)
-    j = np.minimum(i + 1, len(world) - 1)
-    w = np.where(j > i, (t_new - t_old[i]) * fps, 0.0)[:, None, None]
-    return (1.0 - w) * world[i] + w * world[j]
-
-
 def floor_height(world: np.ndarray) -> float:
     """Where the floor is (mm, Z up) under a take: its lower ankle's 2nd percentile height
     minus :data:`ANKLE_HEIGHT`."""
@@ -380,7 +370,8 @@ def prepare_take(world_y_up: np.ndarray, fps: float, set_name: str
     if spans:
         kept = np.concatenate([world[s:e] for s, e in spans])
         world = world - np.array([0.0, 0.0, floor_height(kept)])
-    pieces = [centre_path(resample(world[s:e], fps)).astype(np.float32) for s, e in spans]
+    pieces = [centre_path(change_rate(world[s:e], fps, TARGET_FPS)).astype(np.float32)
+              for s, e in spans]
     return pieces, rest, len(world) - sum(e - s for s, e in spans)
 
 

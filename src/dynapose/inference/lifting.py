@@ -21,6 +21,7 @@ from dynapose.errors import DynaPoseError
 from dynapose.io.checkpoint import load_checkpoint, resolve_checkpoint
 from dynapose.models.lifter import TemporalLifter, flip_keypoints
 from dynapose.skeleton import flip_permutation
+from dynapose.timeline import interpolate
 
 
 def default_lifter_path() -> Path:
@@ -61,20 +62,6 @@ def load_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
 LIFTER_FPS = 50.0
 
 
-def resample(values: np.ndarray, times: np.ndarray, new_times: np.ndarray) -> np.ndarray:
-    """(T, ...) values at non-decreasing `times` (s) -> (N, ...) at `new_times`, linearly
-    interpolated between the neighbouring samples (held at the ends)."""
-    values = np.asarray(values, dtype=np.float64)
-    t = np.maximum.accumulate(np.asarray(times, dtype=np.float64))
-    if len(t) == 1:
-        return np.repeat(values, len(new_times), axis=0)
-    i = np.clip(np.searchsorted(t, new_times, side="right") - 1, 0, len(t) - 2)
-    gap = t[i + 1] - t[i]
-    w = np.clip(np.divide(new_times - t[i], gap, out=np.zeros(len(i)), where=gap > 0), 0, 1)
-    w = w.reshape(-1, *([1] * (values.ndim - 1)))
-    return values[i] * (1 - w) + values[i + 1] * w
-
-
 def lifter_grid(times: np.ndarray, fps: float = LIFTER_FPS) -> np.ndarray:
     """Evenly spaced times (s) at `fps` from the first of `times` to (about) the last."""
     t = np.asarray(times, dtype=np.float64)
@@ -97,10 +84,10 @@ def lift_sequence(model: TemporalLifter, keypoints: np.ndarray | torch.Tensor,
     if times is not None and len(times) == len(keypoints):
         grid = lifter_grid(times)
         if len(grid) != len(times) or not np.allclose(grid, times, atol=2e-3):
-            kp = resample(np.asarray(keypoints), times, grid)
-            conf = None if confidences is None else resample(np.asarray(confidences), times,
-                                                             grid)
-            return resample(lift_sequence(model, kp, conf, flip_tta), grid, np.asarray(times))
+            kp = interpolate(np.asarray(keypoints), times, grid)
+            conf = None if confidences is None else interpolate(np.asarray(confidences), times,
+                                                                 grid)
+            return interpolate(lift_sequence(model, kp, conf, flip_tta), grid, np.asarray(times))
     model.eval()
     device = next(model.parameters()).device
     x = torch.as_tensor(np.asarray(keypoints, dtype=np.float32), device=device)[None]

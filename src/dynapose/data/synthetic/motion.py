@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from dynapose.skeleton import NUM_JOINTS, PARENTS
+from dynapose.timeline import change_rate
 
 #: The procedural actions `generate_motion` knows, in a fixed order (index = action id).
 ACTIONS: tuple[str, ...] = ("walk", "run", "jump", "squat", "wave", "turn", "reach", "sit")
@@ -79,13 +80,7 @@ class Motion:
         """The same motion at another frame rate (linear interpolation in time)."""
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
-        t_old = np.arange(self.num_frames) / self.fps
-        n_new = max(1, int(np.floor(t_old[-1] * fps + 1e-6)) + 1)
-        t_new = np.arange(n_new) / fps
-        idx = np.clip(np.searchsorted(t_old, t_new, side="right") - 1, 0, self.num_frames - 1)
-        nxt = np.minimum(idx + 1, self.num_frames - 1)
-        w = np.where(nxt > idx, (t_new - t_old[idx]) * self.fps, 0.0)[:, None, None]
-        joints = (1.0 - w) * self.joints[idx] + w * self.joints[nxt]
+        joints = change_rate(self.joints, self.fps, fps)
         return Motion(joints.astype(np.float32), fps, self.action, self.subject, self.source,
                       self.body)
 
