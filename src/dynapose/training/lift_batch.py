@@ -246,11 +246,23 @@ def torso_frames(world: torch.Tensor) -> torch.Tensor:
 
 
 def axis_angle_matrices(vectors: np.ndarray) -> torch.Tensor:
-    """Rotation vectors (..., 3) (axis x angle, radians) -> rotation matrices (..., 3, 3)."""
-    x, y, z = torch.from_numpy(np.asarray(vectors, dtype=np.float32)).unbind(-1)
+    """Rotation vectors (..., 3) (axis x angle, radians) -> rotation matrices (..., 3, 3), by
+    Rodrigues' formula (several times faster on a CPU than ``torch.linalg.matrix_exp``)."""
+    v = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
+    angle = v.norm(dim=-1, keepdim=True)
+    x, y, z = (v / angle.clamp_min(1e-12)).unbind(-1)
     zero = torch.zeros_like(x)
-    skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).view(*x.shape, 3, 3)
-    return torch.linalg.matrix_exp(skew)
+    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).view(*x.shape, 3, 3)
+    sin, cos = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
+    return torch.eye(3) + sin * k + (1 - cos) * (k @ k)
+
+
+def _mix_joints(matrix: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
+    """``matrix @ joints`` for one (17, 17) matrix and (B, R, 17, 3) joints, as one matrix
+    product over every window, frame and axis (batched 17 x 17 products are slow on CPUs)."""
+    b, r = joints.shape[:2]
+    flat = joints.permute(2, 0, 1, 3).reshape(NUM_JOINTS, -1)
+    return (matrix @ flat).view(NUM_JOINTS, b, r, 3).permute(1, 2, 0, 3)
 
 
 def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
@@ -274,12 +286,11 @@ def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
     for j in range(1, NUM_JOINTS):  # parents come before their children
         above = chain[PARENTS[j]]
         chain.append(turn[:, j] @ above if j in POSTURE_JOINTS else above)
-    parents = [max(p, 0) for p in PARENTS]
-    root = (torch.arange(NUM_JOINTS, device=dev) > 0)[:, None].float()
-    bones = world - world[:, :, parents] * root
+    ancestry = _ancestry().to(dev)
+    bones = _mix_joints(torch.linalg.inv(ancestry), world)  # each joint minus its parent
     local = torch.einsum("bric,brki->brkc", frames, bones)  # bones in the torso's frame
     turned = torch.einsum("bkcd,brkd->brkc", torch.stack(chain, 1), local)
-    out = (_ancestry().to(dev) @ torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
+    out = _mix_joints(ancestry, torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
     out[..., 2] += (lowest_ankle(world) - lowest_ankle(out))[:, None, None]
     return out
 
