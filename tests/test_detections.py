@@ -231,6 +231,50 @@ def test_detection_batches_match_the_projection_a_perfect_detector_gives(tmp_pat
                 - projected[:, :, JOINT_NAMES.index("neck")]).abs().max() > 1e-3
 
 
+def test_projected_windows_can_carry_a_detectors_error(tmp_path: Path) -> None:
+    """detection_errors: a projected window gets a detector's error (detected minus projected
+    2D) over a window of the batch, mirrored with it. A detector that puts every joint 10 px
+    right of the truth moves every projected joint 10 px right, or left where mirrored."""
+    from dynapose.config import load_lift_config
+    from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+    from dynapose.training.lift_detections import detected_inputs, training_batch
+
+    npz, dets = _h36m_like(tmp_path)
+    shifted = tmp_path / "shifted"
+    for file in dets.rglob("*.h5"):
+        with h5py.File(file) as f:
+            poses = np.asarray(f["poses"])
+        rel = file.relative_to(dets)
+        _write(shifted / rel.parent, rel.name, poses + np.array([10.0, 0.0]))
+    motion = load_motion(npz, ["S1", "S5"])
+    detected = detected_inputs(motion, load_detections(shifted, ["S1", "S5"]))
+    cams = camera_tensors(motion.cameras)
+    not_neck = [j for j in range(17) if JOINT_NAMES[j] != "neck"]
+    frame, seq, cam = sample_windows(motion, 64, np.random.default_rng(1))
+    for flip, sign in ((0.0, 1.0), (1.0, -1.0)):
+        still = {"receptive_field": 27, "flip": flip, "yaw_deg": 0.0, "bone_scale": 0.0,
+                 "body_scale": 0.0, "noise_px": 0.0, "train_subjects": ["S1", "S5"],
+                 "val_subjects": []}
+        plain = load_lift_config("lift-quick", overrides=still)
+        noisy = load_lift_config("lift-quick", overrides={**still, "detection_errors": 1.0})
+        projected, _ = make_batch(motion, cams, frame, seq, cam, plain,
+                                  np.random.default_rng(2))
+        for config, shift in ((plain, 0.0), (noisy, sign * 20 / 1000)):  # 10 px of 1000
+            inputs, _, _ = training_batch(motion, cams, frame, seq, cam, config,
+                                          np.random.default_rng(3), detected=detected,
+                                          share=0.0)
+            moved = (inputs - projected)[:, :, not_neck]
+            np.testing.assert_allclose(moved[..., 0], shift, atol=1e-4)
+            np.testing.assert_allclose(moved[..., 1], 0.0, atol=1e-4)
+        # validation windows never carry it
+        inputs, _, _ = training_batch(motion, cams, frame, seq, cam, noisy,
+                                      np.random.default_rng(3), detected=detected, share=0.0,
+                                      augment=False)
+        clean, _ = make_batch(motion, cams, frame, seq, cam, noisy, np.random.default_rng(2),
+                              augment=False)
+        np.testing.assert_allclose(inputs, clean)
+
+
 def test_train_lift_on_detections_end_to_end_and_its_bad_input(tmp_path: Path) -> None:
     npz, dets = _h36m_like(tmp_path)
     base = ["train-lift", "--data", str(npz), "--detections", str(dets), "--preset",

@@ -262,6 +262,8 @@ class LiftConfig:
     posture_deg: float = 0.0  # std (degrees, per axis) of a per-window turn of each body part
     keep_feet_on_floor: bool = True  # after scaling, shift the body so its feet touch the floor
     detection_share: float = 1.0  # with detections: share of windows from them (rest: projected)
+    detection_errors: float = 0.0  # with detections: share of projected windows given a detector's
+    # error (another training window's detected minus projected 2D) on top of their projection
     val_windows: int = 4096  # fixed validation windows scored each epoch
     seed: int = 0
     threads: int = 0  # torch threads; 0 = all cores
@@ -290,6 +292,8 @@ class LiftConfig:
             (0 <= self.flip <= 1, "flip must be in [0, 1]", "flip"),
             (0 <= self.detection_share <= 1, "detection_share must be in [0, 1]",
              "detection_share"),
+            (0 <= self.detection_errors <= 1, "detection_errors must be in [0, 1]",
+             "detection_errors"),
             (self.lr > 0, "lr must be > 0", "lr"),
             (0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr", "lr_end"),
             (0 < self.bn_momentum <= 1 and 0 < self.bn_momentum_end <= 1,

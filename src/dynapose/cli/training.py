@@ -135,6 +135,10 @@ def _relaunch_distributed(nproc: int) -> None:
                    "projected. Validation and the evaluation use it too.")
 @click.option("--detection-share", type=number(0, 1), default=None,
               help="With --detections: the share of windows from them (default: the preset's).")
+@click.option("--detection-errors", type=number(0, 1), default=None,
+              help="With --detections: the share of the projected windows given a detector's "
+                   "error, another training window's detected minus projected 2D (default: the "
+                   "preset's).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--evaluate/--no-evaluate", "run_eval", default=True, show_default=True,
               help="Afterwards, the full protocol on the validation subjects (RUN/eval.json).")

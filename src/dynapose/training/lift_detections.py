@@ -6,7 +6,10 @@ truth's root-relative camera-frame joints (mm). Detections are fixed pixels, so 
 augmentation is mirroring (the 2D about the camera's principal point, the 3D about the camera's
 x = 0 plane, left and right swapped); a share of each batch may still be projected ground truth
 with every augmentation of :func:`dynapose.training.lift_batch.make_batch`
-(``detection_share``).
+(``detection_share``). Those projected windows may carry a detector's error too
+(``detection_errors``): the detected minus the projected 2D of another training window, added
+to their projection, so bodies and turns the detections never show still come with the
+detector's mistakes and its own idea of where each joint is.
 
 :func:`detected_inputs` lines a :class:`~dynapose.data.detections.Detections` up with a
 :class:`~dynapose.data.lift_motion.MotionData` frame by frame (every sequence and camera must
@@ -32,16 +35,19 @@ from dynapose.training.lift_batch import make_batch, window_index
 @dataclass
 class DetectedInputs:
     """A detector's 2D of every frame of a MotionData, per camera slot (a sequence's k-th camera
-    is slot k): points (N, K, 17, 2) float32 normalised coordinates; confidence (N, K, 17) or
-    None; detector: its name, for run records."""
+    is slot k): points (N, K, 17, 2) float32 normalised coordinates; errors (N, K, 17, 2) the
+    same minus the ground truth's projection (the detector's error, normalised); confidence
+    (N, K, 17) or None; detector: its name, for run records."""
 
     points: torch.Tensor
+    errors: torch.Tensor
     confidence: torch.Tensor | None
     detector: str
 
     def to(self, device: torch.device | str) -> DetectedInputs:
         conf = None if self.confidence is None else self.confidence.to(device)
-        return DetectedInputs(self.points.to(device), conf, self.detector)
+        return DetectedInputs(self.points.to(device), self.errors.to(device), conf,
+                              self.detector)
 
 
 def detected_inputs(motion: MotionData, detections: Detections) -> DetectedInputs:
@@ -49,6 +55,7 @@ def detected_inputs(motion: MotionData, detections: Detections) -> DetectedInput
     the lifter's input (:func:`dynapose.camera.normalize_screen`)."""
     slots = max((len(s["cameras"]) for s in motion.sequences), default=0)
     points = np.zeros((motion.num_frames, slots, NUM_JOINTS, 2), np.float32)
+    errors = np.zeros_like(points)
     confidence = (np.ones((motion.num_frames, slots, NUM_JOINTS), np.float32)
                   if detections.confidence else None)
     for s in motion.sequences:
@@ -57,9 +64,12 @@ def detected_inputs(motion: MotionData, detections: Detections) -> DetectedInput
             cam = motion.cameras[ci]
             px, conf = detections.get(s["subject"], s["action"], cam.name, s["frames"])
             points[rows, slot] = normalize_screen(px, cam.width, cam.height)
+            truth = cam.project_world(motion.world[rows].astype(np.float64))
+            errors[rows, slot] = points[rows, slot] - normalize_screen(truth, cam.width,
+                                                                       cam.height)
             if confidence is not None and conf is not None:
                 confidence[rows, slot] = conf
-    return DetectedInputs(torch.from_numpy(points),
+    return DetectedInputs(torch.from_numpy(points), torch.from_numpy(errors),
                           None if confidence is None else torch.from_numpy(confidence),
                           detections.detector)
 
@@ -109,6 +119,25 @@ def detection_batch(motion: MotionData, detected: DetectedInputs, cams: dict[str
     return inputs.float(), target.float(), conf
 
 
+def detector_errors(motion: MotionData, detected: DetectedInputs, frame: np.ndarray,
+                    seq: np.ndarray, cam: np.ndarray, config: LiftConfig,
+                    rng: np.random.Generator) -> torch.Tensor:
+    """The detector's errors (B, R, 17, 2) over windows around global frames `frame` of
+    sequences `seq` seen by cameras `cam`, each mirrored (x -> -x, left and right swapped) with
+    probability ``config.flip``: what a detector gets wrong over a window, to add to another
+    window's projection."""
+    idx = window_index(motion, frame, seq, config)
+    slot = np.array([motion.sequences[s]["cameras"].index(c) for s, c in zip(seq, cam,
+                                                                           strict=True)])
+    dev = detected.errors.device
+    errors = detected.errors[torch.from_numpy(idx).to(dev),
+                             torch.from_numpy(slot).to(dev)[:, None]]
+    flip = torch.from_numpy(rng.random(len(frame)) < config.flip).to(dev)
+    mirrored = errors[:, :, torch.as_tensor(flip_permutation(), device=dev)].clone()
+    mirrored[..., 0] = -mirrored[..., 0]
+    return torch.where(flip[:, None, None, None], mirrored, errors)
+
+
 def training_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndarray,
                    seq: np.ndarray, cam: np.ndarray, config: LiftConfig,
                    rng: np.random.Generator, *, detected: DetectedInputs | None = None,
@@ -116,8 +145,10 @@ def training_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """A batch of (inputs, targets, confidences or None): without `detected`, projected ground
     truth (:func:`~dynapose.training.lift_batch.make_batch`); with it, a `share` of the windows
-    (drawn per window) from the detections and the rest projected. Confidences are given when
-    the lifter takes them (``config.confidence``): the detector's where it has them, 1 else."""
+    (drawn per window) from the detections and the rest projected, ``config.detection_errors``
+    of those (with `augment`) plus the detector's error over another window of the batch
+    (:func:`detector_errors`). Confidences are given when the lifter takes them
+    (``config.confidence``): the detector's where it has them, 1 else."""
     if detected is None:
         inputs, target = make_batch(motion, cams, frame, seq, cam, config, rng, augment=augment,
                                     world=world)
@@ -131,6 +162,12 @@ def training_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.
     if (~chosen).any():
         inputs, target = make_batch(motion, cams, frame[~chosen], seq[~chosen], cam[~chosen],
                                     config, rng, augment=augment, world=world)
+        if augment and config.detection_errors > 0:
+            noisy = np.nonzero(rng.random(len(inputs)) < config.detection_errors)[0]
+            donor = rng.integers(0, len(frame), len(noisy))  # another window of the batch
+            errors = detector_errors(motion, detected, frame[donor], seq[donor], cam[donor],
+                                     config, rng).to(inputs.device)
+            inputs[torch.from_numpy(noisy).to(inputs.device)] += errors
         parts.append((inputs, target, None))
     inputs = torch.cat([p[0] for p in parts])
     target = torch.cat([p[1] for p in parts])
