@@ -28,6 +28,7 @@ from dynapose.camera import normalize_screen
 from dynapose.config import LiftConfig
 from dynapose.data.detections import Detections
 from dynapose.data.lift_motion import MotionData
+from dynapose.models.lifter import flip_keypoints
 from dynapose.skeleton import NUM_JOINTS, flip_permutation
 from dynapose.training.lift_batch import make_batch, window_index
 
@@ -74,6 +75,16 @@ def detected_inputs(motion: MotionData, detections: Detections) -> DetectedInput
                           detections.detector)
 
 
+def _window_rows(motion: MotionData, frame: np.ndarray, seq: np.ndarray, cam: np.ndarray,
+                 config: LiftConfig, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices into a DetectedInputs' frames (B, R) and camera slots (B, 1) of the windows
+    around global frames `frame` of sequences `seq` seen by cameras `cam`."""
+    idx = window_index(motion, frame, seq, config)
+    slot = np.array([motion.sequences[s]["cameras"].index(c) for s, c in zip(seq, cam,
+                                                                           strict=True)])
+    return torch.from_numpy(idx).to(device), torch.from_numpy(slot).to(device)[:, None]
+
+
 def detection_batch(motion: MotionData, detected: DetectedInputs, cams: dict[str, torch.Tensor],
                     frame: np.ndarray, seq: np.ndarray, cam: np.ndarray, config: LiftConfig,
                     rng: np.random.Generator, augment: bool = True,
@@ -93,10 +104,7 @@ def detection_batch(motion: MotionData, detected: DetectedInputs, cams: dict[str
     def put(array: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(array)).to(dev)
 
-    idx = window_index(motion, frame, seq, config)
-    slot = np.array([motion.sequences[s]["cameras"].index(c) for s, c in zip(seq, cam,
-                                                                           strict=True)])
-    rows, slots = put(idx), put(slot)[:, None]
+    rows, slots = _window_rows(motion, frame, seq, cam, config, detected.points.device)
     inputs = detected.points[rows, slots]  # (B, R, 17, 2)
     conf = None if detected.confidence is None else detected.confidence[rows, slots]
     ci = put(cam)
@@ -106,16 +114,13 @@ def detection_batch(motion: MotionData, detected: DetectedInputs, cams: dict[str
     target = points - points[:, :1]
     if augment and config.flip > 0:
         flip = put(rng.random(len(frame)) < config.flip)
-        perm = put(flip_permutation())
         axis = cams["c"][ci, 0] / cams["size"][ci, 0] * 2 - 1  # principal point, normalised
-        mirrored = inputs[:, :, perm].clone()
-        mirrored[..., 0] = 2 * axis[:, None, None] - mirrored[..., 0]
+        mirrored = flip_keypoints(inputs)  # about x = 0, then moved back about the axis
+        mirrored[..., 0] += 2 * axis[:, None, None]
         inputs = torch.where(flip[:, None, None, None], mirrored, inputs)
-        turned = target[:, perm].clone()
-        turned[..., 0] = -turned[..., 0]
-        target = torch.where(flip[:, None, None], turned, target)
+        target = torch.where(flip[:, None, None], flip_keypoints(target), target)
         if conf is not None:
-            conf = torch.where(flip[:, None, None], conf[:, :, perm], conf)
+            conf = torch.where(flip[:, None, None], conf[:, :, put(flip_permutation())], conf)
     return inputs.float(), target.float(), conf
 
 
@@ -126,16 +131,10 @@ def detector_errors(motion: MotionData, detected: DetectedInputs, frame: np.ndar
     sequences `seq` seen by cameras `cam`, each mirrored (x -> -x, left and right swapped) with
     probability ``config.flip``: what a detector gets wrong over a window, to add to another
     window's projection."""
-    idx = window_index(motion, frame, seq, config)
-    slot = np.array([motion.sequences[s]["cameras"].index(c) for s, c in zip(seq, cam,
-                                                                           strict=True)])
-    dev = detected.errors.device
-    errors = detected.errors[torch.from_numpy(idx).to(dev),
-                             torch.from_numpy(slot).to(dev)[:, None]]
-    flip = torch.from_numpy(rng.random(len(frame)) < config.flip).to(dev)
-    mirrored = errors[:, :, torch.as_tensor(flip_permutation(), device=dev)].clone()
-    mirrored[..., 0] = -mirrored[..., 0]
-    return torch.where(flip[:, None, None, None], mirrored, errors)
+    rows, slots = _window_rows(motion, frame, seq, cam, config, detected.errors.device)
+    errors = detected.errors[rows, slots]
+    flip = torch.from_numpy(rng.random(len(frame)) < config.flip).to(errors.device)
+    return torch.where(flip[:, None, None, None], flip_keypoints(errors), errors)
 
 
 def training_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndarray,
