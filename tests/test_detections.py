@@ -118,6 +118,8 @@ def test_evaluation_on_detections_names_its_2d(tmp_path: Path) -> None:
     assert truth["two_d"] == "ground-truth projection"
     assert found["two_d"].startswith("detections: Perfect")
     assert found["frames"] == truth["frames"] > 0
+    # the fit to the 2D's rays trusts the 2D exactly: run on the projection, not on detections
+    assert "overall" in truth["fitted"] and set(found["fitted"]) == {"skipped"}
     # the same 2D but for the estimated neck: close, not equal
     a, b = truth["overall"]["mpjpe_p1"], found["overall"]["mpjpe_p1"]
     assert a != b and abs(a - b) < 0.2 * a
@@ -138,6 +140,8 @@ def test_evaluation_on_detections_names_its_2d(tmp_path: Path) -> None:
                                     str(report), "--device", "cpu"])
     assert res.exit_code == 0, res.output
     assert "detections: Perfect" in report.read_text()
+    assert res.output.startswith("2D: detections: Perfect") and "P1 fit" not in res.output
+    assert "P1 rigid" in res.output
 
 
 def test_videopose3d_npz_confidences_reach_a_lifter_that_takes_them(tmp_path: Path) -> None:

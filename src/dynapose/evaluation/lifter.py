@@ -35,6 +35,12 @@ from dynapose.inference.refine import fit_sequence, rigid_bones
 from dynapose.io.checkpoint import read_checkpoint_config, resolve_checkpoint
 from dynapose.models.lifter import TemporalLifter
 
+#: Why the fit to the 2D's rays is not run on a detector's keypoints: it places each joint on
+#: its ray, so it trusts the 2D exactly, and a detector's joints are not Human3.6M's (MPII's
+#: "spine" is the thorax; `benchmarks/detection_quality.py` measures how far each one is).
+FIT_ON_DETECTIONS = ("not run: the fit needs the true joints' 2D, and a detector's keypoints "
+                     "are other points with errors of their own")
+
 
 @dataclass
 class EvalSequence:
@@ -123,8 +129,8 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     actions), "per_action": {action: {"mpjpe_p1", "p_mpjpe", "mpjve", "frames"}}, "rigid" and
     "fitted" (the same for
     :func:`dynapose.inference.refine.rigid_bones` and
-    :func:`dynapose.inference.refine.fit_sequence` of the network's joints), "frames",
-    "sequences", ...}.
+    :func:`dynapose.inference.refine.fit_sequence` of the network's joints; on detections
+    "fitted" is {"skipped": why}: :data:`FIT_ON_DETECTIONS`), "frames", "sequences", ...}.
     """
     started = time.perf_counter()
     model = load_lifter(checkpoint, device)
@@ -151,8 +157,10 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
             raise DynaPoseError("the lifter returns NaN or infinite joints",
                                 None if isinstance(checkpoint, TemporalLifter) else checkpoint)
         target = seq.target - seq.target[:, :1]
-        outputs = (pred, rigid_bones(pred), fit_sequence(pred, seq.rays))
+        outputs = (pred, rigid_bones(pred), None if found else fit_sequence(pred, seq.rays))
         for kind, joints in zip(kinds, outputs, strict=True):
+            if joints is None:
+                continue
             _accumulate(sums[kind][action_group(seq.meta["action"])], joints, target)
     per_action, rigid, fitted = (_per_action(sums[kind]) for kind in kinds)
     report = {
@@ -174,7 +182,8 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
                          "(dynapose.inference.refine.rigid_bones)"},
         "fitted": {"overall": _means(fitted), "per_action": fitted,
                    "how": "the network's joints fitted to rigid bones on the 2D's camera rays "
-                          "(dynapose.inference.refine.fit_sequence; needs exact 2D)"},
+                          "(dynapose.inference.refine.fit_sequence; needs exact 2D)"}
+        if found is None else {"skipped": FIT_ON_DETECTIONS},
         "seconds": round(time.perf_counter() - started, 2),
     }
     return report

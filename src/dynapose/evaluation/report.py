@@ -76,7 +76,7 @@ def _format_image(report: dict[str, Any]) -> str:
 def _format_lifter(report: dict[str, Any]) -> str:
     """A table: one row per action, then the mean over actions; the network's errors, then
     (where the report has them) those with rigid bones and fitted to the 2D (lift_fit)."""
-    extra = [k for k in ("rigid", "fitted") if k in report]
+    extra = [k for k in ("rigid", "fitted") if "overall" in report.get(k, {})]
     names = {"rigid": "rigid", "fitted": "fit"}
     head = f"{'action':<14}{'frames':>8}{'P1 mm':>9}{'P2 mm':>9}{'MPJVE':>9}"
     head += "".join(f"{'P1 ' + names[k]:>10}{'P2 ' + names[k]:>10}" for k in extra)
@@ -84,7 +84,8 @@ def _format_lifter(report: dict[str, Any]) -> str:
             for a, v in report["per_action"].items()]
     rows.append(("average", {**report["overall"], "frames": report["frames"]},
                  [report[k]["overall"] for k in extra]))
-    lines = [head]
+    lines = [f"2D: {report['two_d']}"] if "two_d" in report else []
+    lines.append(head)
     for action, v, more in rows:
         lines.append(f"{action:<14}{v['frames']:>8}"
                      f"{v['mpjpe_p1']:>9.1f}{v['p_mpjpe']:>9.1f}{v['mpjve']:>9.2f}"
