@@ -330,3 +330,29 @@ def test_train_lift_on_detections_end_to_end_and_its_bad_input(tmp_path: Path) -
     first = next(renamed.rglob("*.h5"))
     first.rename(first.with_name(first.name.split(".")[0] + ".12345678.h5"))
     refused(renamed, "unknown camera")
+
+
+def test_detection_quality_benchmark_measures_the_detectors_distance(tmp_path: Path) -> None:
+    """benchmarks/detection_quality.py: a perfect detector is 0 px from the projection on every
+    detected joint; only the estimated neck/nose is off; moving one joint shows in its row."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "detection_quality", Path(__file__).parents[1] / "benchmarks" / "detection_quality.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    store, dets = _store_and_detections(tmp_path)
+    rows = bench.sequence_errors(str(store), str(dets), ["synth-0"])
+    assert rows and all(r[0] == "synth-0" for r in rows)
+    errors = np.concatenate([r[2] for r in rows])
+    heights = np.concatenate([r[3] for r in rows])
+    neck = JOINT_NAMES.index("neck")
+    assert np.delete(errors, neck, axis=1).max() < 1e-3 and errors[:, neck].mean() > 1
+    assert bench.summary(errors, heights)["px"] < 1e-3
+    for file in dets.rglob("*.h5"):  # the detector puts the right wrist 10 px to the right
+        with h5py.File(file, "r+") as f:
+            f["poses"][:, 10, 0] += 10.0
+    rows = bench.sequence_errors(str(store), str(dets), ["synth-0"])
+    wrist = np.concatenate([r[2] for r in rows])[:, JOINT_NAMES.index("right_wrist")]
+    np.testing.assert_allclose(wrist, 10.0, atol=1e-3)
