@@ -83,12 +83,12 @@ def main() -> None:
     joints = {name: {"px": float(err[:, j].mean()),
                      "pct_height": float((err[:, j] / height * 100).mean())}
               for j, name in enumerate(JOINT_NAMES)}
-    result = {"all": summary(*everything), "subjects": per_subject, "actions": dict(groups),
-              "joints": joints}
+    overall = summary(*everything)
+    result = {"all": overall, "subjects": per_subject, "actions": dict(groups), "joints": joints}
 
     print(f"{'subject':8} {'frames':>8} {'mean px':>8} {'median':>7} {'% height':>9} "
           f"{'misses':>7} {'height px':>10}")
-    for name, r in [*per_subject.items(), ("all", summary(*everything))]:
+    for name, r in [*per_subject.items(), ("all", overall)]:
         print(f"{name:8} {r['frames']:8d} {r['px']:8.1f} {r['median_px']:7.1f} "
               f"{r['pct_height']:9.2f} {r['misses'] * 100:6.1f}% {r['height_px']:10.0f}")
     print(f"\n% of image height by action group (misses: over {MISS_PCT:g} %)")
