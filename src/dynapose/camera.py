@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from dynapose.linalg import pinv
+
 #: Lowest total confidence weight for which :func:`solve_root_translation` uses the confidences;
 #: below it the joints are weighted equally.
 MIN_WEIGHT = 1e-6
@@ -137,7 +139,7 @@ def solve_root_translation(joints: np.ndarray, pixels: np.ndarray,
         ata = np.einsum("fki,fkj->fij", a[ok], a[ok])
         atb = np.einsum("fki,fk->fi", a[ok], b[ok])
         # pinv rather than solve: keypoints all on one point give a singular system
-        out[ok] = (np.linalg.pinv(ata) @ atb[..., None])[..., 0]
+        out[ok] = (pinv(ata) @ atb[..., None])[..., 0]
     return out
 
 

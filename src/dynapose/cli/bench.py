@@ -75,6 +75,29 @@ def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
         click.echo(f"{key:>18}: {shown}")
 
 
+@bench.command("fit")
+@click.option("--frames", type=count(), default=20_000, show_default=True,
+              help="Frames fitted per measurement.")
+@click.option("--repeats", type=count(), default=3, show_default=True,
+              help="Measurements; the median is shown.")
+@click.option("--busy", type=count(), default=None,
+              help="Spinning processes during the loaded measurement (default: cores - 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_fit_cmd(frames: int, repeats: int, busy: int | None, as_json: bool) -> None:
+    """Seconds of the rigid-bone ray fit, quiet and with the other cores kept busy."""
+    import json
+
+    from dynapose.bench.fit import bench_fit
+
+    result = bench_fit(frames=frames, repeats=repeats, busy=busy)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        shown = f"{value:.3g}" if isinstance(value, float) else value
+        click.echo(f"{key:>15}: {shown}")
+
+
 @bench.command("synth")
 @click.option("--size", type=count(), default=224, show_default=True,
               help="Side of the rendered frames, px.")

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from dynapose.camera import solve_root_translation
+from dynapose.linalg import one_blas_thread, solve
 from dynapose.skeleton import BONES, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS, bone_lengths
 
 _CHILD = np.array([c for c, _ in BONES])
@@ -111,8 +112,9 @@ def fit_depths(joints: np.ndarray, rays: np.ndarray, lengths: np.ndarray,
         jac[:, rows, _CHILD] = (unit * ray[:, _CHILD]).sum(-1)
         jac[:, rows, _PARENT] = -(unit * ray[:, _PARENT]).sum(-1)
         residual = np.concatenate([length - lengths, np.sqrt(weight) * (z - z0)], axis=1)
-        normal = np.einsum("fki,fkj->fij", jac, jac)
-        step = np.linalg.solve(normal, np.einsum("fki,fk->fi", jac, residual)[..., None])
+        with one_blas_thread():  # thousands of 17 x 17 products: one thread (dynapose.linalg)
+            normal = jac.transpose(0, 2, 1) @ jac
+            step = solve(normal, jac.transpose(0, 2, 1) @ residual[..., None])
         z = z - step[..., 0]
     out[ok] = ray * z[..., None]
     return out
