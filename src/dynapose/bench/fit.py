@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from dynapose.bench.viz import _STANDING_MM
 from dynapose.inference.refine import fit_depths
 from dynapose.skeleton import bone_lengths
 
@@ -25,8 +26,6 @@ def _spin() -> None:  # pragma: no cover - runs in a child process until termina
 def _fit_input(frames: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A jittered standing body 4 m in front of the camera: joints (F, 17, 3) mm, their rays
     (F, 17, 2) and the bone lengths (16,)."""
-    from dynapose.bench.viz import _STANDING_MM
-
     rng = np.random.default_rng(seed)
     joints = _STANDING_MM[None] + rng.normal(0.0, 20.0, (frames, *_STANDING_MM.shape))
     rays = joints[..., :2] / joints[..., 2:]
