@@ -3,6 +3,7 @@
     python benchmarks/motion_coverage.py [--checkpoint src/dynapose/weights/lifter-cmu] \
         [--train cmu:../shared/data/mocap/cmu+synthetic:100:600] \
         [--data ../shared/data/h36m/data_3d_h36m.npz] [--subjects S1,S5,S6,S7,S8] [--every 20]
+    python benchmarks/motion_coverage.py --coverage-only --train MOTION [--train-subjects A,B]
 
 Every `--every`-th frame of each test sequence is lifted from its ground-truth projection (one
 camera, the first of the subject's four; whole sequences through the network as
@@ -12,6 +13,9 @@ training pose, both pelvis-centred, turned to face the same way (the hips' axis 
 scaled to the same leg length, with the training poses mirrored too (training mirrors windows),
 taken at 10 frames/s. The training motion is the checkpoint's own: its run's data (or `--train`)
 and ``train_subjects``.
+
+With `--coverage-only` no lifter runs: only the coverage of the test poses by the `--train`
+motion (all its subjects, or `--train-subjects`) is measured, per band and per action.
 
 Prints a table (frames, P1, share of frames and of the error) per coverage band and per action
 with its median coverage, then JSON. A lifter limited by the motion it saw has errors that rise
@@ -83,27 +87,41 @@ def main() -> None:
     parser.add_argument("--data", default="../shared/data/h36m/data_3d_h36m.npz")
     parser.add_argument("--subjects", default="S1,S5,S6,S7,S8")
     parser.add_argument("--every", type=int, default=20)
+    parser.add_argument("--coverage-only", action="store_true",
+                        help="measure the coverage alone, no lifter (needs --train)")
+    parser.add_argument("--train-subjects", default=None,
+                        help="the training motion's subjects (default: the checkpoint's, or all)")
     args = parser.parse_args()
 
-    info = read_checkpoint_config(args.checkpoint)["info"]
-    args.train = args.train or info["data"]
-    motion = load_motion(args.train, info["lift_config"]["train_subjects"])
+    if args.coverage_only:
+        if args.train is None:
+            parser.error("--coverage-only needs --train")
+        subjects = args.train_subjects.split(",") if args.train_subjects else None
+    else:
+        info = read_checkpoint_config(args.checkpoint)["info"]
+        args.train = args.train or info["data"]
+        subjects = (args.train_subjects.split(",") if args.train_subjects
+                    else info["lift_config"]["train_subjects"])
+    motion = load_motion(args.train, subjects)
     train = canonical(motion.world[::5].astype(np.float64))  # 10 frames/s
     train = np.concatenate([train, mirrored(train)])
 
-    model = load_lifter(args.checkpoint, "cpu")
+    model = None if args.coverage_only else load_lifter(args.checkpoint, "cpu")
     test = load_motion(args.data, args.subjects.split(","))
     errors, covers, actions = [], [], []
     for s in test.sequences:
         world = test.world[s["start"]: s["start"] + s["frames"]].astype(np.float64)
-        cam = test.cameras[s["cameras"][0]]
-        points = cam.world_to_camera(world)
-        kp = normalize_screen(cam.project(points), cam.width, cam.height)
-        pred = lift_sequence(model, kp, flip_tta=True)[::args.every]
-        target = (points - points[:, :1])[::args.every]
-        errors.append(np.linalg.norm(pred - target, axis=-1).mean(-1))
+        if model is None:
+            errors.append(np.zeros(len(world[::args.every])))
+        else:
+            cam = test.cameras[s["cameras"][0]]
+            points = cam.world_to_camera(world)
+            kp = normalize_screen(cam.project(points), cam.width, cam.height)
+            pred = lift_sequence(model, kp, flip_tta=True)[::args.every]
+            target = (points - points[:, :1])[::args.every]
+            errors.append(np.linalg.norm(pred - target, axis=-1).mean(-1))
         covers.append(nearest(canonical(world[::args.every]), train))
-        actions += [action_group(s["action"])] * len(target)
+        actions += [action_group(s["action"])] * len(errors[-1])
     err, cover, act = np.concatenate(errors), np.concatenate(covers), np.array(actions)
 
     rows = []
@@ -113,7 +131,7 @@ def main() -> None:
         if m.any():
             rows.append({"from": lo, "to": hi, "frames": int(m.sum()),
                          "p1": float(err[m].mean()), "share_frames": float(m.mean()),
-                         "share_error": float(err[m].sum() / err.sum())})
+                         "share_error": float(err[m].sum() / max(err.sum(), 1e-9))})
             r = rows[-1]
             band = f"{lo:g}-{hi:g}" if hi < 1e9 else f">= {lo:g}"
             print(f"{band:>14} {r['frames']:>7} {r['p1']:>7.1f} {100 * r['share_frames']:>9.1f} "
@@ -124,7 +142,7 @@ def main() -> None:
         m = act == a
         per_action[a] = {"p1": float(err[m].mean()), "coverage": float(np.median(cover[m]))}
         print(f"{a:<14} {per_action[a]['p1']:>7.1f} {per_action[a]['coverage']:>19.1f}")
-    corr = float(np.corrcoef(cover, err)[0, 1])
+    corr = float(np.corrcoef(cover, err)[0, 1]) if model is not None else float("nan")
     print(f"\nframes {len(err)}, P1 {err.mean():.1f} mm, correlation of error and coverage "
           f"{corr:.2f}")
     print(json.dumps({"checkpoint": args.checkpoint, "train": args.train,

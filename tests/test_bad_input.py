@@ -545,7 +545,10 @@ def test_bvh_resampled_length_is_bounded(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("data", ["synthetic:1000000000:1000000000", "synthetic:0:600",
-                                  "synthetic:2:x"])
+                                  "synthetic:2:x", "postures:1000000000:1000000000",
+                                  "postures:0:600", "postures:2:x", "postures:2:1",
+                                  "postures:2:100:chair,sofa", "postures:2:100:",
+                                  "postures:2:100:chair:x"])
 def test_synthetic_motion_size_is_bounded(tmp_path: Path, data: str) -> None:
     out = tmp_path / "run"
     assert_one_line_error(run(["train-lift", "--data", data, "--out", out]), data)

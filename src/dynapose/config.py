@@ -260,6 +260,10 @@ class LiftConfig:
     bone_scale: float = 0.0  # std of a per-window factor on each bone's length (left = right)
     body_scale: float = 0.0  # std of a per-window factor on every bone (the person's size)
     posture_deg: float = 0.0  # std (degrees, per axis) of a per-window turn of each body part
+    user_views: float = 0.0  # share of windows filmed by a camera placed as users film
+    # (dynapose.training.views: heights, distances, lenses, roll), not the dataset's own
+    detector_model: float = 0.0  # share of projected windows given a modelled detector's errors
+    # (dynapose.training.detector_model); the rest keep the exact projection (+ noise_px)
     keep_feet_on_floor: bool = True  # after scaling, shift the body so its feet touch the floor
     detection_share: float = 1.0  # with detections: share of windows from them (rest: projected)
     detection_errors: float = 0.0  # with detections: share of projected windows given a detector's
@@ -294,6 +298,9 @@ class LiftConfig:
              "detection_share"),
             (0 <= self.detection_errors <= 1, "detection_errors must be in [0, 1]",
              "detection_errors"),
+            (0 <= self.user_views <= 1, "user_views must be in [0, 1]", "user_views"),
+            (0 <= self.detector_model <= 1, "detector_model must be in [0, 1]",
+             "detector_model"),
             (self.lr > 0, "lr must be > 0", "lr"),
             (0 < self.lr_end <= self.lr, "need 0 < lr_end <= lr", "lr_end"),
             (0 < self.bn_momentum <= 1 and 0 < self.bn_momentum_end <= 1,

@@ -20,6 +20,7 @@ from dynapose.data.cmu import load_cmu
 from dynapose.data.h36m import load_npz_3d
 from dynapose.data.pose_store import PoseStore
 from dynapose.data.synthetic.motion import ACTIONS, generate_motion, sample_body
+from dynapose.data.synthetic.postures import posture_bodies
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import (
     H36M_32_TO_17,
@@ -80,10 +81,11 @@ def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
                 seed: int = 0) -> MotionData:
     """World motion from `data`: a VideoPose3D ``data_3d_h36m.npz``, a pose store folder,
     ``"synthetic[:SEQUENCES[:FRAMES]]"`` (DynaPose's procedural motion filmed by the Human3.6M
-    cameras of S1, S5-S8; see :func:`synthetic_motion`), ``"cmu:FOLDER"`` (CMU motion capture,
-    :func:`dynapose.data.cmu.load_cmu`, filmed by the same cameras), or a mix ``"A+B[+...]"``
-    of those (e.g. ``cmu:../shared/data/mocap/cmu+synthetic:100:600``: windows are drawn
-    uniformly over all frames, so each part weighs by its frame count).
+    cameras of S1, S5-S8; see :func:`synthetic_motion`), ``"postures[:SEQUENCES[:FRAMES]]"``
+    (everyday postures and their transitions, :func:`posture_motion`), ``"cmu:FOLDER"`` (CMU
+    motion capture, :func:`dynapose.data.cmu.load_cmu`, filmed by the same cameras), or a mix
+    ``"A+B[+...]"`` of those (e.g. ``cmu:../shared/data/mocap/cmu+synthetic:100:600``: windows
+    are drawn uniformly over all frames, so each part weighs by its frame count).
 
     Only `subjects` are kept (all when None). npz sequences are filmed by their subject's four
     published cameras; pose-store sequences by the cameras the store lists for their subject.
@@ -99,17 +101,25 @@ def load_motion(data: str | os.PathLike[str], subjects: list[str] | None = None,
         all_cams = [i for v in per_subject.values() for i in v]
         return _assemble([(s.subject, s.action, s.world, all_cams)
                           for s in load_cmu(name[len("cmu:"):], subjects)], cameras, name)
-    if name == "synthetic" or name.startswith("synthetic:"):
+    kind = name.split(":")[0]
+    if kind in ("synthetic", "postures"):
         parts = name.split(":")[1:]
+        usage = (f"expected {kind}[:SEQUENCES[:FRAMES]]" if kind == "synthetic" else
+                 "expected postures[:SEQUENCES[:FRAMES[:NAME,NAME...]]]")
+        if len(parts) > (2 if kind == "synthetic" else 3):
+            raise DynaPoseError(usage, name)
         try:
             n = int(parts[0]) if parts else synthetic_sequences
             frames = int(parts[1]) if len(parts) > 1 else synthetic_frames
         except ValueError:
-            raise DynaPoseError("expected synthetic[:SEQUENCES[:FRAMES]]", name) from None
+            raise DynaPoseError(usage, name) from None
         if n < 1 or frames < 2 or n * frames > MAX_SYNTHETIC_FRAMES:
-            raise DynaPoseError(f"synthetic motion needs SEQUENCES >= 1 and FRAMES >= 2, at most "
+            raise DynaPoseError(f"{kind} motion needs SEQUENCES >= 1 and FRAMES >= 2, at most "
                                 f"{MAX_SYNTHETIC_FRAMES} frames in all", name)
         try:
+            if kind == "postures":
+                allowed = tuple(parts[2].split(",")) if len(parts) > 2 else None
+                return posture_motion(n, frames, seed=seed, subjects=subjects, allowed=allowed)
             return synthetic_motion(n, frames, seed=seed, subjects=subjects)
         except DynaPoseError as exc:  # name the data it was asked of
             raise DynaPoseError(exc.problem, exc.path or name) from exc
@@ -199,3 +209,24 @@ def synthetic_motion(num_sequences: int, frames: int, seed: int = 0,
     if not items:
         raise DynaPoseError(f"no synthetic sequences for subjects {subjects}")
     return _assemble(items, cameras, "synthetic")
+
+
+def posture_motion(num_sequences: int, frames: int, seed: int = 0,
+                   subjects: list[str] | None = None,
+                   allowed: tuple[str, ...] | None = None) -> MotionData:
+    """Walks through everyday postures (:mod:`dynapose.data.synthetic.postures`: sitting,
+    kneeling, squatting, lying, crawling, reaching, leaning, hands busy; only the `allowed`
+    ones when given), one new body per sequence; subjects ``pose-<k>`` (k = sequence index % 8),
+    filmed by the published cameras of S1, S5, S6, S7 and S8. `subjects` keeps only those
+    names."""
+    cameras, per_subject = _h36m_camera_table(["S1", "S5", "S6", "S7", "S8"])
+    all_cams = [i for v in per_subject.values() for i in v]
+    try:
+        walks = posture_bodies(num_sequences, frames, seed, allowed)
+    except ValueError as exc:
+        raise DynaPoseError(str(exc)) from exc
+    items = [(m.subject, f"{m.action} {k}", m.joints, all_cams)
+             for k, m in enumerate(walks) if subjects is None or m.subject in subjects]
+    if not items:
+        raise DynaPoseError(f"no posture sequences for subjects {subjects}")
+    return _assemble(items, cameras, "postures")

@@ -14,6 +14,7 @@ rounding.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -29,6 +30,8 @@ from dynapose.skeleton import (
     RIGHT_JOINTS,
     flip_permutation,
 )
+from dynapose.training.detector_model import detector_noise, displace_joints
+from dynapose.training.views import user_views
 
 ANKLES = [JOINT_NAMES.index("right_ankle"), JOINT_NAMES.index("left_ankle")]
 
@@ -128,7 +131,16 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
         if config.keep_feet_on_floor:
             lift = floor_shift(world, joints)
     ci = put(cam)
-    R, T = cams["R"][ci], cams["T"][ci]
+    view = {name: t[ci] for name, t in cams.items()}  # each window's camera
+    if augment and config.user_views > 0:
+        chosen = rng.random(b) < config.user_views
+        aim = world[:, centre, 0].detach().cpu().double().numpy()
+        aim[:, :2] = pivot[:, :2].cpu().double().numpy()
+        drawn = user_views(rng, aim, dev)
+        pick = put(chosen)
+        view = {name: torch.where(pick.view(-1, *[1] * (t.dim() - 1)), drawn[name], t)
+                for name, t in view.items()}
+    R, T = view["R"], view["T"]
     mirror = torch.ones(b, 3, device=dev)
     if augment and config.flip > 0:
         flip = put(rng.random(b) < config.flip)
@@ -161,16 +173,63 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
             first = torch.argmin(away.int())
             points = torch.where(away[:, None, None, None], points[first], points)
     target = points[:, centre] - points[:, centre, :1]
-    seen = points
-    if augment and config.jitter_mm > 0:
-        jitter = rng.normal(0, config.jitter_mm, (b, 1, NUM_JOINTS, 3)).astype(np.float32)
-        seen = points + put(jitter)
-    px = project_torch(seen, cams["f"][ci], cams["c"][ci], cams["k"][ci], cams["p"][ci])
-    if augment and config.noise_px > 0:
-        px = px + put(rng.normal(0, config.noise_px, px.shape).astype(np.float32))
-    size = cams["size"][ci]
+    px = observe(points, view, config, rng, augment)
+    size = view["size"]
     inputs = normalize_screen(px, size[:, 0, None, None], size[:, 1, None, None])
     return inputs.float(), target.float()
+
+
+def exact_2d(points: torch.Tensor, view: dict[str, torch.Tensor], config: LiftConfig,
+             rng: np.random.Generator, augment: bool) -> torch.Tensor:
+    """The projection of camera-frame windows (B, R, 17, 3) mm through each window's camera
+    `view` -> (B, R, 17, 2) px, with the generic augmentations: ``jitter_mm`` (3D, held over the
+    window) and ``noise_px`` (2D, every frame)."""
+    b = len(points)
+    if augment and config.jitter_mm > 0:
+        jitter = rng.normal(0, config.jitter_mm, (b, 1, NUM_JOINTS, 3)).astype(np.float32)
+        points = points + torch.from_numpy(jitter).to(points.device)
+    px = project_torch(points, view["f"], view["c"], view["k"], view["p"])
+    if augment and config.noise_px > 0:
+        px = px + torch.from_numpy(rng.normal(0, config.noise_px, px.shape).astype(
+            np.float32)).to(px.device)
+    return px
+
+
+def modelled_detector_2d(points: torch.Tensor, view: dict[str, torch.Tensor],
+                         config: LiftConfig, rng: np.random.Generator, augment: bool
+                         ) -> torch.Tensor:
+    """What a detector would find (:mod:`dynapose.training.detector_model`) in the image of
+    camera-frame windows (B, R, 17, 3) mm through `view` -> (B, R, 17, 2) px."""
+    px = project_torch(displace_joints(points, rng), view["f"], view["c"], view["k"], view["p"])
+    return detector_noise(px, rng)
+
+
+#: The 2D sources of projected windows, by the config share that picks them (the rest:
+#: :func:`exact_2d`). Each turns camera-frame windows and their cameras into pixels.
+Observer = Callable[[torch.Tensor, dict[str, torch.Tensor], LiftConfig, np.random.Generator,
+                     bool], torch.Tensor]
+OBSERVERS: dict[str, Observer] = {"detector_model": modelled_detector_2d}
+
+
+def observe(points: torch.Tensor, view: dict[str, torch.Tensor], config: LiftConfig,
+            rng: np.random.Generator, augment: bool) -> torch.Tensor:
+    """The 2D (B, R, 17, 2) px of camera-frame windows (B, R, 17, 3) mm: each window from one
+    source of :data:`OBSERVERS`, drawn by their config shares (with `augment`), else
+    :func:`exact_2d`."""
+    px = exact_2d(points, view, config, rng, augment)
+    if not augment:
+        return px
+    draw = rng.random(len(points))
+    low = 0.0
+    for name, source in OBSERVERS.items():
+        share = float(getattr(config, name))
+        chosen = np.nonzero((draw >= low) & (draw < low + share))[0]
+        low += share
+        if len(chosen):
+            rows = torch.from_numpy(chosen).to(points.device)
+            px[rows] = source(points[rows], {k: v[rows] for k, v in view.items()}, config,
+                              rng, augment)
+    return px
 
 
 def out_of_view(points: torch.Tensor) -> torch.Tensor:
