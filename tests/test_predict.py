@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from pathlib import Path
 
 import av
@@ -466,3 +467,74 @@ def test_bench_predict_small(assets: dict[str, Path]) -> None:
     assert result["model_torch"]["frames_per_s"] > 0
     assert result["end_to_end"]["frames_per_s"] > 0
     assert result["end_to_end_with_visuals"]["frames_per_s"] > 0
+
+
+# ------------------------------------------------- MediaPipe's native log lines stay out of sight
+#: Lines MediaPipe's and TensorFlow Lite's C++ write to file descriptor 2 (absl, TFLite).
+NATIVE_LOG = re.compile(r"^(?:[IWE]\d{4} |INFO: Created TensorFlow|WARNING: All log messages)",
+                        re.MULTILINE)
+
+
+def test_native_log_holds_back_only_what_is_written_while_held(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from dynapose.inference.mediapipe import NativeLog
+
+    log = NativeLog(show=False)
+    log.run(os.write, 2, b"W0000 native, first\n", keep=True)  # held on after the call
+    os.write(2, b"I0000 native, between\n")
+    log.release()
+    print("ours, between calls", file=sys.stderr)
+    log.run(os.write, 2, b"W0000 native, second\n")
+    os.write(2, b"ours, after\n")
+    assert capfd.readouterr().err == "ours, between calls\nours, after\n"
+    assert log.text() == "W0000 native, first\nI0000 native, between\nW0000 native, second\n"
+
+    def fails() -> None:
+        os.write(2, b"E0000 why it failed\n")
+        raise RuntimeError("graph failed")
+
+    with pytest.raises(RuntimeError):
+        log.run(fails)  # a failure writes out what was held back: its reason is in there
+    assert capfd.readouterr().err.endswith("E0000 why it failed\n")
+    log.close()
+    shown = NativeLog(show=True)  # --debug: nothing held back
+    shown.run(os.write, 2, b"W0000 shown\n")
+    assert capfd.readouterr().err == "W0000 shown\n" and shown.text() == ""
+
+
+@pytest.mark.slow
+def test_predict_keeps_mediapipe_logs_out_of_the_terminal(tmp_path: Path) -> None:
+    """The real detector in a real process: no native log lines on stderr unless --debug, and
+    DynaPose's one-line error still gets there."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("mediapipe")
+    skimage_data = pytest.importorskip("skimage.data")
+    from dynapose.io.video import write_test_video
+
+    img = skimage_data.astronaut()  # a person facing the camera
+    person = write_test_video(tmp_path / "person.mp4", np.stack(
+        [np.roll(img, (2 * i, 3 * i), axis=(0, 1)) for i in range(6)]), fps=10.0)
+    nobody = make_video(tmp_path / "nobody.mp4", n=4)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1] / "src"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("DYNAPOSE_DEBUG", None)
+
+    def run(video: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        args = [sys.executable, "-m", "dynapose", "predict", str(video), "--no-visuals",
+                "--out", str(tmp_path / f"{video.stem}-{len(extra)}"), *extra]
+        return subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+
+    done = run(person)
+    assert done.returncode == 0 and "frames without a person" in done.stdout, done.stderr
+    assert not NATIVE_LOG.search(done.stderr), done.stderr
+    failed = run(nobody)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr.splitlines() == [
+        f"error: {nobody}: no person found in any of the 4 frames by MediaPipe"]
+    debug = run(nobody, "--debug")  # the same as `dynapose --debug predict ...`
+    assert debug.returncode == 2 and NATIVE_LOG.search(debug.stderr), debug.stderr
+    assert debug.stderr.splitlines()[-1].startswith(f"error: {nobody}: no person found")

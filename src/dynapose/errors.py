@@ -16,3 +16,13 @@ class DynaPoseError(Exception):
         self.path = None if path is None else os.fspath(path)
         self.problem = " ".join(str(problem).split())
         super().__init__(f"{self.path}: {self.problem}" if self.path else self.problem)
+
+
+#: Set to 1 (``dynapose --debug`` or ``dynapose predict --debug`` set it) to see the traceback of
+#: a failure, and the log lines MediaPipe's native code writes (held back otherwise).
+DEBUG_ENV = "DYNAPOSE_DEBUG"
+
+
+def debugging() -> bool:
+    """Whether :data:`DEBUG_ENV` asks for debugging output."""
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")

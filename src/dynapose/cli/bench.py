@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from dynapose.cli.options import count, device_option, number
+from dynapose.cli.options import count, debug_option, device_option, number
 
 
 @click.group()
@@ -207,6 +207,7 @@ def bench_memory_cmd(sizes: str, size: int, batch: int, workers: int, root: str 
 @click.option("--deterministic/--no-deterministic", default=True, show_default=True,
               help="Deterministic CUDA kernels, as train-lift uses them (off: their cost).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@debug_option()
 def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, batch: int,
                    frames: int, seconds: float, threads: int | None, precision: str,
                    video: str | None, device: str, compile_model: bool, deterministic: bool,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from dynapose.cli.options import device_option
+from dynapose.cli.options import debug_option, device_option
 from dynapose.errors import DynaPoseError
 from dynapose.io.atomic import check_output
 
@@ -53,6 +53,7 @@ _DEFAULT_LIFTER = "<default>"
               help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @device_option()
+@debug_option()
 def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
             sequence: str | None, rigid: bool | None, out: str | None, box: str | None,
             detector: str | None, backend: str | None, onnx_path: str | None,
@@ -62,6 +63,7 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
 
     The checkpoint's model decides how: a lifter lifts 2D keypoints (MediaPipe, or --keypoints
     FILE); an image model sees crops of the frames. Without a checkpoint, the shipped lifter.
+    MediaPipe's own log lines are held back unless --debug.
     """
     from dynapose.inference.crops import parse_box
     from dynapose.inference.predict import model_family

@@ -3,7 +3,8 @@
 Each subcommand parses its options, calls one documented function, and prints where its outputs
 went. Bad input surfaces as ``error: <file>: <problem>`` on one line and exit status 2; every
 other failure is one line too (exit 1), its traceback shown only with ``--debug`` or
-``DYNAPOSE_DEBUG=1`` (docs/errors.md).
+``DYNAPOSE_DEBUG=1`` (docs/errors.md), which also let MediaPipe's own log lines through
+(:mod:`dynapose.inference.mediapipe`).
 """
 
 from __future__ import annotations
@@ -22,18 +23,17 @@ from dynapose.cli.data import import_arrays_cmd, import_keras_cmd, prepare, synt
 from dynapose.cli.demo import demo
 from dynapose.cli.evaluation import evaluate, evaluate_lift_cmd
 from dynapose.cli.inference import export, predict
+from dynapose.cli.options import DEBUG_HOOK
 from dynapose.cli.training import train, train_lift_cmd
-from dynapose.errors import DynaPoseError
+from dynapose.errors import DEBUG_ENV, DynaPoseError, debugging
 
-#: Set to 1 (or pass ``dynapose --debug``) to see the traceback of an unexpected failure.
-DEBUG_ENV = "DYNAPOSE_DEBUG"
 #: numpy's floating-point warnings (shown again with --debug).
 NUMPY_FLOAT_WARNINGS = (r"(invalid value|divide by zero|overflow|underflow) encountered|"
                         r"Mean of empty slice|Degrees of freedom")
 
 
 def _debugging(ctx: click.Context) -> bool:
-    return bool(ctx.params.get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+    return bool(ctx.params.get("debug")) or debugging()
 
 
 def _one_line(text: object) -> str:
@@ -63,14 +63,27 @@ class _Group(click.Group):
 
     Bad input (:class:`DynaPoseError`) prints ``error: <file>: <problem>`` and exits 2.
     Anything else is a bug (or the machine's: memory, disk): still one line, exit 1, with the
-    traceback only under ``dynapose --debug`` or ``DYNAPOSE_DEBUG=1``. An interruption exits
-    130. click's own usage errors keep click's message and status 2.
+    traceback only under ``dynapose --debug`` or ``DYNAPOSE_DEBUG=1`` (or a command's own
+    ``--debug``, :func:`dynapose.cli.options.debug_option`). An interruption exits 130. click's
+    own usage errors keep click's message and status 2. Debugging sets ``DYNAPOSE_DEBUG=1`` for
+    the command's duration, for the layers below (MediaPipe's log lines).
     """
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = _debugging(ctx)
+        before = os.environ.get(DEBUG_ENV)
         with warnings.catch_warnings():
-            if not debug:
+            shown = warnings.showwarning
+
+            def turn_on_debug() -> None:
+                os.environ[DEBUG_ENV] = "1"
+                warnings.showwarning = shown
+                warnings.filterwarnings("default", category=RuntimeWarning,
+                                        message=NUMPY_FLOAT_WARNINGS)
+
+            ctx.meta[DEBUG_HOOK] = turn_on_debug
+            if _debugging(ctx):
+                os.environ[DEBUG_ENV] = "1"
+            else:
                 warnings.showwarning = _show_warning
                 # Floating-point warnings (overflow, invalid value) say nothing a user can act
                 # on: inputs are validated, and a non-finite result is refused where it matters.
@@ -79,7 +92,7 @@ class _Group(click.Group):
             try:
                 return super().invoke(ctx)
             except DynaPoseError as exc:
-                if debug:
+                if _debugging(ctx):
                     traceback.print_exc()
                 click.echo(f"error: {_one_line(exc)}", err=True)
                 sys.exit(2)
@@ -90,17 +103,24 @@ class _Group(click.Group):
                 click.echo("error: interrupted", err=True)
                 sys.exit(130)
             except Exception as exc:
+                debug = _debugging(ctx)
                 if debug:
                     traceback.print_exc()
                 hint = "" if debug else f" (rerun with --debug or {DEBUG_ENV}=1 for the traceback)"
                 click.echo(f"error: {_describe_failure(exc)}{hint}", err=True)
                 sys.exit(1)
+            finally:
+                if before is None:
+                    os.environ.pop(DEBUG_ENV, None)
+                else:
+                    os.environ[DEBUG_ENV] = before
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="dynapose")
 @click.option("--debug", is_flag=True,
-              help=f"Show the traceback of an unexpected failure (also: {DEBUG_ENV}=1).")
+              help=f"Show the traceback of an unexpected failure, and MediaPipe's own log "
+                   f"lines (also: {DEBUG_ENV}=1).")
 def main(debug: bool) -> None:
     """DynaPose: 3D human pose estimation from video (17 Human3.6M joints, millimetres).
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from dynapose.errors import DynaPoseError
+from dynapose.errors import DEBUG_ENV, DynaPoseError
 
 #: How the ``--device`` option reads in every command's help.
 DEVICE_HELP = ("Where models run: auto (a GPU when torch sees one, else the CPU), cpu, cuda or "
@@ -31,6 +32,31 @@ def device_option(default: str | None = "auto", settings: bool = False) -> Calla
     return click.option("--device", default=default, metavar="auto|cpu|cuda|cuda:N",
                         callback=_check_device, show_default=default is not None,
                         help=DEVICE_HELP + more)
+
+
+#: Where the command group keeps its function that turns debugging on (``ctx.meta``).
+DEBUG_HOOK = "dynapose.debug"
+#: How a command's own ``--debug`` reads in its help.
+DEBUG_HELP = ("Let MediaPipe's and TensorFlow Lite's own log lines through (held back "
+              "otherwise) and show a failure's traceback: the same as `dynapose --debug` or "
+              "DYNAPOSE_DEBUG=1.")
+
+
+def _turn_on_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    hook = ctx.meta.get(DEBUG_HOOK)
+    if hook is not None:
+        hook()
+    else:  # the command run on its own, outside the dynapose group
+        os.environ[DEBUG_ENV] = "1"
+
+
+def debug_option() -> Callable[[Any], Any]:
+    """``--debug`` on a command that runs the detector, as well as before it
+    (``dynapose --debug COMMAND``): the group's error path and the layers below see it."""
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_turn_on_debug, help=DEBUG_HELP)
 
 
 def csv_values(values: tuple[str, ...]) -> list[str] | None:
