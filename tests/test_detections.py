@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -330,6 +331,100 @@ def test_train_lift_on_detections_end_to_end_and_its_bad_input(tmp_path: Path) -
     first = next(renamed.rglob("*.h5"))
     first.rename(first.with_name(first.name.split(".")[0] + ".12345678.h5"))
     refused(renamed, "unknown camera")
+
+
+def _without(dets: Path, root: Path, *gone: str) -> Path:
+    """A copy of the detections folder `dets` at `root` without the files named `gone`."""
+    for file in dets.rglob("*.h5"):
+        if file.name not in gone:
+            with h5py.File(file) as f:
+                poses = np.asarray(f["poses"])
+            rel = file.relative_to(dets)
+            _write(root / rel.parent, rel.name, poses)
+    return root
+
+
+def test_a_camera_without_detections_is_left_out_of_its_sequence(tmp_path: Path) -> None:
+    """Human3.6M's public release has no Stacked-Hourglass file for S11 'Directions' camera
+    54138969: such a camera is left out of that sequence (one line, counted in run.json and the
+    report), the other cameras' detections still line up with their slots, and training runs."""
+    from dynapose.config import load_lift_config
+    from dynapose.training.lift_batch import camera_tensors, make_batch, sample_windows
+    from dynapose.training.lift_detections import (
+        detected_cameras,
+        detected_inputs,
+        training_batch,
+    )
+
+    npz, dets = _h36m_like(tmp_path)
+    # the first camera of S1's 'Run 1' (later slots move up one) and one of S5's 'Squat 3'
+    partial = _without(dets, tmp_path / "partial", "Run_1.54138969.h5", "Squat_3.58860488.h5")
+    found = load_detections(partial, ["S1", "S5"])
+    with pytest.raises(DynaPoseError, match="no detections for S1 'Run 1' camera 54138969"):
+        found.get("S1", "Run 1", "54138969", 60)  # asked for by name, still an error
+    motion, left_out = detected_cameras(load_motion(npz, ["S1", "S5"]), found)
+    assert left_out == [("S1", "Run 1", "54138969"), ("S5", "Squat 3", "58860488")]
+    assert [[motion.cameras[c].name for c in s["cameras"]] for s in motion.sequences
+            if s["action"] == "Run 1"] == [["55011271", "58860488", "60457274"]]
+    assert found.left_out("S1", "Run 1", "54138969") == (
+        "detections: no file for S1 'Run 1' camera 54138969: that camera is left out of the "
+        "sequence")
+    # a perfect detector's windows still match the projection: slot k is the k-th camera kept
+    detected = detected_inputs(motion, found)
+    cams = camera_tensors(motion.cameras)
+    config = load_lift_config("lift-quick", overrides={"receptive_field": 27, "flip": 0.0,
+                                                       "train_subjects": ["S1", "S5"],
+                                                       "val_subjects": []})
+    frame, seq, cam = sample_windows(motion, 256, np.random.default_rng(1))
+    assert not any(motion.sequences[q]["action"] == "Run 1" and motion.cameras[c].name ==
+                   "54138969" for q, c in zip(seq, cam, strict=True))
+    projected, _ = make_batch(motion, cams, frame, seq, cam, config, np.random.default_rng(2))
+    inputs, _, _ = training_batch(motion, cams, frame, seq, cam, config, np.random.default_rng(2),
+                                  detected=detected, share=1.0)
+    not_neck = [j for j in range(17) if JOINT_NAMES[j] != "neck"]
+    np.testing.assert_allclose(inputs[:, :, not_neck], projected[:, :, not_neck], atol=2e-3)
+
+    run = tmp_path / "run"
+    res = CliRunner().invoke(main, [
+        "train-lift", "--data", str(npz), "--detections", str(partial), "--preset", "lift-quick",
+        "--train-subjects", "S1", "--val-subjects", "S5", "--device", "cpu", "--quiet",
+        "--samples-per-epoch", "512", "--epochs", "1", "--out", str(run)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    for subject, action, camera in left_out:
+        assert lines.count(found.left_out(subject, action, camera)) == 1, res.output
+    record = json.loads((run / "run.json").read_text())["detections_left_out"]
+    assert record == {"count": 2, "sequence_cameras": ["S1 'Run 1' camera 54138969",
+                                                       "S5 'Squat 3' camera 58860488"]}
+    report = json.loads((run / "eval.json").read_text())
+    assert report["detections_left_out"] == {"count": 1,
+                                             "sequence_cameras": ["S5 'Squat 3' camera 58860488"]}
+    assert report["sequences"] == 3  # S5's one sequence, by its three other cameras
+    assert ("left out, no detections: 1 sequence-camera(s): S5 'Squat 3' camera 58860488"
+            in lines)
+
+
+def test_a_subject_or_sequence_without_detections_is_still_an_error(tmp_path: Path) -> None:
+    npz, dets = _h36m_like(tmp_path)
+    base = ["train-lift", "--data", str(npz), "--preset", "lift-quick", "--train-subjects", "S1",
+            "--val-subjects", "S5", "--device", "cpu", "--quiet", "--samples-per-epoch", "512",
+            "--epochs", "1"]
+    squat = [f"Squat_3.{c}.h5" for c in ("54138969", "55011271", "58860488", "60457274")]
+    walk = [f"Walk_0.{c}.h5" for c in ("54138969", "55011271", "58860488", "60457274")]
+    for name, gone, match in (("nos5", squat, "no detections for subject S5"),
+                              ("nowalk", walk, "no detections for S1 'Walk 0' from any camera")):
+        folder = _without(dets, tmp_path / name, *gone)
+        out = tmp_path / f"out-{name}"
+        res = CliRunner().invoke(main, [*base, "--detections", str(folder), "--out", str(out)])
+        lines = [ln for ln in res.output.splitlines() if ln.strip()]
+        assert res.exit_code == 2 and len(lines) == 1, res.output
+        assert match in lines[0] and str(folder) in lines[0], lines[0]
+        assert not out.exists()
+    # evaluation alike: a sequence with no detections at all is refused
+    model = build_model("lifter", filter_widths=[3, 3], channels=16)
+    with pytest.raises(DynaPoseError, match="no detections for S1 'Walk 0' from any camera"):
+        evaluate_lifter(model, npz, ["S1"], flip_tta=False, device="cpu",
+                        detections=tmp_path / "nowalk")
 
 
 def test_detection_quality_benchmark_measures_the_detectors_distance(tmp_path: Path) -> None:

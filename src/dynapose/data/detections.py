@@ -16,6 +16,10 @@ in front of that line, which the lifter learns from training on detections).
 
 Every sequence is returned as pixels (T, 17, 2) in the Human3.6M joint order, with confidences
 (T, 17) where the file has them, keyed by (subject, action as the 3D names it, camera id).
+
+A camera missing from a sequence the detections otherwise cover is left out of that sequence by
+training and evaluation, with one line each and a count in the run's record and the report
+(:meth:`Detections.has`); a subject or a sequence with no detections at all is an error.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -69,6 +74,31 @@ class Detections:
             raise DynaPoseError(f"detections of {subject} {action!r} camera {camera} have "
                                 f"{len(px)} frames, the 3D sequence {frames}", self.source)
         return px, self.confidence.get(key)
+
+    def has(self, subject: str, action: str, camera: str) -> bool:
+        """Whether this camera's view of the sequence was detected. False leaves that camera
+        out of the sequence (Human3.6M's public release has no Stacked-Hourglass file for S11
+        'Directions' camera 54138969): see :meth:`left_out`. A DynaPoseError naming the source
+        when no camera of the sequence has detections (another data set, or other names)."""
+        if (subject, action, camera) in self.pixels:
+            return True
+        if not any(k[:2] == (subject, action) for k in self.pixels):
+            raise DynaPoseError(f"no detections for {subject} {action!r} from any camera",
+                                self.source)
+        return False
+
+    def left_out(self, subject: str, action: str, camera: str) -> str:
+        """The line saying that a camera without detections is left out of a sequence."""
+        what = "no file" if os.path.isdir(self.source) else "nothing"
+        return (f"detections: {what} for {subject} {action!r} camera {camera}: that camera is "
+                "left out of the sequence")
+
+
+def left_out_record(left_out: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """How a run's record and an evaluation report count the (subject, action, camera id) left
+    out for want of detections: {"count", "sequence_cameras": ["S11 'Directions' camera ..."]}."""
+    return {"count": len(left_out),
+            "sequence_cameras": [f"{s} {a!r} camera {c}" for s, a, c in left_out]}
 
 
 def from_mpii16(poses: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 
 from dynapose import metrics
 from dynapose.camera import normalize_screen
-from dynapose.data.detections import Detections, load_detections
+from dynapose.data.detections import Detections, left_out_record, load_detections
 from dynapose.data.lift_motion import load_motion
 from dynapose.data.pose_store import PoseStore
 from dynapose.errors import DynaPoseError
@@ -55,10 +55,13 @@ class EvalSequence:
 
 def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
                     cameras: list[str] | None, noise_px: float = 0.0,
-                    detections: Detections | None = None) -> list[EvalSequence]:
+                    detections: Detections | None = None,
+                    left_out: list[tuple[str, str, str]] | None = None) -> list[EvalSequence]:
     """The held-out sequences of `data`, each as seen by each of its cameras; `noise_px`: the
     std (pixels) of Gaussian noise added to the 2D (seeded: the same noise every time);
-    `detections`: a detector's 2D instead of the projection (the 3D targets stay the truth)."""
+    `detections`: a detector's 2D instead of the projection (the 3D targets stay the truth); a
+    camera they lack for a sequence they otherwise have is left out, (subject, action, camera)
+    appended to `left_out` (:meth:`Detections.has`)."""
 
     rng = np.random.default_rng(0)
 
@@ -74,8 +77,13 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             if (subjects and s["subject"] not in subjects) or (cameras and
                                                                 s["camera"] not in cameras):
                 continue
-            px = store.joints2d(i).astype(np.float64)
             conf = None
+            if detections is not None and not detections.has(s["subject"], s["action"],
+                                                             s["camera"]):
+                if left_out is not None:
+                    left_out.append((s["subject"], s["action"], s["camera"]))
+                continue
+            px = store.joints2d(i).astype(np.float64)
             if detections is not None:
                 px, conf = detections.get(s["subject"], s["action"], s["camera"], len(px))
             px = noisy(px)
@@ -91,8 +99,13 @@ def _eval_sequences(data: str | os.PathLike[str], subjects: list[str] | None,
             cam = motion.cameras[ci]
             if cameras and cam.name not in cameras:
                 continue
-            points = cam.world_to_camera(world)
             conf = None
+            if detections is not None and not detections.has(s["subject"], s["action"],
+                                                             cam.name):
+                if left_out is not None:
+                    left_out.append((s["subject"], s["action"], cam.name))
+                continue
+            points = cam.world_to_camera(world)
             if detections is not None:
                 px, conf = detections.get(s["subject"], s["action"], cam.name, len(points))
             else:
@@ -123,8 +136,10 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     bear detector-like input (0: the protocol's exact 2D). detections: a detector's keypoints
     (:func:`dynapose.data.detections.load_detections`: a 3d-pose-baseline folder or a
     VideoPose3D 2D npz) lifted instead of the projection; the report's ``two_d`` names the 2D
-    source. device: where the network runs (auto,
-    cpu, cuda, cuda:N; the bone and ray fits run on the CPU). Returns the report
+    source, and ``detections_left_out`` counts the sequence-cameras left out for want of
+    detections ({"count", "sequence_cameras"}; a sequence with none at all is an error).
+    device: where the network runs (auto, cpu, cuda, cuda:N; the bone and ray fits run on the
+    CPU). Returns the report
     (:mod:`dynapose.evaluation.report`): "overall": {"mpjpe_p1", "p_mpjpe", "mpjve"} (means over
     actions), "per_action": {action: {"mpjpe_p1", "p_mpjpe", "mpjve", "frames"}}, "rigid" and
     "fitted" (the same for
@@ -141,7 +156,8 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
     if noise_px < 0:
         raise DynaPoseError(f"noise_px must be >= 0, got {noise_px}")
     found = None if detections is None else load_detections(detections, subjects)
-    seqs = _eval_sequences(data, subjects, cameras, noise_px, found)
+    left_out: list[tuple[str, str, str]] = []
+    seqs = _eval_sequences(data, subjects, cameras, noise_px, found, left_out)
     if max_sequences is not None:
         seqs = seqs[:max_sequences]
     if not seqs:
@@ -173,6 +189,7 @@ def evaluate_lifter(checkpoint: str | os.PathLike[str] | TemporalLifter,
         "two_d": ("ground-truth projection" if found is None else
                   f"detections: {found.detector} ({found.source})")
                  + (f", Gaussian noise {noise_px} px" if noise_px else ""),
+        **({} if found is None else {"detections_left_out": left_out_record(left_out)}),
         "overall": _means(per_action),
         "frames": int(sum(v["frames"] for v in per_action.values())),
         "sequences": len(seqs),

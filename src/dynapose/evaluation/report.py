@@ -85,6 +85,12 @@ def _format_lifter(report: dict[str, Any]) -> str:
     rows.append(("average", {**report["overall"], "frames": report["frames"]},
                  [report[k]["overall"] for k in extra]))
     lines = [f"2D: {report['two_d']}"] if "two_d" in report else []
+    left_out = report.get("detections_left_out") or {}
+    if left_out.get("count"):
+        shown = left_out["sequence_cameras"][:3]
+        more = left_out["count"] - len(shown)
+        lines.append(f"left out, no detections: {left_out['count']} sequence-camera(s): "
+                     + ", ".join(shown) + (f" and {more} more" if more > 0 else ""))
     lines.append(head)
     for action, v, more in rows:
         lines.append(f"{action:<14}{v['frames']:>8}"

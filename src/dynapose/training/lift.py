@@ -47,7 +47,7 @@ from tqdm import tqdm
 
 from dynapose import metrics
 from dynapose.config import LiftConfig
-from dynapose.data.detections import load_detections
+from dynapose.data.detections import left_out_record, load_detections
 from dynapose.data.lift_motion import MotionData, load_motion
 from dynapose.device import (
     autocast,
@@ -72,7 +72,12 @@ from dynapose.training.harness import (
     write_run_info,
 )
 from dynapose.training.lift_batch import camera_tensors, motion_tensor, sample_windows
-from dynapose.training.lift_detections import DetectedInputs, detected_inputs, training_batch
+from dynapose.training.lift_detections import (
+    DetectedInputs,
+    detected_cameras,
+    detected_inputs,
+    training_batch,
+)
 
 #: Steps between waits for the device (the progress bar's loss; snapshots and epoch ends wait
 #: too): in between, the CPU queues the next batches while the GPU computes.
@@ -197,12 +202,23 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
         tqdm.write(f"no frames of {', '.join(config.val_subjects)} in {os.fspath(data)}: "
                    "training without validation")
     detected = val_detected = None
+    left_out: list[tuple[str, str, str]] = []
     if detections is not None:
-        detected = detected_inputs(train_motion, load_detections(detections,
-                                                                 train_motion.subjects()))
+        # a camera without detections of a sequence is left out of it (windows are drawn from
+        # each sequence's camera list), one line each, counted in run.json
+        found = load_detections(detections, train_motion.subjects())
+        train_motion, missing = detected_cameras(train_motion, found)
+        left_out += missing
+        val_found = None
         if val_motion is not None and val_motion.num_frames:
-            val_detected = detected_inputs(val_motion, load_detections(detections,
-                                                                       val_motion.subjects()))
+            val_found = load_detections(detections, val_motion.subjects())
+            val_motion, missing = detected_cameras(val_motion, val_found)
+            left_out += missing
+        for subject, action, camera in left_out:
+            tqdm.write(found.left_out(subject, action, camera))
+        detected = detected_inputs(train_motion, found)
+        if val_motion is not None and val_found is not None:
+            val_detected = detected_inputs(val_motion, val_found)
     precision = resolve_precision(config.precision, device)
     torch.manual_seed(config.seed)
     model = build_model("lifter", **config.model_config())
@@ -220,6 +236,8 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
     else:
         write_run_info(out, {"config": config.to_dict(), "data": os.fspath(data),
                              "detections": None if detections is None else os.fspath(detections),
+                             **({} if detections is None else
+                                {"detections_left_out": left_out_record(left_out)}),
                              "precision": precision,
                              "train_frames": train_motion.num_frames,
                              "val_frames": 0 if val_motion is None else val_motion.num_frames})
@@ -307,6 +325,7 @@ def _train_lifter(data: str | os.PathLike[str], out: Path, config: LiftConfig,
                           else 0.0),
         "device": str(device), "precision": precision,
         "val_frames": 0 if val_motion is None else val_motion.num_frames,
+        "detections_left_out": len(left_out),
     }
 
 

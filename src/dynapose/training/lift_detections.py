@@ -13,13 +13,15 @@ detector's mistakes and its own idea of where each joint is.
 
 :func:`detected_inputs` lines a :class:`~dynapose.data.detections.Detections` up with a
 :class:`~dynapose.data.lift_motion.MotionData` frame by frame (every sequence and camera must
-have detections of its exact length: a one-line error names the file otherwise);
+have detections of its exact length: a one-line error names the file otherwise), after
+:func:`detected_cameras` has left out of each sequence the cameras the detections lack (the
+public Human3.6M release has no Stacked-Hourglass file for S11 'Directions' camera 54138969);
 :func:`training_batch` draws the mixed batches training and validation use.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -28,6 +30,7 @@ from dynapose.camera import normalize_screen
 from dynapose.config import LiftConfig
 from dynapose.data.detections import Detections
 from dynapose.data.lift_motion import MotionData
+from dynapose.errors import DynaPoseError
 from dynapose.models.lifter import flip_keypoints
 from dynapose.skeleton import NUM_JOINTS, flip_permutation
 from dynapose.training.lift_batch import make_batch, window_index
@@ -51,9 +54,32 @@ class DetectedInputs:
                               self.detector)
 
 
+def detected_cameras(motion: MotionData, detections: Detections
+                     ) -> tuple[MotionData, list[tuple[str, str, str]]]:
+    """`motion` with each sequence's camera list cut to the cameras `detections` has, and the
+    (subject, action, camera id) left out. Windows are drawn from a sequence's camera list, so
+    a camera left out is neither projected nor detected for that sequence. A DynaPoseError when
+    a sequence has no detections from any camera (:meth:`Detections.has`)."""
+    sequences, left_out = [], []
+    for s in motion.sequences:
+        kept = []
+        for ci in s["cameras"]:
+            name = motion.cameras[ci].name
+            if detections.has(s["subject"], s["action"], name):
+                kept.append(ci)
+            else:
+                left_out.append((s["subject"], s["action"], name))
+        if not kept:
+            raise DynaPoseError(f"no detections for {s['subject']} {s['action']!r} from any of "
+                                "its cameras", detections.source)
+        sequences.append({**s, "cameras": kept})
+    return (replace(motion, sequences=sequences) if left_out else motion), left_out
+
+
 def detected_inputs(motion: MotionData, detections: Detections) -> DetectedInputs:
     """The detections of `motion`'s sequences, as seen by each of their cameras, normalised as
-    the lifter's input (:func:`dynapose.camera.normalize_screen`)."""
+    the lifter's input (:func:`dynapose.camera.normalize_screen`). Every camera of every
+    sequence needs detections: leave out those without first (:func:`detected_cameras`)."""
     slots = max((len(s["cameras"]) for s in motion.sequences), default=0)
     points = np.zeros((motion.num_frames, slots, NUM_JOINTS, 2), np.float32)
     errors = np.zeros_like(points)
