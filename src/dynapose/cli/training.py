@@ -139,6 +139,12 @@ def _relaunch_distributed(nproc: int) -> None:
               help="With --detections: the share of the projected windows given a detector's "
                    "error, another training window's detected minus projected 2D (default: the "
                    "preset's).")
+@click.option("--user-views", type=number(0, 1), default=None,
+              help="The share of windows filmed by a camera placed as users film (heights, "
+                   "distances, lenses, roll: dynapose.training.views; default: the preset's).")
+@click.option("--detector-model", type=number(0, 1), default=None,
+              help="The share of projected windows given a modelled detector's errors "
+                   "(dynapose.training.detector_model; default: the preset's).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out.")
 @click.option("--evaluate/--no-evaluate", "run_eval", default=True, show_default=True,
               help="Afterwards, the full protocol on the validation subjects (RUN/eval.json).")
