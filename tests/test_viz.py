@@ -14,14 +14,9 @@ from PIL import Image
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import BONES
 from dynapose.viz.plots import plot_training_curves
-from dynapose.viz.skeleton import (
-    Skeleton3DRenderer,
-    draw_skeleton_2d,
-    render_skeleton_3d,
-    side_colors,
-    skeleton_limits,
-)
+from dynapose.viz.skeleton import draw_skeleton_2d, side_colors, skeleton_limits
 from dynapose.viz.video import comparison_video, write_video
+from dynapose.viz.view3d import Skeleton3DRenderer, render_skeleton_3d
 
 # A person standing 4 m in front of the camera, facing it (camera frame: y down, mm).
 STANDING = np.array(

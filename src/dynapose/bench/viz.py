@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from dynapose.viz.plots import plot_training_curves
-from dynapose.viz.skeleton import Skeleton3DRenderer, draw_skeleton_2d, skeleton_limits
+from dynapose.viz.skeleton import draw_skeleton_2d, skeleton_limits
 from dynapose.viz.video import comparison_video
+from dynapose.viz.view3d import Skeleton3DRenderer
 
 #: A person standing 4 m in front of the camera, facing it (camera frame, mm): benchmark input.
 _STANDING_MM = np.array(

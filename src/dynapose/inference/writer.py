@@ -4,11 +4,12 @@ visuals (overlay.mp4, skeleton3d.mp4, viewer.html), all or nothing in one atomic
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,8 @@ from dynapose.io.video import iter_frames
 from dynapose.scene.floor import estimate_floor
 from dynapose.skeleton import JOINT_NAMES, PARENTS
 from dynapose.viz import viewer
-from dynapose.viz.skeleton import (
-    draw_skeleton_2d,
-    floor_grid,
-    render_skeleton_3d,
-    skeleton_limits,
-)
-from dynapose.viz.video import side_by_side_frames, write_video
+from dynapose.viz.skeleton import draw_skeleton_2d, floor_grid
+from dynapose.viz.video import FollowViews, SideBySide, VideoWriter
 
 #: Longest side (pixels) of overlay.mp4; larger videos are scaled down to it.
 OVERLAY_MAX_SIDE = 1280
@@ -164,65 +160,68 @@ def write_visuals(
 
     side_by_side.mp4: the video with its 2D skeleton beside the 3D skeleton seen from the
     camera and from the side, in the overlay's colours, on the floor found from the feet
-    (:mod:`dynapose.scene.floor`) with the pelvis's path over it. overlay.mp4: the video
-    (another decoding pass) with the projected skeleton drawn on each
-    frame, scaled down to OVERLAY_MAX_SIDE pixels when larger. skeleton3d.mp4: the 3D skeleton
-    animated at the video's frame rate. viewer.html: the interactive viewer with up to
-    `viewer_frames` frames embedded as JPEG. Gap frames (no person; :meth:`Prediction.valid`)
-    get no skeleton on the overlay or in the animation, and are left out of the viewer.
+    (:mod:`dynapose.scene.floor`) with the pelvis's path over it; the 3D views follow the
+    person (centred on the pelvis, scaled to the body). overlay.mp4: the video with the
+    projected skeleton drawn on each frame, scaled down to OVERLAY_MAX_SIDE pixels when larger.
+    skeleton3d.mp4: the 3D skeleton animated at the video's frame rate, following the person on
+    the same floor. viewer.html: the interactive viewer with up to `viewer_frames` frames
+    embedded as JPEG. The video is decoded once for all of them (every file is fed from one
+    pass, in memory flat in the video's length). Gap frames (no person;
+    :meth:`Prediction.valid`) get no skeleton on the overlay or in the animation, and are left
+    out of the viewer.
     """
     folder = Path(folder)
     files: dict[str, Path] = {}
     if not visuals:
         return files
     fps = pred.fps if pred.fps > 0 else 25.0
-    floor, path = scenery(pred) if {"side_by_side", "viewer"} & set(visuals) else (None, None)
-    want_overlay = "overlay" in visuals
-    want_frames = "viewer" in visuals and viewer_frames > 0 and pred.num_frames > 0
+    wanted = set(visuals)
+    floor, path = scenery(pred) if {"side_by_side", "viewer", "skeleton3d"} & wanted else (
+        None, None)
+    want_frames = "viewer" in wanted and viewer_frames > 0 and pred.num_frames > 0
     step = max(1, math.ceil(pred.num_frames / viewer_frames)) if want_frames else 0
     thumbs: dict[int, bytes] = {}
-    if want_overlay or want_frames:
-        kp2d = pred.keypoints_2d()
-        width, height = pred.video.width, pred.video.height
-        scale = min(1.0, OVERLAY_MAX_SIDE / max(width, height))
-        size = None
-        if scale < 1.0:  # decode straight to the overlay's size (one swscale pass)
-            size = (2 * round(width * scale / 2), 2 * round(height * scale / 2))
-            kp2d = kp2d * np.array([size[0] / width, size[1] / height], dtype=np.float32)
-
-        def overlay_frames() -> Iterator[np.ndarray]:
+    with contextlib.ExitStack() as stack:
+        writers: dict[str, VideoWriter] = {}
+        for kind in ("overlay", "side_by_side", "skeleton3d"):
+            if kind in wanted and pred.num_frames > 0:
+                files[kind] = folder / f"{kind}.mp4"
+                writers[kind] = stack.enter_context(VideoWriter(files[kind], fps=fps))
+        views = None
+        if "skeleton3d" in writers:
+            views = FollowViews(pred.joints, SKELETON3D_SIZE, floor=floor, path=path,
+                                show_axes=True)
+        done = 0  # skeleton3d frames written
+        if {"overlay", "side_by_side"} & set(writers) or want_frames:
+            width, height = pred.video.width, pred.video.height
+            if "overlay" in writers or want_frames:  # the overlay's size
+                scale = min(1.0, OVERLAY_MAX_SIDE / max(width, height))
+            else:  # only the side-by-side: decoded at its panels' height
+                scale = min(1.0, SIDE_BY_SIDE_HEIGHT / height)
+            size = None
+            kp2d = pred.keypoints_2d()
+            if scale < 1.0:  # decode straight to that size (one swscale pass)
+                size = (max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2)))
+                kp2d = kp2d * np.array([size[0] / width, size[1] / height], dtype=np.float32)
+            panels = None
+            if "side_by_side" in writers:
+                panels = SideBySide(kp2d, pred.joints, SIDE_BY_SIDE_HEIGHT, floor, path)
             for frame in iter_frames(video, size=size):
                 i = frame.index
                 if i >= pred.num_frames:
                     break
                 if want_frames and i % step == 0:
                     thumbs[i] = viewer.jpeg_thumbnail(frame.image)
-                if want_overlay:
-                    yield draw_skeleton_2d(frame.image, kp2d[i])
-
-        if want_overlay:
-            files["overlay"] = folder / "overlay.mp4"
-            write_video(overlay_frames(), files["overlay"], fps=fps)
-        else:
-            for _ in overlay_frames():
-                pass
-    if "side_by_side" in visuals and pred.num_frames > 0:
-        files["side_by_side"] = folder / "side_by_side.mp4"
-        width, height = pred.video.width, pred.video.height
-        h = SIDE_BY_SIDE_HEIGHT
-        size = (max(2, 2 * round(width * h / height / 2)), h)  # decoded at the panel's height
-        kp = pred.keypoints_2d() * np.array([size[0] / width, size[1] / height], np.float32)
-        panels = side_by_side_frames((f.image for f in iter_frames(video, size=size)), kp,
-                                     pred.joints, height=h, floor=floor, path=path)
-        write_video(panels, files["side_by_side"], fps=fps)
-    if "skeleton3d" in visuals:
-        files["skeleton3d"] = folder / "skeleton3d.mp4"
-        limits = skeleton_limits(pred.joints)
-        views = (
-            render_skeleton_3d(pose, size=SKELETON3D_SIZE, limits=limits, colors=(None,))
-            for pose in pred.joints
-        )
-        write_video(views, files["skeleton3d"], fps=fps)
+                if "overlay" in writers:
+                    writers["overlay"].write(draw_skeleton_2d(frame.image, kp2d[i]))
+                if panels is not None:
+                    writers["side_by_side"].write(panels.frame(i, frame.image))
+                if views is not None:
+                    writers["skeleton3d"].write(views.render(i))
+                    done = i + 1
+        if views is not None:  # needs no pixels: every frame, however many were decoded
+            for i in range(done, pred.num_frames):
+                writers["skeleton3d"].write(views.render(i))
     if "viewer" in visuals:
         files["viewer"] = folder / "viewer.html"
         # gap frames (NaN joints, no person) stay on the timeline: the viewer says so there

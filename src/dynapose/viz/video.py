@@ -1,25 +1,31 @@
-"""Writing frames as MP4 (H.264) or GIF, atomically, and the side-by-side comparison video
+"""Writing frames as MP4 (H.264) or GIF, atomically, and the videos made of 3D views: the
+side-by-side of `predict` (frame | 3D from the camera | 3D from the side) and the comparison
 (frame | predicted 3D | true 3D) of held-out clips.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import av
+import cv2
 import numpy as np
+from av.container import OutputContainer
 from av.video.stream import VideoStream
 from PIL import Image
 
 from dynapose.errors import DynaPoseError
 from dynapose.io.atomic import atomic_path
 from dynapose.skeleton import NUM_JOINTS, PELVIS
-from dynapose.viz.skeleton import Limits, Skeleton3DRenderer, draw_skeleton_2d, skeleton_limits
+from dynapose.viz.skeleton import Limits, draw_skeleton_2d, resize_image, skeleton_limits
+from dynapose.viz.view3d import Skeleton3DRenderer, follow_view
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -33,52 +39,137 @@ def _check_frame(frame: Any, path: Path, first: tuple[int, ...] | None) -> np.nd
     return np.ascontiguousarray(arr)
 
 
-def _write_mp4(frames: Iterable[Any], tmp: Path, dest: Path, fps: float, crf: int) -> int:
-    rate = Fraction(fps).limit_denominator(1001)
-    codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-    count = 0
-    first: tuple[int, ...] | None = None
-    pad = (0, 0)
-    with av.open(str(tmp), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
-        stream: VideoStream | None = None
-        for frame in frames:
-            arr = _check_frame(frame, dest, first)
-            if stream is None:
-                first = arr.shape
-                h, w = arr.shape[:2]
-                pad = (h % 2, w % 2)  # yuv420p needs even sizes
-                added = out.add_stream(codec, rate=rate)
-                assert isinstance(added, VideoStream)  # a video codec gives a video stream
-                stream = added
-                stream.width, stream.height = w + pad[1], h + pad[0]
-                stream.pix_fmt = "yuv420p"
-                if codec == "libx264":
-                    stream.options = {"crf": str(crf), "preset": "veryfast"}
-            if pad != (0, 0):
-                arr = np.pad(arr, ((0, pad[0]), (0, pad[1]), (0, 0)), mode="edge")
-            video_frame = av.VideoFrame.from_ndarray(arr, format="rgb24")
-            for packet in stream.encode(video_frame):
-                out.mux(packet)
-            count += 1
-        if stream is not None:
-            for packet in stream.encode(None):
-                out.mux(packet)
-    return count
+class VideoWriter:
+    """Frames pushed one at a time into an MP4 or GIF (by suffix), written atomically: the
+    file appears whole at `close`, and nothing is left on an error or `abort`.
 
+    Several writers can be fed from one loop (one decoding pass of a video, many outputs);
+    frames are streamed for MP4, so memory stays flat in the video's length. As a context
+    manager it closes on success and aborts on an exception. Formats as :func:`write_video`.
+    """
 
-def _write_gif(frames: Iterable[Any], tmp: Path, dest: Path, fps: float) -> int:
-    images: list[Image.Image] = []
-    first: tuple[int, ...] | None = None
-    for frame in frames:
-        arr = _check_frame(frame, dest, first)
-        first = arr.shape
-        images.append(Image.fromarray(arr).quantize(256, method=Image.Quantize.FASTOCTREE))
-    if images:
-        images[0].save(
-            tmp, format="GIF", save_all=True, append_images=images[1:],
-            duration=max(20, round(1000.0 / fps)), loop=0,
-        )
-    return len(images)
+    def __init__(self, path: str | os.PathLike[str], fps: float = 25.0, crf: int = 20) -> None:
+        dest = Path(path)
+        suffix = dest.suffix.lower()
+        if suffix not in VIDEO_SUFFIXES:
+            raise DynaPoseError(
+                f"unsupported video type {suffix or '(none)'!r}; use .mp4 or .gif", dest)
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+            raise DynaPoseError(f"frame rate must be a positive number, got {fps!r}", dest)
+        self.path, self.fps, self.crf, self.count = dest, float(fps), crf, 0
+        self._gif = suffix == ".gif"
+        self._stack = contextlib.ExitStack()
+        self._first: tuple[int, ...] | None = None
+        self._pad = (0, 0)
+        self._out: OutputContainer | None = None
+        self._stream: VideoStream | None = None
+        self._images: list[Image.Image] = []
+        self._done = False
+        try:
+            self._tmp = self._stack.enter_context(atomic_path(dest))
+        except OSError as exc:
+            raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", dest) from None
+
+    def _start_mp4(self, shape: tuple[int, ...]) -> VideoStream:
+        codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
+        self._out = av.open(str(self._tmp), mode="w", format="mp4",
+                            options={"movflags": "+faststart"})
+        added = self._out.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))
+        assert isinstance(added, VideoStream)  # a video codec gives a video stream
+        h, w = shape[:2]
+        self._pad = (h % 2, w % 2)  # yuv420p needs even sizes
+        added.width, added.height = w + self._pad[1], h + self._pad[0]
+        added.pix_fmt = "yuv420p"
+        if codec == "libx264":
+            added.options = {"crf": str(self.crf), "preset": "veryfast"}
+        return added
+
+    def write(self, frame: np.ndarray) -> None:
+        """Add one uint8 RGB frame (H, W, 3), the size of the first. A bad frame aborts the
+        file (DynaPoseError)."""
+        if self._done:
+            raise DynaPoseError("video already closed", self.path)
+        try:
+            arr = _check_frame(frame, self.path, self._first)
+            self._first = arr.shape
+            if self._gif:
+                self._images.append(
+                    Image.fromarray(arr).quantize(256, method=Image.Quantize.FASTOCTREE))
+            else:
+                if self._stream is None:
+                    self._stream = self._start_mp4(arr.shape)
+                if self._pad != (0, 0):
+                    arr = np.pad(arr, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
+                # OpenCV's RGB -> YUV 4:2:0 (BT.601, limited range, as FFmpeg's) is several
+                # times faster than FFmpeg's swscale for RGB input
+                yuv = np.asarray(cv2.cvtColor(arr, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+                assert self._out is not None
+                for packet in self._stream.encode(av.VideoFrame.from_ndarray(yuv,
+                                                                             format="yuv420p")):
+                    self._out.mux(packet)
+            self.count += 1
+        except OSError as exc:
+            self._fail(exc)
+            raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", self.path) from None
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+
+    def _fail(self, exc: BaseException) -> None:
+        """Drop the temporary file (the destination stays as it was)."""
+        if self._done:
+            return
+        self._done = True
+        if self._out is not None:
+            with contextlib.suppress(Exception):
+                self._out.close()
+        with contextlib.suppress(BaseException):
+            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+
+    def abort(self) -> None:
+        """Stop without writing the file."""
+        self._fail(DynaPoseError("aborted", self.path))
+
+    def close(self) -> Path:
+        """Finish the file and move it into place; returns its path. No frames is an error."""
+        if self._done:
+            raise DynaPoseError("video already closed", self.path)
+        try:
+            if self.count == 0:
+                raise DynaPoseError("no frames to write", self.path)
+            if self._gif:
+                self._images[0].save(
+                    self._tmp, format="GIF", save_all=True, append_images=self._images[1:],
+                    duration=max(20, round(1000.0 / self.fps)), loop=0,
+                )
+                self._images = []
+            else:
+                assert self._out is not None and self._stream is not None
+                for packet in self._stream.encode(None):
+                    self._out.mux(packet)
+                self._out.close()
+        except OSError as exc:
+            self._fail(exc)
+            raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", self.path) from None
+        except BaseException as exc:
+            self._fail(exc)
+            raise
+        self._done = True
+        try:
+            self._stack.close()  # fsync and rename into place
+        except OSError as exc:
+            raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", self.path) from None
+        return self.path
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc is not None:
+            self._fail(exc)
+        elif not self._done:
+            self.close()
 
 
 def write_video(
@@ -93,28 +184,13 @@ def write_video(
     width or height is padded by one edge pixel to make it even), ``.gif`` is an endlessly
     looping GIF (Pillow, one fast-octree palette per frame; identical consecutive frames are
     merged into one longer frame, and GIF timing has 10 ms steps). Frames are streamed for MP4;
-    a GIF keeps them in memory (1 byte per pixel).
+    a GIF keeps them in memory (1 byte per pixel). See :class:`VideoWriter` to feed frames one
+    at a time (several files from one loop).
     """
-    dest = Path(path)
-    suffix = dest.suffix.lower()
-    if suffix not in VIDEO_SUFFIXES:
-        raise DynaPoseError(f"unsupported video type {suffix or '(none)'!r}; use .mp4 or .gif",
-                            dest)
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
-        raise DynaPoseError(f"frame rate must be a positive number, got {fps!r}", dest)
-    try:
-        with atomic_path(dest) as tmp:
-            if suffix == ".mp4":
-                count = _write_mp4(frames, tmp, dest, float(fps), crf)
-            else:
-                count = _write_gif(frames, tmp, dest, float(fps))
-            if count == 0:
-                raise DynaPoseError("no frames to write", dest)
-    except DynaPoseError:
-        raise
-    except OSError as exc:
-        raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", dest) from None
-    return dest
+    with VideoWriter(path, fps=fps, crf=crf) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.path
 
 
 def _resize(image: np.ndarray, height: int) -> tuple[np.ndarray, float]:
@@ -122,9 +198,7 @@ def _resize(image: np.ndarray, height: int) -> tuple[np.ndarray, float]:
     if h == height:
         return image, 1.0
     scale = height / h
-    new_w = max(1, round(w * scale))
-    img = Image.fromarray(image).resize((new_w, height), Image.Resampling.BILINEAR)
-    return np.asarray(img), scale
+    return resize_image(image, (max(1, round(w * scale)), height)), scale
 
 
 def comparison_frames(
@@ -146,7 +220,7 @@ def comparison_frames(
     joints2d_pred: (N, 17, 2) px in the input frames, drawn in the prediction's colour. Output
     frames are (h, W*h/H + h, 3) with h = `height` (default max(H, 256), made even): the input
     scaled to h rows, then an h x h 3D panel.
-    The 3D axis limits are fixed for the whole sequence (`limits`, default fitted to all poses).
+    The 3D view is fixed for the whole sequence (`limits`, default fitted to all poses).
     `root_align` moves each pose's pelvis to the origin (compare shape, not placement).
     """
     pred = np.asarray(pred3d, dtype=np.float64)
@@ -186,6 +260,72 @@ def comparison_frames(
         raise ValueError(f"{n} frames for {len(pred)} poses")
 
 
+#: The two 3D views of the side-by-side video: (elev, azim) degrees and a caption.
+SIDE_BY_SIDE_VIEWS: tuple[tuple[float, float, str], ...] = (
+    (10.0, -90.0, "from the camera"),
+    (10.0, 0.0, "from the side"),
+)
+
+
+class FollowViews:
+    """3D views of one clip that follow the person (:func:`follow_view`): each frame centred on
+    its pelvis, scaled to the body, on the floor and path given.
+
+    joints: (F, 17, 3) mm camera frame (NaN rows: no person, the scenery alone is drawn);
+    size: (H, W) px of each view; views: (elev, azim, title) per view, side by side in that
+    order; floor, path: :meth:`Skeleton3DRenderer.set_scenery`'s scenery; show_axes: the
+    direction marker and scale bar. `render(i)` gives frame i's views as one image.
+    """
+
+    def __init__(self, joints: np.ndarray, size: tuple[int, int],
+                 views: Sequence[tuple[float, float, str | None]] = ((12.0, -70.0, None),),
+                 floor: np.ndarray | None = None, path: np.ndarray | None = None,
+                 show_axes: bool = False) -> None:
+        self.joints = np.asarray(joints, dtype=np.float64).reshape(-1, NUM_JOINTS, 3)
+        self.centres, half = follow_view(self.joints)
+        self.views = []
+        for elev, azim, title in views:
+            view = Skeleton3DRenderer(size, colors=(None,), elev=elev, azim=azim,
+                                      show_axes=show_axes, title=title)
+            if len(self.centres):
+                view.set_view(self.centres[0], half)
+            view.set_scenery(floor, path)
+            self.views.append(view)
+        self._blank = np.full((NUM_JOINTS, 3), np.nan)
+
+    def render(self, i: int) -> np.ndarray:
+        pose = self.joints[i] if np.isfinite(self.joints[i]).all() else self._blank
+        panels = [v.render(pose, centre=self.centres[i]) for v in self.views]
+        return panels[0] if len(panels) == 1 else np.concatenate(panels, axis=1)
+
+
+class SideBySide:
+    """Frames of `predict`'s side_by_side.mp4: [the frame with its 2D skeleton | the 3D
+    skeleton seen from the camera | seen from the side], each `height` px high (made even), in
+    the overlay's left/right colours; the 3D views follow the person (:class:`FollowViews`).
+
+    points_2d (F, 17, 2) px in the frames that `frame` will be given; joints (F, 17, 3) mm
+    camera frame (NaN: no person, nothing drawn); floor, path: the scenery of
+    :meth:`Skeleton3DRenderer.set_scenery` (floor grid segments and trajectory).
+    """
+
+    def __init__(self, points_2d: np.ndarray, joints: np.ndarray, height: int = 360,
+                 floor: np.ndarray | None = None, path: np.ndarray | None = None) -> None:
+        self.height = height + height % 2
+        self.points_2d = np.asarray(points_2d, dtype=np.float64)
+        self.views = FollowViews(joints, (self.height, self.height), SIDE_BY_SIDE_VIEWS,
+                                 floor, path)
+
+    def __len__(self) -> int:
+        return len(self.views.joints)
+
+    def frame(self, i: int, image: np.ndarray) -> np.ndarray:
+        """The side-by-side frame of video frame i (uint8 (H, W, 3), any size)."""
+        left, scale = _resize(np.asarray(image), self.height)
+        left = draw_skeleton_2d(left, self.points_2d[i] * scale)
+        return np.concatenate([left, self.views.render(i)], axis=1)
+
+
 def side_by_side_frames(
     frames: Iterable[np.ndarray],
     points_2d: np.ndarray,
@@ -199,28 +339,14 @@ def side_by_side_frames(
 
     frames: uint8 (H, W, 3) video frames; points_2d (F, 17, 2) px; joints (F, 17, 3) mm camera
     frame (NaN: no person, nothing drawn); floor, path: the scenery of
-    :meth:`Skeleton3DRenderer.set_scenery` (floor grid segments and trajectory). The 3D axes
-    are fixed over the clip (fitted to every joint, floor and path).
+    :meth:`Skeleton3DRenderer.set_scenery` (floor grid segments and trajectory). The 3D views
+    follow the person: centred on the pelvis, scaled to the body (:class:`SideBySide`).
     """
-    j3d = np.asarray(joints, dtype=np.float64)
-    j2d = np.asarray(points_2d, dtype=np.float64)
-    h = height + height % 2
-    limits = skeleton_limits(j3d, None if floor is None else floor.reshape(-1, 3)[None],
-                             None if path is None else path[None], margin=100.0)
-    views = []
-    for elev, azim in ((8.0, -90.0), (8.0, 0.0)):  # from the camera, from its right
-        view = Skeleton3DRenderer((h, h), limits, colors=(None,), elev=elev, azim=azim,
-                                  show_axes=False)
-        view.set_scenery(floor, path)
-        views.append(view)
-    blank = np.full((NUM_JOINTS, 3), np.nan)
+    panels = SideBySide(points_2d, joints, height, floor, path)
     for i, frame in enumerate(frames):
-        if i >= len(j3d):
+        if i >= len(panels):
             break
-        left, scale = _resize(np.asarray(frame), h)
-        left = draw_skeleton_2d(left, j2d[i] * scale)
-        pose = j3d[i] if np.isfinite(j3d[i]).all() else blank
-        yield np.concatenate([left, *(v.render(pose) for v in views)], axis=1)
+        yield panels.frame(i, frame)
 
 
 def comparison_video(

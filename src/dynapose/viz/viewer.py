@@ -31,6 +31,7 @@ import numpy as np
 from PIL import Image
 
 from dynapose.skeleton import JOINT_NAMES, LEFT_JOINTS, PARENTS, RIGHT_JOINTS
+from dynapose.viz.skeleton import resize_image
 
 #: Longest side of the video frames embedded in the viewer (pixels).
 THUMBNAIL_SIDE = 480
@@ -39,14 +40,12 @@ THUMBNAIL_SIDE = 480
 def jpeg_thumbnail(image: np.ndarray, side: int = THUMBNAIL_SIDE, quality: int = 80) -> bytes:
     """JPEG bytes of an (H, W, 3) uint8 RGB frame scaled so its longest side is at most `side`."""
 
-    img = Image.fromarray(np.ascontiguousarray(image))
-    scale = side / max(img.size)
+    image = np.ascontiguousarray(image)
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
     if scale < 1:
-        img = img.resize(
-            (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-            Image.Resampling.BILINEAR,
-            reducing_gap=2.0,
-        )
+        image = resize_image(image, (round(w * scale), round(h * scale)))
+    img = Image.fromarray(image)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
