@@ -165,6 +165,31 @@ def test_cli_predict_lifter_writes_outputs_with_gaps(assets: dict[str, Path], ti
     assert centre_err.max() < 1.0, centre_err
 
 
+def test_visuals_decode_the_video_once(assets: dict[str, Path], tiny_lifter: Path,
+                                      tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """overlay.mp4, side_by_side.mp4 and the viewer's frames come from one decoding pass, and
+    every video has a frame per video frame."""
+    import dynapose.inference.writer as writer
+
+    passes = []
+
+    def counted(*args: object, **kwargs: object) -> object:
+        passes.append(args)
+        return iter_frames(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer, "iter_frames", counted)
+    out = tmp_path / "out"
+    predict_video_lifted(assets["video"], tiny_lifter, assets["kp"], out_dir=out)
+    assert len(passes) == 1
+    for name in ("overlay", "side_by_side", "skeleton3d"):
+        assert len(list(iter_frames(out / f"{name}.mp4"))) == FRAMES, name
+    passes.clear()
+    predict_video_lifted(assets["video"], tiny_lifter, assets["kp"], out_dir=tmp_path / "o2",
+                         visuals=("skeleton3d",))
+    assert passes == []  # the 3D animation needs no pixels
+    assert len(list(iter_frames(tmp_path / "o2" / "skeleton3d.mp4"))) == FRAMES
+
+
 def test_python_api_and_sources_agree(assets: dict[str, Path], tiny_lifter: Path,
                                       tmp_path: Path) -> None:
     from dynapose.inference.lifting import lift_file, load_lifter

@@ -14,7 +14,7 @@ from PIL import Image
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import BONES
 from dynapose.viz.plots import plot_training_curves
-from dynapose.viz.skeleton import draw_skeleton_2d, side_colors, skeleton_limits
+from dynapose.viz.skeleton import draw_skeleton_2d, floor_grid, side_colors, skeleton_limits
 from dynapose.viz.video import comparison_video, write_video
 from dynapose.viz.view3d import Skeleton3DRenderer, render_skeleton_3d
 
@@ -321,3 +321,134 @@ def test_floor_grid_lies_on_the_floor() -> None:
     below = np.array([100.0, 200.0, 4000.0])
     below = below - (below @ up + 1500.0) * up
     np.testing.assert_allclose(centre, below, atol=1e-6)
+
+
+# ---------------------------------------------------------------- 3D views: OpenCV, following
+
+
+def _walk(frames: int = 60, distance: float = 8000.0) -> np.ndarray:
+    """(F, 17, 3) mm camera frame: STANDING carried `distance` mm to the right and as far away
+    from the camera over the frames (a long walk, diagonal in the picture)."""
+    t = np.linspace(0.0, 1.0, frames)[:, None, None]
+    return STANDING[None] + t * np.array([distance, 0.0, distance])
+
+
+def _skeleton_pixels(img: np.ndarray) -> np.ndarray:
+    """(N, 2) x, y of saturated pixels: the skeleton's, not the greys of floor, path and text."""
+    rgb = img.astype(int)
+    ys, xs = np.nonzero(rgb.max(axis=2) - rgb.min(axis=2) > 60)
+    return np.stack([xs, ys], axis=1)
+
+
+@pytest.mark.parametrize("size", [(90, 160), (200, 120), (37, 37)])
+def test_3d_panel_is_the_requested_size(size: tuple[int, int]) -> None:
+    limits = skeleton_limits(STANDING)
+    for show_axes in (True, False):
+        img = render_skeleton_3d(STANDING, size=size, limits=limits, show_axes=show_axes,
+                                 labels=["p"])
+        assert img.shape == (*size, 3) and img.dtype == np.uint8
+    view = Skeleton3DRenderer(size, colors=(None,), title="from the side")
+    view.set_scenery(floor_grid(np.array([0.0, -1.0, 0.0]), -955.0, STANDING[0]), STANDING[:, :3])
+    assert view.render(STANDING, centre=STANDING[0]).shape == (*size, 3)
+
+
+@pytest.mark.parametrize(("elev", "azim"), [(0.0, -90.0), (12.0, -70.0), (10.0, 0.0)])
+def test_skeleton_pixels_land_on_the_projected_joints(elev: float, azim: float) -> None:
+    """Each joint is drawn, in its side's colour, where the view projects it; away from the
+    skeleton the panel stays background."""
+    from dynapose.viz.skeleton import SIDE_COLORS_2D, joint_side
+
+    view = Skeleton3DRenderer((240, 240), skeleton_limits(STANDING), colors=(None,),
+                              elev=elev, azim=azim, show_axes=False)
+    img = view.render(STANDING)
+    px = view.project(STANDING)
+    assert np.isfinite(px).all() and ((px > 0) & (px < 240)).all()
+    facing = (elev, azim) == (0.0, -90.0)  # from the camera: no joint hides another
+    for j, (x, y) in enumerate(np.round(px).astype(int)):
+        # its own side's colour; seen at an angle a nearer bone may cover it
+        sides = [joint_side(j)] if facing else list(SIDE_COLORS_2D)
+        want = np.array([SIDE_COLORS_2D[side] for side in sides])
+        patch = img[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 1, 3).astype(int)
+        assert (np.abs(patch - want).sum(axis=2) < 30).any(), (j, patch)
+    drawn = _skeleton_pixels(img)
+    lo, hi = px.min(axis=0) - 8, px.max(axis=0) + 8
+    assert ((drawn >= lo) & (drawn <= hi)).all()  # nothing drawn away from the joints
+    if facing:  # the camera's own picture
+        assert px[10, 1] < px[0, 1] < px[3, 1]  # head above pelvis above ankle: upright
+        assert px[14, 0] < px[0, 0] < px[11, 0]  # the person's right on the image's left
+
+
+def test_the_follow_view_keeps_the_person_central_and_large() -> None:
+    """Following the pelvis, a person walking 8 m stays in the middle of the panel, about the
+    same size, while a view fixed over the whole walk shows them small."""
+    from dynapose.viz.video import FollowViews
+
+    walk = _walk()
+    floor = floor_grid(np.array([0.0, -1.0, 0.0]), -955.0, walk[:, 0].mean(axis=0), 6000.0)
+    path = walk[:, 0] + np.array([0.0, 955.0, 0.0])
+    size = 240
+    views = FollowViews(walk, (size, size), ((10.0, -90.0, None), (10.0, 0.0, None)),
+                        floor, path)
+    heights = []
+    for i in (0, 30, 59):
+        frame = views.render(i)
+        assert frame.shape == (size, 2 * size, 3)
+        for k in range(2):
+            pts = _skeleton_pixels(frame[:, k * size : (k + 1) * size])
+            assert len(pts) > 100, (i, k)  # in the picture
+            lo, hi = pts.min(axis=0), pts.max(axis=0)
+            centre = (lo + hi) / 2
+            assert (np.abs(centre - size / 2) < 0.15 * size).all(), (i, k, centre)
+            heights.append(hi[1] - lo[1])
+            # the floor and the path are drawn around the person (greys)
+            grey = frame[:, k * size : (k + 1) * size].astype(int)
+            assert ((grey.max(axis=2) < 200) & (grey.max(axis=2) - grey.min(axis=2) < 10)).any()
+    assert min(heights) > 0.5 * size and max(heights) < 0.95 * size
+    fixed = Skeleton3DRenderer((size, size), skeleton_limits(walk), colors=(None,),
+                               show_axes=False)
+    far = _skeleton_pixels(fixed.render(walk[59]))
+    assert np.ptp(far[:, 1]) < 0.5 * min(heights)
+
+
+def test_follow_view_fills_gaps_and_scales_to_the_body() -> None:
+    from dynapose.viz.view3d import follow_view
+
+    walk = _walk(20)
+    walk[5:8] = np.nan
+    centres, half = follow_view(walk)
+    assert np.isfinite(centres).all()
+    # steady motion is followed exactly, to the last frame and across the gap
+    np.testing.assert_allclose(centres, STANDING[0] + _walk(20)[:, 0] - STANDING[0], atol=1e-6)
+    jitter = _walk(20)[:, 0] + np.random.default_rng(0).normal(0.0, 30.0, (20, 3))
+    steady = follow_view(_walk(20) - _walk(20)[:, :1] + jitter[:, None])[0]
+    assert np.abs(np.diff(steady, 2, axis=0)).max() < 0.5 * np.abs(np.diff(jitter, 2, axis=0)).max()
+    reach = np.linalg.norm(STANDING - STANDING[0], axis=1).max()
+    assert half == pytest.approx(1.5 * reach)
+    assert follow_view(2 * (STANDING - STANDING[0])[None] + STANDING[0])[1] == pytest.approx(
+        2 * half)
+
+
+def test_video_writers_fed_from_one_loop(tmp_path: Path) -> None:
+    """Two files from one pass over the frames; a failure in one aborts it and leaves nothing,
+    a writer given no frames writes nothing."""
+    from dynapose.viz.video import VideoWriter
+
+    frames = _frames(4, 32, 48)
+    with VideoWriter(tmp_path / "a.mp4", fps=10) as a, VideoWriter(tmp_path / "b.gif") as b:
+        for f in frames:
+            a.write(f)
+            b.write(f[:16])
+    assert len(_decode(tmp_path / "a.mp4")) == 4
+    with Image.open(tmp_path / "b.gif") as im:
+        assert im.n_frames == 4 and im.size == (48, 16)
+    with pytest.raises(DynaPoseError, match="frame size changed"):
+        with VideoWriter(tmp_path / "c.mp4") as c:
+            c.write(frames[0])
+            c.write(frames[1][:8])
+    with pytest.raises(DynaPoseError, match="no frames"):
+        VideoWriter(tmp_path / "d.mp4").close()
+    with pytest.raises(RuntimeError):
+        with VideoWriter(tmp_path / "e.mp4") as e:
+            e.write(frames[0])
+            raise RuntimeError("the loop failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "b.gif"]

@@ -43,6 +43,9 @@ BACKGROUND: RGB = (255, 255, 255)
 GRID_GREY: RGB = (150, 150, 150)
 PATH_GREY: RGB = (60, 60, 60)
 TEXT_GREY: RGB = (70, 70, 70)
+#: The path is drawn through points at least this far apart (mm): a person standing still
+#: adds no pieces to draw.
+PATH_STEP_MM = 40.0
 
 _SHIFT = 4  # OpenCV's fractional bits: coordinates in 1/16 px, so lines are placed sub-pixel
 _ONE = 1 << _SHIFT
@@ -72,25 +75,37 @@ def _gaps_filled(points: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(idx, idx[ok], points[ok, k]) for k in range(3)], axis=1)
 
 
+def _smoothed(points: np.ndarray, sigma: float) -> np.ndarray:
+    """(F, 3) smoothed over time by a Gaussian of `sigma` frames, the ends padded by point
+    reflection so that steady motion is kept as it is, up to the last frame (no lag)."""
+    r = min(math.ceil(3 * sigma), len(points) - 1)
+    if r < 1 or sigma <= 0:
+        return points
+    kernel = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    padded = np.concatenate([2 * points[:1] - points[r:0:-1], points,
+                             2 * points[-1:] - points[-2 : -r - 2 : -1]])
+    return np.stack([np.convolve(padded[:, k], kernel, mode="valid") for k in range(3)], axis=1)
+
+
 def follow_view(joints: np.ndarray, sigma_frames: float = 2.0, room: float = 1.5,
                 ) -> tuple[np.ndarray, float]:
     """Framing that follows the person: (centres (F, 3) camera frame mm, half extent mm).
 
     joints: (F, 17, 3) mm camera frame (NaN rows: no person). Each frame's centre is its pelvis,
-    smoothed over `sigma_frames` (a Gaussian) and filled across gaps; the half extent is
-    `room` x the median over frames of the body's reach (the largest joint distance from the
-    pelvis), so the view is scaled to the body, fixed over the clip (no zoom pumping). Give
-    both to :meth:`Skeleton3DRenderer.set_view` / :meth:`Skeleton3DRenderer.render`.
+    filled across gaps (linearly) and smoothed over `sigma_frames` (a Gaussian: the view does
+    not shake with the pelvis's jitter); the half extent is `room` x the median over frames of
+    the body's reach (the largest joint distance from the pelvis), so the view is scaled to the
+    body and fixed over the clip (no zoom pumping). Give both to
+    :meth:`Skeleton3DRenderer.set_view` / :meth:`Skeleton3DRenderer.render`.
     """
     j = np.asarray(joints, dtype=np.float64).reshape(-1, NUM_JOINTS, 3)
-    pelvis = j[:, 0]
     valid = np.isfinite(j).all(axis=(1, 2))
     if not valid.any():
         return np.tile([0.0, 0.0, 4000.0], (len(j), 1)), 1000.0
-    from dynapose.scene.floor import smooth_positions  # viz sits above scene
-
-    centres = _gaps_filled(smooth_positions(pelvis, valid, sigma_frames))
-    reach = np.linalg.norm(j[valid] - pelvis[valid, None], axis=-1).max(axis=1)
+    pelvis = np.where(valid[:, None], j[:, 0], np.nan)
+    centres = _smoothed(_gaps_filled(pelvis), sigma_frames)
+    reach = np.linalg.norm(j[valid] - j[valid, :1], axis=-1).max(axis=1)
     return centres, max(300.0, room * float(np.median(reach)))
 
 
@@ -103,6 +118,27 @@ def _pieces(a: np.ndarray, b: np.ndarray, length: float) -> tuple[np.ndarray, np
     t0, t1 = (k / n[seg])[:, None], ((k + 1) / n[seg])[:, None]
     d = (b - a)[seg]
     return a[seg] + t0 * d, a[seg] + t1 * d
+
+
+def _thinned(points: np.ndarray, step: float) -> np.ndarray:
+    """`points` (N, 3) along a line, keeping the first, then each one at least `step` from the
+    last kept, and the last: the same line in fewer pieces."""
+    if len(points) < 3:
+        return points
+    keep = [0]
+    for i in range(1, len(points) - 1):
+        if np.linalg.norm(points[i] - points[keep[-1]]) >= step:
+            keep.append(i)
+    keep.append(len(points) - 1)
+    return points[keep]
+
+
+@functools.lru_cache(maxsize=8)
+def _fades(grey: RGB) -> list[RGB]:
+    """`grey` faded towards the background, one colour per fade level, nearest first."""
+    return [tuple(round(g + (k + 0.5) / _FADE_LEVELS * (bg - g))  # type: ignore[misc]
+                  for g, bg in zip(grey, BACKGROUND, strict=True))
+            for k in range(_FADE_LEVELS)]
 
 
 @functools.lru_cache(maxsize=16)
@@ -204,6 +240,16 @@ class Skeleton3DRenderer:
                            h / 2 - focal * rel[:, 1] / depth], axis=1)
         return px, depth
 
+    def project(self, points: np.ndarray) -> np.ndarray:
+        """Pixel coordinates (..., 2) (x right, y down) in the current view of camera-frame
+        points (..., 3) mm: where `render` draws them (NaN behind the eye)."""
+        pts = np.asarray(points, dtype=np.float64)
+        if self.centre is None:
+            raise ValueError("no view yet: set limits or a view, or render a frame first")
+        px, depth = self._project(_to_plot(pts.reshape(-1, 3)))
+        px[depth <= 0] = np.nan
+        return px.reshape(*pts.shape[:-1], 2)
+
     def _fixed(self, px: np.ndarray) -> np.ndarray:
         """Pixel coordinates as OpenCV's fixed-point integers, clipped to a sane range."""
         lim = 8.0 * sum(self.size)
@@ -224,7 +270,7 @@ class Skeleton3DRenderer:
             self._scenery.append((a, b, (a + b) / 2, GRID_GREY, 1))
         if path is not None and len(path) > 1:
             pts = _to_plot(np.asarray(path, dtype=np.float64).reshape(-1, 3))
-            pts = pts[np.isfinite(pts).all(axis=1)]
+            pts = _thinned(pts[np.isfinite(pts).all(axis=1)], PATH_STEP_MM)
             pts = pts[:: max(1, math.ceil(len(pts) / 4000))]  # bounded cost per frame
             if len(pts) > 1:
                 thick = max(1, round(min(self.size) / 200))
@@ -246,7 +292,8 @@ class Skeleton3DRenderer:
                 continue
             level = np.minimum(((dist[sel] / reach) ** 1.5 * _FADE_LEVELS).astype(int),
                                _FADE_LEVELS - 1)
-            (pa, da), (pb, db) = self._project(a), self._project(b)
+            px, depth = self._project(np.concatenate([a, b]))
+            pa, pb, da, db = px[: len(a)], px[len(a):], depth[: len(a)], depth[len(a):]
             cut = (da < near) ^ (db < near)
             if cut.any():  # move the end behind the near plane onto it
                 t = ((near - da[cut]) / (db[cut] - da[cut]))[:, None]
@@ -256,12 +303,9 @@ class Skeleton3DRenderer:
                 pb[cut] = np.where((db[cut] < near)[:, None], p_on, pb[cut])
             ok = (da >= near) | (db >= near)
             segs = self._fixed(np.stack([pa, pb], axis=1))
-            for k in range(_FADE_LEVELS):
+            for k, color in enumerate(_fades(grey)):
                 part = segs[ok & (level == k)]
                 if len(part):
-                    mix = (k + 0.5) / _FADE_LEVELS
-                    color = tuple(round(g + mix * (bg - g))
-                                  for g, bg in zip(grey, BACKGROUND, strict=True))
                     cv2.polylines(img, list(part), False, color, thick, cv2.LINE_AA, _SHIFT)
 
     def _draw_text(self, img: np.ndarray, text: str, org: tuple[float, float],
