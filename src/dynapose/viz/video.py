@@ -81,7 +81,11 @@ class VideoWriter:
         added.width, added.height = w + self._pad[1], h + self._pad[0]
         added.pix_fmt = "yuv420p"
         if codec == "libx264":
-            added.options = {"crf": str(self.crf), "preset": "veryfast"}
+            # veryfast with its motion search cut to the cheapest (diamond, one refinement):
+            # a quarter less encoding time for a tenth more bytes on these videos, whose 3D
+            # panels move as a whole when the view follows the person
+            added.options = {"crf": str(self.crf), "preset": "veryfast",
+                             "x264-params": "me=dia:subme=1"}
         return added
 
     def write(self, frame: np.ndarray) -> None:
@@ -180,10 +184,11 @@ def write_video(
 ) -> Path:
     """Write uint8 RGB frames (H, W, 3), all one size, to `path` atomically; returns the path.
 
-    The suffix picks the format: ``.mp4`` is H.264 (libx264, yuv420p, quality `crf`; an odd
-    width or height is padded by one edge pixel to make it even), ``.gif`` is an endlessly
-    looping GIF (Pillow, one fast-octree palette per frame; identical consecutive frames are
-    merged into one longer frame, and GIF timing has 10 ms steps). Frames are streamed for MP4;
+    The suffix picks the format: ``.mp4`` is H.264 (libx264 veryfast with the cheapest motion
+    search, yuv420p, quality `crf`; an odd width or height is padded by one edge pixel to make
+    it even), ``.gif`` is an endlessly looping GIF (Pillow, one fast-octree palette per frame;
+    identical consecutive frames are merged into one longer frame, and GIF timing has 10 ms
+    steps). Frames are streamed for MP4;
     a GIF keeps them in memory (1 byte per pixel). See :class:`VideoWriter` to feed frames one
     at a time (several files from one loop).
     """
