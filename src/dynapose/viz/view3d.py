@@ -187,7 +187,9 @@ class Skeleton3DRenderer:
         # (piece starts, ends, midpoints (P, 3) plot space, grey, thickness) per scenery layer
         self._scenery: list[tuple[np.ndarray, np.ndarray, np.ndarray, RGB, int]] = []
         self._background: tuple[tuple[float, ...], np.ndarray] | None = None
-        self._labels: tuple[float, np.ndarray, np.ndarray] | None = None  # half, mask, pixels
+        # the label layer: (half extent it was drawn for, [(tile, mask, pixels)])
+        self._labels: tuple[float, list[tuple[tuple[slice, slice], np.ndarray, np.ndarray]]
+                            ] | None = None
         self._blank = np.empty((h, w, 3), np.uint8)
         self._blank[:] = BACKGROUND
         self.limits: Limits | None = None
@@ -320,8 +322,15 @@ class Skeleton3DRenderer:
             layer = self._blank.copy()
             self._label_layer(layer)
             mask = (layer != BACKGROUND).any(axis=2)
-            self._labels = (self.half, mask, layer[mask])
-        img[self._labels[1]] = self._labels[2]
+            tiles = []  # the layer in 32 px tiles, keeping those with something drawn
+            for y in range(0, mask.shape[0], 32):
+                for x in range(0, mask.shape[1], 32):
+                    box = (slice(y, y + 32), slice(x, x + 32))
+                    if mask[box].any():
+                        tiles.append((box, mask[box], layer[box][mask[box]]))
+            self._labels = (self.half, tiles)
+        for box, part, pixels in self._labels[1]:
+            img[box][part] = pixels
 
     def _label_layer(self, img: np.ndarray) -> None:
         h, w = self.size
