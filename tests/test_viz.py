@@ -285,7 +285,7 @@ def test_bench_viz_command_prints_json() -> None:
     result = CliRunner().invoke(main, ["bench", "viz", "--frames", "3", "--size", "32", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    for key in ("overlay_2d", "render_3d", "comparison_mp4", "comparison_gif"):
+    for key in ("overlay_2d", "render_3d", "follow_3d", "comparison_mp4", "comparison_gif"):
         assert data[key]["frames_per_s"] > 0, key
     assert data["frames"] == 3 and data["training_curves_s"] > 0
 

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from dynapose.viz.plots import plot_training_curves
-from dynapose.viz.skeleton import draw_skeleton_2d, skeleton_limits
-from dynapose.viz.video import comparison_video
+from dynapose.viz.skeleton import draw_skeleton_2d, floor_grid, skeleton_limits
+from dynapose.viz.video import SIDE_BY_SIDE_VIEWS, FollowViews, comparison_video
 from dynapose.viz.view3d import Skeleton3DRenderer
 
 #: A person standing 4 m in front of the camera, facing it (camera frame, mm): benchmark input.
@@ -27,9 +27,10 @@ _STANDING_MM = np.array(
 
 def bench_viz(frames: int = 200, size: int = 224) -> dict[str, Any]:
     """Time the visual outputs on generated input: frames per second of the 2D overlay (on
-    `size` x `size` frames), of the 3D view (256 x 256, predicted and true skeletons), of
-    `comparison_video` end to end to MP4 and to GIF, and the seconds to draw the training
-    curves of a 5-epoch run. Returns a JSON-able dict."""
+    `size` x `size` frames), of the 3D view (256 x 256, predicted and true skeletons), of the
+    side-by-side's two 3D views (360 x 360 each, following a person walking 4 m over a floor
+    grid with their path: ``follow_3d``), of `comparison_video` end to end to MP4 and to GIF,
+    and the seconds to draw the training curves of a 5-epoch run. Returns a JSON-able dict."""
 
     rng = np.random.default_rng(0)
     t = np.arange(frames)[:, None, None]
@@ -45,11 +46,21 @@ def bench_viz(frames: int = 200, size: int = 224) -> dict[str, Any]:
     result["overlay_2d"] = {"frames_per_s": frames / (time.perf_counter() - start)}
 
     renderer = Skeleton3DRenderer((256, 256), skeleton_limits(pred, true), labels=["p", "t"])
-    renderer.render(pred[0], [true[0]])  # the first frame draws the cached background
+    renderer.render(pred[0], [true[0]])  # the first frame draws the labels it reuses
     start = time.perf_counter()
     for i in range(frames):
         renderer.render(pred[i], [true[i]])
     result["render_3d"] = {"frames_per_s": frames / (time.perf_counter() - start)}
+
+    walk = true + np.linspace(0.0, 4000.0, frames)[:, None, None] * np.array([1.0, 0.0, 0.5])
+    floor = floor_grid(np.array([0.0, -1.0, 0.0]), -955.0, walk[:, 0].mean(axis=0), 3000.0)
+    views = FollowViews(walk, (360, 360), SIDE_BY_SIDE_VIEWS, floor,
+                        walk[:, 0] + np.array([0.0, 955.0, 0.0]))
+    start = time.perf_counter()
+    for i in range(frames):
+        views.render(i)
+    result["follow_3d"] = {"frames_per_s": frames / (time.perf_counter() - start),
+                           "views": len(SIDE_BY_SIDE_VIEWS)}
 
     with tempfile.TemporaryDirectory() as tmp:
         for suffix in (".mp4", ".gif"):
