@@ -100,7 +100,7 @@ def follow_view(joints: np.ndarray, sigma_frames: float = 2.0, room: float = 1.5
     :meth:`Skeleton3DRenderer.set_view` / :meth:`Skeleton3DRenderer.render`.
     """
     j = np.asarray(joints, dtype=np.float64).reshape(-1, NUM_JOINTS, 3)
-    valid = np.isfinite(j).all(axis=(1, 2))
+    valid = np.asarray(np.isfinite(j).all(axis=(1, 2)), dtype=bool)
     if not valid.any():
         return np.tile([0.0, 0.0, 4000.0], (len(j), 1)), 1000.0
     pelvis = np.where(valid[:, None], j[:, 0], np.nan)
@@ -355,8 +355,8 @@ class Skeleton3DRenderer:
             cv2.line(img, tuple(np.round(origin).astype(int)), tuple(np.round(tip).astype(int)),
                      TEXT_GREY, 1, cv2.LINE_AA)
             if np.hypot(*d) > 0.02 * m:
-                self._draw_text(img, name, tip + 0.35 * d - [0.15 * line, -0.15 * line],
-                                scale=0.8)
+                at = tip + 0.35 * d - [0.15 * line, -0.15 * line]
+                self._draw_text(img, name, (float(at[0]), float(at[1])), scale=0.8)
         # scale bar, lower right: a round length about a fifth of the panel, at the centre
         focal_per_mm = 0.5 * m / self.half
         mm = min((100, 200, 250, 500, 1000, 2000, 5000, 10000),
@@ -380,10 +380,10 @@ class Skeleton3DRenderer:
         ok = np.isfinite(px).all(axis=1) & (depth > near)
         pts = self._fixed(px)
         items: list[tuple[float, int, int]] = []  # (depth, kind 0 bone / 1 joint, index)
-        for k in np.nonzero(ok[_CHILD] & ok[_PARENT])[0]:
-            items.append((float(depth[_CHILD[k]] + depth[_PARENT[k]]) / 2, 0, int(k)))
-        for j in np.nonzero(ok)[0]:
-            items.append((float(depth[j]) - 1.0, 1, int(j)))  # a joint over its own bones
+        for bone in np.nonzero(ok[_CHILD] & ok[_PARENT])[0]:
+            items.append((float(depth[_CHILD[bone]] + depth[_PARENT[bone]]) / 2, 0, int(bone)))
+        for jj in np.nonzero(ok)[0]:
+            items.append((float(depth[jj]) - 1.0, 1, int(jj)))  # a joint over its own bones
         radius = self._radius * _ONE
         for _, kind, k in sorted(items, reverse=True):
             if kind == 0:
