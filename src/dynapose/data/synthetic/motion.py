@@ -577,6 +577,14 @@ def _foot_lock_velocity(rel: np.ndarray, support: np.ndarray | None = None) -> n
     return disp
 
 
+def check_length(num_frames: int, fps: float) -> None:
+    """ValueError unless a motion of `num_frames` frames at `fps` can be generated."""
+    if int(num_frames) < 1:
+        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+
+
 def generate_motion(action: str, body: BodyShape, num_frames: int, fps: float = 50.0,
                     rng: np.random.Generator | None = None, subject: str = "") -> Motion:
     """Procedural motion of `body` performing `action` (one of `ACTIONS`).
@@ -588,10 +596,7 @@ def generate_motion(action: str, body: BodyShape, num_frames: int, fps: float = 
     """
     if action not in _ACTION_FNS:
         raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
-    if int(num_frames) < 1:
-        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    check_length(num_frames, fps)
     rng = np.random.default_rng(0) if rng is None else rng
     n = int(num_frames)
     t = np.arange(n) / float(fps) + rng.uniform(0.0, 20.0)

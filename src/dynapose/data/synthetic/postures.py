@@ -46,6 +46,7 @@ from dynapose.data.synthetic.motion import (
     Motion,
     _pose_to_rotations,
     _wobble,
+    check_length,
     forward_kinematics,
     sample_body,
 )
@@ -217,10 +218,7 @@ def generate_postures(body: BodyShape, num_frames: int, fps: float = 50.0,
     """A walk of `body` through :data:`POSTURES` (the `allowed` ones; all for None) over
     `num_frames` frames at `fps`: world joints (T, 17, 3) mm, Z up, floor z = 0 (module
     docstring). The postures visited are the Motion's `action`, joined by '>'."""
-    if int(num_frames) < 1:
-        raise ValueError(f"num_frames must be at least 1, got {num_frames}")
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
+    check_length(num_frames, fps)
     rng = np.random.default_rng(0) if rng is None else rng
     n = int(num_frames)
     angles, seat, visited = _posture_plan(n, float(fps), rng, allowed)
