@@ -9,7 +9,6 @@ batched solve in DynaPose goes through here, where BLAS is held to one thread fo
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,15 +16,12 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 
-@functools.lru_cache(maxsize=1)
-def _controller() -> ThreadpoolController:
-    return ThreadpoolController()  # scans the loaded BLAS libraries once
-
-
 @contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """Hold numpy's BLAS (OpenBLAS, MKL, BLIS) to one thread inside the block."""
-    with _controller().limit(limits=1, user_api="blas"):
+    """Hold every loaded BLAS (OpenBLAS, MKL, BLIS: numpy's, scipy's...) to one thread inside the
+    block. The libraries are looked up on each entry (about 1 ms), so one loaded later is held
+    too: enter it around a whole computation, not inside its loops."""
+    with ThreadpoolController().limit(limits=1, user_api="blas"):
         yield
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from dynapose.camera import solve_root_translation
-from dynapose.linalg import one_blas_thread, solve
+from dynapose.linalg import one_blas_thread
 from dynapose.skeleton import BONES, LEFT_JOINTS, NUM_JOINTS, RIGHT_JOINTS, bone_lengths
 
 _CHILD = np.array([c for c, _ in BONES])
@@ -104,18 +104,18 @@ def fit_depths(joints: np.ndarray, rays: np.ndarray, lengths: np.ndarray,
     rows = np.arange(bones)
     jac = np.zeros((frames, bones + NUM_JOINTS, NUM_JOINTS))
     jac[:, bones + np.arange(NUM_JOINTS), np.arange(NUM_JOINTS)] = np.sqrt(weight)
-    for _ in range(iterations):
-        points = ray * z[..., None]
-        bone = points[:, _CHILD] - points[:, _PARENT]  # (F, 16, 3)
-        length = np.linalg.norm(bone, axis=-1)
-        unit = bone / np.maximum(length, 1e-9)[..., None]
-        jac[:, rows, _CHILD] = (unit * ray[:, _CHILD]).sum(-1)
-        jac[:, rows, _PARENT] = -(unit * ray[:, _PARENT]).sum(-1)
-        residual = np.concatenate([length - lengths, np.sqrt(weight) * (z - z0)], axis=1)
-        with one_blas_thread():  # thousands of 17 x 17 products: one thread (dynapose.linalg)
+    with one_blas_thread():  # thousands of 17 x 17 systems: one thread (dynapose.linalg)
+        for _ in range(iterations):
+            points = ray * z[..., None]
+            bone = points[:, _CHILD] - points[:, _PARENT]  # (F, 16, 3)
+            length = np.linalg.norm(bone, axis=-1)
+            unit = bone / np.maximum(length, 1e-9)[..., None]
+            jac[:, rows, _CHILD] = (unit * ray[:, _CHILD]).sum(-1)
+            jac[:, rows, _PARENT] = -(unit * ray[:, _PARENT]).sum(-1)
+            residual = np.concatenate([length - lengths, np.sqrt(weight) * (z - z0)], axis=1)
             normal = jac.transpose(0, 2, 1) @ jac
-            step = solve(normal, jac.transpose(0, 2, 1) @ residual[..., None])
-        z = z - step[..., 0]
+            step = np.linalg.solve(normal, jac.transpose(0, 2, 1) @ residual[..., None])
+            z = z - step[..., 0]
     out[ok] = ray * z[..., None]
     return out
 
