@@ -6,6 +6,8 @@ loading torch and the rest of the stack until a command needs it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from dynapose.cli.options import count, debug_option, device_option, number
@@ -75,6 +77,18 @@ def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
         click.echo(f"{key:>18}: {shown}")
 
 
+def _echo_figures(result: dict[str, Any], as_json: bool, width: int) -> None:
+    """A benchmark's flat result: JSON, or one aligned `key: value` line each (3 digits)."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        shown = f"{value:.3g}" if isinstance(value, float) else value
+        click.echo(f"{key:>{width}}: {shown}")
+
+
 @bench.command("fit")
 @click.option("--frames", type=count(), default=20_000, show_default=True,
               help="Frames fitted per measurement.")
@@ -85,17 +99,10 @@ def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_fit_cmd(frames: int, repeats: int, busy: int | None, as_json: bool) -> None:
     """Seconds of the rigid-bone ray fit, quiet and with the other cores kept busy."""
-    import json
-
     from dynapose.bench.fit import bench_fit
 
     result = bench_fit(frames=frames, repeats=repeats, busy=busy)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    for key, value in result.items():
-        shown = f"{value:.3g}" if isinstance(value, float) else value
-        click.echo(f"{key:>15}: {shown}")
+    _echo_figures(result, as_json, width=15)
 
 
 @bench.command("synth")
@@ -107,17 +114,10 @@ def bench_fit_cmd(frames: int, repeats: int, busy: int | None, as_json: bool) ->
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bench_synth_cmd(size: int, frames: int, workers: int | None, as_json: bool) -> None:
     """Rendered frames/s of synthetic video, end to end (motion + render + crop)."""
-    import json
-
     from dynapose.bench.synth import bench_synth
 
     result = bench_synth(size=size, frames=frames, workers=workers)
-    if as_json:
-        click.echo(json.dumps(result, indent=2))
-        return
-    for key, value in result.items():
-        shown = f"{value:.3g}" if isinstance(value, float) else value
-        click.echo(f"{key:>22}: {shown}")
+    _echo_figures(result, as_json, width=22)
 
 
 @bench.command("train")

@@ -134,8 +134,7 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     view = {name: t[ci] for name, t in cams.items()}  # each window's camera
     if augment and config.user_views > 0:
         chosen = rng.random(b) < config.user_views
-        aim = world[:, centre, 0].detach().cpu().double().numpy()
-        aim[:, :2] = pivot[:, :2].cpu().double().numpy()
+        aim = world[:, centre, 0].detach().cpu().double().numpy()  # the centre frame's pelvis
         drawn = user_views(rng, aim, dev)
         pick = put(chosen)
         view = {name: torch.where(pick.view(-1, *[1] * (t.dim() - 1)), drawn[name], t)

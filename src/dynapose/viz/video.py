@@ -93,7 +93,7 @@ class VideoWriter:
         file (DynaPoseError)."""
         if self._done:
             raise DynaPoseError("video already closed", self.path)
-        try:
+        with self._cleanly():
             arr = _check_frame(frame, self.path, self._first)
             self._first = arr.shape
             if self._gif:
@@ -112,6 +112,13 @@ class VideoWriter:
                                                                              format="yuv420p")):
                     self._out.mux(packet)
             self.count += 1
+
+    @contextlib.contextmanager
+    def _cleanly(self) -> Iterator[None]:
+        """On any error inside, drop the temporary file; an OSError (disk full...) becomes one
+        DynaPoseError naming the video."""
+        try:
+            yield
         except OSError as exc:
             self._fail(exc)
             raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", self.path) from None
@@ -138,7 +145,7 @@ class VideoWriter:
         """Finish the file and move it into place; returns its path. No frames is an error."""
         if self._done:
             raise DynaPoseError("video already closed", self.path)
-        try:
+        with self._cleanly():
             if self.count == 0:
                 raise DynaPoseError("no frames to write", self.path)
             if self._gif:
@@ -152,12 +159,6 @@ class VideoWriter:
                 for packet in self._stream.encode(None):
                     self._out.mux(packet)
                 self._out.close()
-        except OSError as exc:
-            self._fail(exc)
-            raise DynaPoseError(f"cannot write video: {exc.strerror or exc}", self.path) from None
-        except BaseException as exc:
-            self._fail(exc)
-            raise
         self._done = True
         try:
             self._stack.close()  # fsync and rename into place

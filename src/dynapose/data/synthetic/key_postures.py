@@ -53,20 +53,23 @@ def _legs(pose: Angles, rng: np.random.Generator, flex: tuple[float, float],
     return pose
 
 
-def _arms_rest(pose: Angles, rng: np.random.Generator) -> Angles:
+def _arms(pose: Angles, rng: np.random.Generator, flex: tuple[float, float],
+          abd: tuple[float, float], elbow: tuple[float, float]) -> Angles:
+    """Both arms drawn from the same ranges (shoulder flexion, abduction, elbow; degrees), each
+    side on its own draw."""
     for side in ("l", "r"):
-        pose[f"{side}_sh_flex"] = _U(rng, -5.0, 20.0)
-        pose[f"{side}_sh_abd"] = _U(rng, 5.0, 20.0)
-        pose[f"{side}_elbow"] = _U(rng, 5.0, 35.0)
+        pose[f"{side}_sh_flex"] = _U(rng, *flex)
+        pose[f"{side}_sh_abd"] = _U(rng, *abd)
+        pose[f"{side}_elbow"] = _U(rng, *elbow)
     return pose
+
+
+def _arms_rest(pose: Angles, rng: np.random.Generator) -> Angles:
+    return _arms(pose, rng, (-5.0, 20.0), (5.0, 20.0), (5.0, 35.0))
 
 
 def _arms_on_thighs(pose: Angles, rng: np.random.Generator) -> Angles:
-    for side in ("l", "r"):
-        pose[f"{side}_sh_flex"] = _U(rng, 15.0, 45.0)
-        pose[f"{side}_sh_abd"] = _U(rng, 5.0, 25.0)
-        pose[f"{side}_elbow"] = _U(rng, 40.0, 80.0)
-    return pose
+    return _arms(pose, rng, (15.0, 45.0), (5.0, 25.0), (40.0, 80.0))
 
 
 # -- key postures: each draws joint angles (degrees) ------------------------------------------
@@ -112,10 +115,7 @@ def _squat(rng: np.random.Generator) -> Angles:
 
 def _reach_low(pose: Angles, rng: np.random.Generator) -> Angles:
     """Arms hanging forward-down toward the floor (picking something up)."""
-    for side in ("l", "r"):
-        pose[f"{side}_sh_flex"] = _U(rng, 40.0, 100.0)
-        pose[f"{side}_sh_abd"] = _U(rng, 0.0, 20.0)
-        pose[f"{side}_elbow"] = _U(rng, 0.0, 40.0)
+    _arms(pose, rng, (40.0, 100.0), (0.0, 20.0), (0.0, 40.0))
     if rng.random() < 0.5:  # one hand only
         side = "l" if rng.random() < 0.5 else "r"
         pose[f"{side}_sh_flex"], pose[f"{side}_elbow"] = _U(rng, 0.0, 40.0), _U(rng, 10.0, 80.0)
@@ -194,10 +194,7 @@ def _knees_up(rng: np.random.Generator) -> Angles:
     """Sitting on the floor with the knees drawn up, arms around them or resting."""
     pose = _legs({}, rng, (95.0, 125.0), (110.0, 145.0), abd=(0.0, 20.0))
     pose.update(pelvis_pitch=_U(rng, -35.0, -10.0), spine_pitch=_U(rng, 15.0, 40.0))
-    for side in ("l", "r"):
-        pose[f"{side}_sh_flex"] = _U(rng, 30.0, 60.0)
-        pose[f"{side}_sh_abd"] = _U(rng, 5.0, 25.0)
-        pose[f"{side}_elbow"] = _U(rng, 20.0, 80.0)
+    _arms(pose, rng, (30.0, 60.0), (5.0, 25.0), (20.0, 80.0))
     return pose
 
 
@@ -247,10 +244,7 @@ def _all_fours(rng: np.random.Generator) -> Angles:
     pose = _legs({}, rng, (75.0, 100.0), (80.0, 100.0), abd=(3.0, 12.0), spread=5.0)
     pose.update(pelvis_pitch=_U(rng, 75.0, 92.0), spine_pitch=_U(rng, -10.0, 10.0),
                 neck_pitch=_U(rng, -50.0, -10.0))
-    for side in ("l", "r"):
-        pose[f"{side}_sh_flex"] = _U(rng, 75.0, 95.0)
-        pose[f"{side}_sh_abd"] = _U(rng, 0.0, 15.0)
-        pose[f"{side}_elbow"] = _U(rng, 0.0, 15.0)
+    _arms(pose, rng, (75.0, 95.0), (0.0, 15.0), (0.0, 15.0))
     return pose
 
 
