@@ -3,7 +3,8 @@
     python benchmarks/motion_coverage.py [--checkpoint src/dynapose/weights/lifter-cmu] \
         [--train cmu:../shared/data/mocap/cmu+synthetic:100:600] \
         [--data ../shared/data/h36m/data_3d_h36m.npz] [--subjects S1,S5,S6,S7,S8] [--every 20]
-    python benchmarks/motion_coverage.py --coverage-only --train MOTION [--train-subjects A,B]
+    python benchmarks/motion_coverage.py --coverage-only --train MOTION [--train-subjects A,B] \
+        [--recombined COPIES]
 
 Every `--every`-th frame of each test sequence is lifted from its ground-truth projection (one
 camera, the first of the subject's four; whole sequences through the network as
@@ -12,7 +13,10 @@ its *coverage*: the distance (mm, mean over the 17 joints) from the test pose to
 training pose, both pelvis-centred, turned to face the same way (the hips' axis along x) and
 scaled to the same leg length, with the training poses mirrored too (training mirrors windows),
 taken at 10 frames/s. The training motion is the checkpoint's own: its run's data (or `--train`)
-and ``train_subjects``.
+and ``train_subjects``. A lifter trained with ``recombine`` also saw poses made of two training
+poses' parts (:func:`dynapose.training.body_parts.recombine_parts`): `--recombined COPIES` adds
+that many such poses per training pose, drawn as training draws them (default: 1 for such a
+checkpoint, else 0; training sees several times more).
 
 With `--coverage-only` no lifter runs: only the coverage of the test poses by the `--train`
 motion (all its subjects, or `--train-subjects`) is measured, per band and per action.
@@ -37,6 +41,7 @@ from dynapose.evaluation.lifter import action_group
 from dynapose.inference.lifting import lift_sequence, load_lifter
 from dynapose.io.checkpoint import read_checkpoint_config
 from dynapose.skeleton import JOINT_NAMES, flip_permutation
+from dynapose.training.body_parts import PARTS, recombine_parts
 
 LEFT_HIP, RIGHT_HIP = JOINT_NAMES.index("left_hip"), JOINT_NAMES.index("right_hip")
 LEG = [(JOINT_NAMES.index(a), JOINT_NAMES.index(b)) for a, b in
@@ -79,6 +84,21 @@ def nearest(test: np.ndarray, train: np.ndarray, chunk: int = 2048) -> np.ndarra
     return np.concatenate(out)
 
 
+def recombined(world: np.ndarray, copies: int, seed: int = 0) -> np.ndarray:
+    """`copies` x N poses, each a random pose of `world` (N, 17, 3) with random parts (each of
+    PARTS with probability 1/2, at least one) of another, as ``recombine`` draws them."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(copies):
+        parts = rng.random((len(world), len(PARTS))) < 0.5
+        none = ~parts.any(1)
+        parts[none, rng.integers(0, len(PARTS), int(none.sum()))] = True
+        body = torch.from_numpy(world[rng.permutation(len(world))]).float()[:, None]
+        donor = torch.from_numpy(world[rng.permutation(len(world))]).float()[:, None]
+        out.append(recombine_parts(body, donor, parts)[:, 0].double().numpy())
+    return np.concatenate(out) if out else world[:0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="src/dynapose/weights/lifter-cmu")
@@ -91,19 +111,26 @@ def main() -> None:
                         help="measure the coverage alone, no lifter (needs --train)")
     parser.add_argument("--train-subjects", default=None,
                         help="the training motion's subjects (default: the checkpoint's, or all)")
+    parser.add_argument("--recombined", type=int, default=None,
+                        help="poses made of two training poses' parts, per training pose "
+                             "(default: 1 for a checkpoint trained with recombine, else 0)")
     args = parser.parse_args()
 
     if args.coverage_only:
         if args.train is None:
             parser.error("--coverage-only needs --train")
         subjects = args.train_subjects.split(",") if args.train_subjects else None
+        copies = args.recombined or 0
     else:
         info = read_checkpoint_config(args.checkpoint)["info"]
         args.train = args.train or info["data"]
         subjects = (args.train_subjects.split(",") if args.train_subjects
                     else info["lift_config"]["train_subjects"])
+        copies = (args.recombined if args.recombined is not None
+                  else int(info["lift_config"].get("recombine", 0) > 0))
     motion = load_motion(args.train, subjects)
-    train = canonical(motion.world[::5].astype(np.float64))  # 10 frames/s
+    poses = motion.world[::5].astype(np.float64)  # 10 frames/s
+    train = canonical(np.concatenate([poses, recombined(poses, copies)]))
     train = np.concatenate([train, mirrored(train)])
 
     model = None if args.coverage_only else load_lifter(args.checkpoint, "cpu")
@@ -145,7 +172,7 @@ def main() -> None:
     corr = float(np.corrcoef(cover, err)[0, 1]) if model is not None else float("nan")
     print(f"\nframes {len(err)}, P1 {err.mean():.1f} mm, correlation of error and coverage "
           f"{corr:.2f}")
-    print(json.dumps({"checkpoint": args.checkpoint, "train": args.train,
+    print(json.dumps({"checkpoint": args.checkpoint, "train": args.train, "recombined": copies,
                       "subjects": args.subjects, "every": args.every, "frames": len(err),
                       "p1": float(err.mean()), "correlation": corr, "bands": rows,
                       "per_action": per_action}))

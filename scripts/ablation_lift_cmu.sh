@@ -10,12 +10,12 @@ NEW=$OLD,pose-0,pose-1,pose-2,pose-3,pose-4,pose-5,pose-6
 CMU=cmu:../shared/data/mocap/cmu+synthetic:100:600
 D=../shared/data/h36m/data_3d_h36m.npz
 SH=../shared/data/h36m/pose_baseline_layout
-run() {  # name data subjects views detector
+run() {  # name data subjects views detector [recombine]
   local out=runs/ablation/$1
   [ -f $out/done ] && return
   rm -rf $out
   /usr/bin/time -f "%e s" dynapose train-lift --preset lift-cmu --data $2 --train-subjects $3 \
-    --val-subjects cmu-actions-test --user-views $4 --detector-model $5 --epochs 1 \
+    --val-subjects cmu-actions-test --user-views $4 --detector-model $5 --recombine ${6:-0} --epochs 1 \
     --samples-per-epoch 500000 --no-evaluate --quiet --out $out > $out.train.log 2>&1
   dynapose evaluate-lift --checkpoint $out --data $D --subjects S8 --out $out/gt.json > $out.gt.log 2>&1
   dynapose evaluate-lift --checkpoint $out --data $D --subjects S8 --detections $SH --out $out/sh.json > $out.sh.log 2>&1
@@ -27,3 +27,4 @@ run B_postures $CMU+postures:150:1500 $NEW 0 0
 run C_postures_views $CMU+postures:150:1500 $NEW 0.5 0
 run D_postures_detector $CMU+postures:150:1500 $NEW 0 0.5
 run E_all $CMU+postures:150:1500 $NEW 0.5 0.5
+run F_all_recombine $CMU+postures:150:1500 $NEW 0.5 0.5 0.3

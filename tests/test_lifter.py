@@ -22,6 +22,7 @@ from dynapose.inference.lifting import lift_file, lift_sequence, read_keypoints
 from dynapose.io.checkpoint import load_checkpoint
 from dynapose.models import build_model
 from dynapose.models.lifter import RECEPTIVE_FIELDS, FastDropout, flip_keypoints
+from dynapose.training.body_parts import torso_frames, turn_body_parts
 from dynapose.training.lift import train_lifter
 from dynapose.training.lift_batch import (
     bone_scaling,
@@ -29,8 +30,6 @@ from dynapose.training.lift_batch import (
     floor_shift,
     make_batch,
     sample_windows,
-    torso_frames,
-    turn_body_parts,
     window_offsets,
 )
 
@@ -323,7 +322,7 @@ def test_posture_turns_are_the_part_turns_one_after_another() -> None:
     """turn_body_parts's chained rotations equal turning each part's subtree about its parent's
     current position, parents first, one joint at a time."""
     from dynapose.skeleton import PARENTS
-    from dynapose.training.lift_batch import ANKLES, POSTURE_JOINTS, axis_angle_matrices
+    from dynapose.training.body_parts import ANKLES, POSTURE_JOINTS, axis_angle_matrices
 
     motion = load_motion(SYNTH, ["synth-0"])
     world = torch.from_numpy(motion.world[None, :30]).double()

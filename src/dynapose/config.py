@@ -262,6 +262,8 @@ class LiftConfig:
     posture_deg: float = 0.0  # std (degrees, per axis) of a per-window turn of each body part
     user_views: float = 0.0  # share of windows filmed by a camera placed as users film
     # (dynapose.training.views: heights, distances, lenses, roll), not the dataset's own
+    recombine: float = 0.0  # share of windows given body parts (legs, an arm, the head) of
+    # another window, in the torso's frame (dynapose.training.body_parts.recombine_parts)
     detector_model: float = 0.0  # share of projected windows given a modelled detector's errors
     # (dynapose.training.detector_model); the rest keep the exact projection (+ noise_px)
     keep_feet_on_floor: bool = True  # after scaling, shift the body so its feet touch the floor
@@ -299,6 +301,7 @@ class LiftConfig:
             (0 <= self.detection_errors <= 1, "detection_errors must be in [0, 1]",
              "detection_errors"),
             (0 <= self.user_views <= 1, "user_views must be in [0, 1]", "user_views"),
+            (0 <= self.recombine <= 1, "recombine must be in [0, 1]", "recombine"),
             (0 <= self.detector_model <= 1, "detector_model must be in [0, 1]",
              "detector_model"),
             (self.lr > 0, "lr must be > 0", "lr"),

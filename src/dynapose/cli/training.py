@@ -142,6 +142,10 @@ def _relaunch_distributed(nproc: int) -> None:
 @click.option("--user-views", type=number(0, 1), default=None,
               help="The share of windows filmed by a camera placed as users film (heights, "
                    "distances, lenses, roll: dynapose.training.views; default: the preset's).")
+@click.option("--recombine", type=number(0, 1), default=None,
+              help="The share of windows given body parts (legs, an arm, the head) of another "
+                   "window, kept in the torso's frame (dynapose.training.body_parts; default: "
+                   "the preset's).")
 @click.option("--detector-model", type=number(0, 1), default=None,
               help="The share of projected windows given a modelled detector's errors "
                    "(dynapose.training.detector_model; default: the preset's).")

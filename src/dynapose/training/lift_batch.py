@@ -22,18 +22,16 @@ import torch
 from dynapose.camera import Camera, normalize_screen, project_torch
 from dynapose.config import LiftConfig
 from dynapose.data.lift_motion import MotionData
-from dynapose.skeleton import (
-    JOINT_NAMES,
-    LEFT_JOINTS,
-    NUM_JOINTS,
-    PARENTS,
-    RIGHT_JOINTS,
-    flip_permutation,
+from dynapose.skeleton import LEFT_JOINTS, NUM_JOINTS, PARENTS, RIGHT_JOINTS, flip_permutation
+from dynapose.training.body_parts import (
+    ANKLES,
+    PARTS,
+    lowest_ankle,
+    recombine_parts,
+    turn_body_parts,
 )
 from dynapose.training.detector_model import detector_noise, displace_joints
 from dynapose.training.views import user_views
-
-ANKLES = [JOINT_NAMES.index("right_ankle"), JOINT_NAMES.index("left_ankle")]
 
 
 def camera_tensors(cameras: list[Camera], device: torch.device | str = "cpu"
@@ -112,6 +110,8 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
         return torch.from_numpy(array).to(dev)
 
     world = source[put(idx)]  # (B, R, 17, 3)
+    if augment and config.recombine > 0:
+        world = with_parts_of_others(motion, source, world, config, rng)
     if augment and config.posture_deg > 0:
         turns = rng.normal(0.0, math.radians(config.posture_deg), (b, NUM_JOINTS, 3))
         world = turn_body_parts(world, turns)
@@ -176,6 +176,25 @@ def make_batch(motion: MotionData, cams: dict[str, torch.Tensor], frame: np.ndar
     size = view["size"]
     inputs = normalize_screen(px, size[:, 0, None, None], size[:, 1, None, None])
     return inputs.float(), target.float()
+
+
+def with_parts_of_others(motion: MotionData, source: torch.Tensor, world: torch.Tensor,
+                         config: LiftConfig, rng: np.random.Generator) -> torch.Tensor:
+    """`world` windows (B, R, 17, 3), a ``config.recombine`` share of them given body parts
+    (:func:`~dynapose.training.body_parts.recombine_parts`: each part of :data:`PARTS` with
+    probability 1/2, at least one) of other random windows of `motion` (held in `source`)."""
+    chosen = np.nonzero(rng.random(len(world)) < config.recombine)[0]
+    if not len(chosen):
+        return world
+    frame, seq, _ = sample_windows(motion, len(chosen), rng)
+    donor = source[torch.from_numpy(window_index(motion, frame, seq, config)).to(source.device)]
+    parts = rng.random((len(chosen), len(PARTS))) < 0.5
+    none = ~parts.any(1)
+    parts[none, rng.integers(0, len(PARTS), int(none.sum()))] = True
+    rows = torch.from_numpy(chosen).to(world.device)
+    world = world.clone()
+    world[rows] = recombine_parts(world[rows], donor, parts)
+    return world
 
 
 def exact_2d(points: torch.Tensor, view: dict[str, torch.Tensor], config: LiftConfig,
@@ -271,91 +290,6 @@ def bone_scaling(factors: np.ndarray) -> torch.Tensor:
         if parent >= 0:
             rows.append(rows[parent] + f[:, j, None] * (eye[j] - eye[parent]))
     return torch.stack(rows, 1)
-
-
-#: The joints :func:`turn_body_parts` turns about their parents (not the hips: the pelvis's width
-#: is fixed by the skeleton's definition).
-POSTURE_JOINTS = tuple(j for j in range(1, NUM_JOINTS) if PARENTS[j] != 0 or
-                       JOINT_NAMES[j] == "spine")
-
-
-def _ancestry() -> torch.Tensor:
-    """(17, 17): entry (j, k) is 1 when joint k is j or above it, so ``ancestry @ bones`` turns
-    bone vectors (each joint minus its parent; the root's own position) into joints."""
-    out = torch.zeros(NUM_JOINTS, NUM_JOINTS)
-    for j in range(NUM_JOINTS):
-        k = j
-        while k >= 0:
-            out[j, k] = 1.0
-            k = PARENTS[k]
-    return out
-
-
-def torso_frames(world: torch.Tensor) -> torch.Tensor:
-    """(..., 17, 3) joints -> (..., 3, 3) rotations whose columns are the body's left (right
-    hip to left hip), up (pelvis to thorax, made orthogonal) and forward axes."""
-    names = JOINT_NAMES.index
-    left = world[..., names("left_hip"), :] - world[..., names("right_hip"), :]
-    left = left / left.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-    up = world[..., names("thorax"), :] - world[..., 0, :]
-    up = up - (up * left).sum(-1, keepdim=True) * left
-    up = up / up.norm(dim=-1, keepdim=True).clamp_min(1e-6)
-    return torch.stack([left, up, torch.linalg.cross(left, up)], -1)
-
-
-def axis_angle_matrices(vectors: np.ndarray) -> torch.Tensor:
-    """Rotation vectors (..., 3) (axis x angle, radians) -> rotation matrices (..., 3, 3), by
-    Rodrigues' formula (several times faster on a CPU than ``torch.linalg.matrix_exp``)."""
-    v = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
-    angle = v.norm(dim=-1, keepdim=True)
-    x, y, z = (v / angle.clamp_min(1e-12)).unbind(-1)
-    zero = torch.zeros_like(x)
-    k = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).view(*x.shape, 3, 3)
-    sin, cos = torch.sin(angle)[..., None], torch.cos(angle)[..., None]
-    return torch.eye(3) + sin * k + (1 - cos) * (k @ k)
-
-
-def _mix_joints(matrix: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
-    """``matrix @ joints`` for one (17, 17) matrix and (B, R, 17, 3) joints, as one matrix
-    product over every window, frame and axis (batched 17 x 17 products are slow on CPUs)."""
-    b, r = joints.shape[:2]
-    flat = joints.permute(2, 0, 1, 3).reshape(NUM_JOINTS, -1)
-    return (matrix @ flat).view(NUM_JOINTS, b, r, 3).permute(1, 2, 0, 3)
-
-
-def turn_body_parts(world: torch.Tensor, turns: np.ndarray) -> torch.Tensor:
-    """Give each window's person another posture: every joint of :data:`POSTURE_JOINTS` (with
-    the joints below it) turned about its parent by rotation vector ``turns[:, joint]``
-    ((B, 17, 3) radians), fixed in the torso's frame (:func:`torso_frames`) over the window.
-
-    Part of a held-out subject's error is their own way of standing (Human3.6M S8's head and
-    left arm sit away from where a lifter trained on the other subjects puts them, in every
-    action): a posture that stays put in the body's frame while the person moves is what the
-    2D over a window can reveal. Bone lengths are kept; the body is then moved vertically so
-    its lowest ankle over the window is as high as before. (B, R, 17, 3) -> (B, R, 17, 3).
-
-    Not in the presets: held out in turn, the harder subjects gain but S8 does not, and it
-    slows each batch (the figures: docs/results.md).
-    """
-    dev = world.device
-    frames = torso_frames(world)  # (B, R, 3, 3), columns: the torso's axes
-    turn = axis_angle_matrices(turns).to(dev)  # (B, 17, 3, 3) in the torso's frame
-    chain = [torch.eye(3, device=dev).expand(len(world), 3, 3)]  # each bone's turn, ancestors'
-    for j in range(1, NUM_JOINTS):  # parents come before their children
-        above = chain[PARENTS[j]]
-        chain.append(turn[:, j] @ above if j in POSTURE_JOINTS else above)
-    ancestry = _ancestry().to(dev)
-    bones = _mix_joints(torch.linalg.inv(ancestry), world)  # each joint minus its parent
-    local = torch.einsum("bric,brki->brkc", frames, bones)  # bones in the torso's frame
-    turned = torch.einsum("bkcd,brkd->brkc", torch.stack(chain, 1), local)
-    out = _mix_joints(ancestry, torch.einsum("bric,brkc->brki", frames, turned)).contiguous()
-    out[..., 2] += (lowest_ankle(world) - lowest_ankle(out))[:, None, None]
-    return out
-
-
-def lowest_ankle(world: torch.Tensor) -> torch.Tensor:
-    """The height (mm, (B,)) of the lowest ankle over each (B, R, 17, 3) Z-up window."""
-    return world[:, :, ANKLES, 2].flatten(1).amin(1)
 
 
 def floor_shift(world: torch.Tensor, joints: torch.Tensor) -> torch.Tensor:
