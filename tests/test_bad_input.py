@@ -230,6 +230,8 @@ YAML_CASES = [
     ("train-lift", "frame_stride: 100000\n", "span more than"),
     ("train-lift", "channels: 100000000\n", "parameters"),
     ("train-lift", "receptive_field: 9\n", "receptive_field must be"),
+    ("train-lift", "recombine: 1.5\n", "recombine must be in [0, 1]"),
+    ("train-lift", "recombine: .nan\n", "recombine: expected a number (finite)"),
 ]
 
 
@@ -588,6 +590,8 @@ def test_every_numeric_option_has_a_range() -> None:
     ["train", "--data", "d", "--out", "o", "--lr", "0"],
     ["train", "--data", "d", "--out", "o", "--lr", "nan"],
     ["train-lift", "--data", "d", "--out", "o", "--channels", "0"],
+    ["train-lift", "--data", "d", "--out", "o", "--recombine", "1.5"],
+    ["train-lift", "--data", "d", "--out", "o", "--recombine", "nan"],
     ["import-arrays", "x", "y", "--out", "o", "--val-fraction", "1"],
     ["synth", "--out", "o", "--clips", "0"],
     ["evaluate-lift", "--checkpoint", "c", "--data", "d", "--noise-px", "-1"],
