@@ -68,6 +68,7 @@ from dynapose.inference.lifting import (
 )
 from dynapose.inference.mediapipe import (
     MEDIAPIPE_HINT,
+    FrameTap,
     detect_keypoints_mediapipe,
     mediapipe_available,
 )
@@ -75,20 +76,23 @@ from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
 from dynapose.inference.writer import VISUALS, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
-from dynapose.io.video import frame_times, probe_video
+from dynapose.io.video import VideoInfo, frame_times, probe_video
 from dynapose.models.lifter import TemporalLifter
 
 
 def _keypoints(video: Path,
                keypoints: str | os.PathLike[str] | np.ndarray | Keypoints2D | None,
-               sequence: str | None) -> tuple[Keypoints2D, list[float], str | None]:
-    """(keypoints, frame times, keypoint file or None)."""
+               sequence: str | None, on_frame: FrameTap | None = None,
+               progress: bool | None = False) -> tuple[Keypoints2D, list[float], str | None]:
+    """(keypoints, frame times, keypoint file or None). With MediaPipe, each decoded frame and
+    its keypoints also go to `on_frame`, under a progress bar (`progress`)."""
     if keypoints is None:
         if not mediapipe_available():
             raise DynaPoseError(f"finding 2D keypoints in a video needs MediaPipe: "
                                 f"{MEDIAPIPE_HINT}, or pass --keypoints FILE", video)
         times: list[float] = []
-        kp = detect_keypoints_mediapipe(video, times=times)
+        kp = detect_keypoints_mediapipe(video, times=times, on_frame=on_frame,
+                                        progress=progress)
         return kp, times, None
     times = frame_times(video).tolist()  # decoded, no pixels converted
     if isinstance(keypoints, Keypoints2D):
@@ -111,6 +115,7 @@ def predict_video_lifted(
     viewer_frames: int = 1500,
     rigid: bool = True,
     device: str = "auto",
+    progress: bool | None = False,
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
 
@@ -137,13 +142,28 @@ def predict_video_lifted(
         if video.resolve().is_relative_to(out_dir.resolve()):
             raise DynaPoseError("output folder must not contain the video", out_dir)
     model = load_lifter(load_default_lifter() if lifter is None else lifter, device)
-    kp, times, kp_file = _keypoints(video, keypoints, sequence)
+
+    def make(on_frame: FrameTap | None = None) -> Prediction:
+        kp, times, kp_file = _keypoints(video, keypoints, sequence, on_frame, progress)
+        return _lifted(video, info, lifter, model, kp, times, kp_file, keypoints is None,
+                       flip_tta, rigid)
+
+    if out_dir is None:
+        return make()
+    return write_prediction(make, video, out_dir, visuals, viewer_frames, overwrite, tap=True,
+                            progress=progress)
+
+
+def _lifted(video: Path, info: VideoInfo, lifter: str | os.PathLike[str] | TemporalLifter | None,
+            model: TemporalLifter, kp: Keypoints2D, times: list[float], kp_file: str | None,
+            detected: bool, flip_tta: bool, rigid: bool) -> Prediction:
+    """The prediction of keypoints `kp` at `times` (the steps of the module docstring)."""
     source = kp_file or video
     if len(kp) != len(times):
         raise DynaPoseError(f"keypoints cover {len(kp)} frames, the video has {len(times)}",
                             source)
     if kp.num_found == 0:
-        where = "by MediaPipe" if keypoints is None else "in the keypoints"
+        where = "by MediaPipe" if detected else "in the keypoints"
         raise DynaPoseError(f"no person found in any of the {len(kp)} frames {where}", source)
     if (kp.width, kp.height) not in ((None, None), (info.width, info.height)):
         raise DynaPoseError(f"keypoints are for a {kp.width}x{kp.height} video, this one is "
@@ -182,9 +202,7 @@ def predict_video_lifted(
         method=_method(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
         confidence_2d=kp.confidence.astype(np.float32),
     )
-    if out_dir is None:
-        return pred
-    return write_prediction(lambda: pred, video, out_dir, visuals, viewer_frames, overwrite)
+    return pred
 
 
 def _method(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,
