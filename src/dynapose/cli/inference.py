@@ -88,9 +88,13 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
                        visuals=() if no_visuals else VISUALS, overwrite=overwrite, device=device,
                        progress=False if quiet else None)
     if pred.model["name"] == "lifter":
+        from dynapose.inference.writer import notes
+
         gaps = int((~pred.valid()).sum())
         click.echo(f"{pred.num_frames} frames at {pred.fps:.4g} fps, lifter: "
                    f"{pred.model['checkpoint']}, frames without a person: {gaps}")
+        for line in notes(pred):
+            click.echo(line)
     else:
         click.echo(f"{pred.num_frames} frames at {pred.fps:.4g} fps, crop: {pred.source}, "
                    f"backend: {pred.model.get('backend', 'torch')}")

@@ -74,10 +74,11 @@ from dynapose.inference.mediapipe import (
 )
 from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
-from dynapose.inference.writer import VISUALS, write_prediction
+from dynapose.inference.writer import VISUALS, floor_summary, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
-from dynapose.io.video import VideoInfo, frame_times, probe_video
+from dynapose.io.video import Frame, VideoInfo, frame_times, probe_video
 from dynapose.models.lifter import TemporalLifter
+from dynapose.scene.camera_motion import CameraMotion
 
 
 def _keypoints(video: Path,
@@ -144,9 +145,26 @@ def predict_video_lifted(
     model = load_lifter(load_default_lifter() if lifter is None else lifter, device)
 
     def make(on_frame: FrameTap | None = None) -> Prediction:
-        kp, times, kp_file = _keypoints(video, keypoints, sequence, on_frame, progress)
-        return _lifted(video, info, lifter, model, kp, times, kp_file, keypoints is None,
+        motion = CameraMotion()
+
+        def tap(frame: Frame, found: tuple[np.ndarray, np.ndarray] | None) -> None:
+            box = None
+            if found is not None:
+                lo, hi = np.nanmin(found[0], axis=0), np.nanmax(found[0], axis=0)
+                box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+            motion.add(frame.image, box)
+            if on_frame is not None:
+                on_frame(frame, found)
+
+        kp, times, kp_file = _keypoints(video, keypoints, sequence, tap, progress)
+        pred = _lifted(video, info, lifter, model, kp, times, kp_file, keypoints is None,
                        flip_tta, rigid)
+        pred.method["camera_motion"] = (
+            motion.report().to_json() if motion.frames else
+            {"camera": "not measured", "meaning": "the keypoints were given: the video's "
+             "pixels were not decoded, so the camera is assumed to stand still"})
+        pred.method["floor"] = floor_summary(pred)
+        return pred
 
     if out_dir is None:
         return make()

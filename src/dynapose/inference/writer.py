@@ -20,7 +20,7 @@ from dynapose.inference.prediction import ROOT_FRAME, Prediction
 from dynapose.inference.progress import progress_bar
 from dynapose.io.atomic import atomic_dir
 from dynapose.io.video import Frame, iter_frames, probe_video
-from dynapose.scene.floor import estimate_floor
+from dynapose.scene.floor import FloorEstimate, estimate_floor
 from dynapose.skeleton import JOINT_NAMES, PARENTS
 from dynapose.viz import viewer
 from dynapose.viz.skeleton import draw_skeleton_2d, floor_grid, resize_image
@@ -144,26 +144,69 @@ def write_joints(pred: Prediction, folder: str | os.PathLike[str]) -> dict[str, 
     return files
 
 
+def _floor(pred: Prediction) -> FloorEstimate | None:
+    """The floor found from `pred`'s feet (:func:`estimate_floor`), None without one."""
+    valid = pred.valid()
+    if valid.sum() < 2:
+        return None
+    try:
+        return estimate_floor(pred.joints, valid, pred.fps if pred.fps > 0 else 25.0,
+                              relative=pred.coordinate_frame == ROOT_FRAME)
+    except DynaPoseError:
+        return None
+
+
+def camera_moves(pred: Prediction) -> bool:
+    """Whether `pred`'s video was found to come from a moving camera (``camera_motion``)."""
+    return bool(pred.method.get("camera_motion", {}).get("camera") == "moves")
+
+
+def floor_summary(pred: Prediction) -> dict[str, Any]:
+    """joints.json's ``floor``: the floor under the person (camera frame) and what was
+    assumed to find it (:func:`estimate_floor`), or why there is none."""
+    floor = _floor(pred)
+    if floor is None:
+        return {"found": False, "assumed": ["fewer than 2 frames with a person: no floor"]}
+    return {"found": True, "up": np.round(floor.up, 4).tolist(),
+            "camera_height_mm": round(floor.camera_height, 1), "steps": floor.steps,
+            "tilt_from_body_up_deg": round(floor.prior_angle_deg, 1),
+            "assumed": list(floor.assumptions)}
+
+
+def notes(pred: Prediction) -> list[str]:
+    """What a person should know before trusting the pictures: the ``assumed:`` lines of the
+    floor and a moving camera's (one line each)."""
+    lines = [f"assumed: {a}" for a in pred.method.get("floor", {}).get("assumed", [])]
+    motion = pred.method.get("camera_motion", {})
+    if motion.get("camera") == "moves":
+        lines.append(f"camera: moves (the background shifts up to "
+                     f"{motion['max_background_shift']:.0%} of the frame, zooms up to "
+                     f"{motion['max_zoom']:.0%}): the joints and the path are relative to the "
+                     "moving camera; no path is drawn")
+    elif motion.get("camera") == "unknown":
+        lines.append("camera: could not tell whether it moves (too little background "
+                     "texture); the path assumes it stands still")
+    return lines
+
+
 def scenery(pred: Prediction) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(floor grid segments (L, 2, 3), pelvis path on the floor (N, 3)), camera frame, mm, for
     the 3D views: the floor found from the person's feet (:func:`estimate_floor`); the path is
-    None for pelvis-relative joints, both None when the clip does not show a floor."""
+    None for pelvis-relative joints and for a moving camera (:func:`camera_moves`: it would be
+    the camera's motion as much as the person's), both None when the clip does not show a
+    floor."""
+    floor = _floor(pred)
+    if floor is None:
+        return None, None
     valid = pred.valid()
-    if valid.sum() < 2:
-        return None, None
-    relative = pred.coordinate_frame == ROOT_FRAME
-    try:
-        floor = estimate_floor(pred.joints, valid, pred.fps if pred.fps > 0 else 25.0,
-                               relative=relative)
-    except DynaPoseError:
-        return None, None
     pelvis = np.asarray(pred.joints, dtype=np.float64)[valid, 0]
     dropped = pelvis - (pelvis @ floor.up + floor.camera_height)[:, None] * floor.up
     centre = dropped.mean(axis=0)
     reach = float(np.linalg.norm(dropped - centre, axis=1).max())
     half = 500.0 * math.ceil((reach + 700.0) / 500.0)  # the path and a step around it
     grid = floor_grid(floor.up, floor.camera_height, centre, half)
-    return grid, None if relative else dropped
+    hidden = pred.coordinate_frame == ROOT_FRAME or camera_moves(pred)
+    return grid, None if hidden else dropped
 
 
 class FrameVisuals:
@@ -295,7 +338,7 @@ def write_visuals(
         html = viewer.viewer_html(
             pred.joints, fps=fps, frames=thumbs or None, frame_step=step or 1,
             title=f"DynaPose — {Path(video).name}", meta=pred.header(), times=pred.time,
-            floor=floor, path=path,
+            floor=floor, path=path, notes=notes(pred),
         )
         files["viewer"].write_text(html, encoding="utf-8")
     return files
