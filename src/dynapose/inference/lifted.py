@@ -76,7 +76,14 @@ from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
 from dynapose.inference.writer import VISUALS, floor_summary, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
-from dynapose.io.video import Frame, VideoInfo, frame_times, probe_video
+from dynapose.io.video import (
+    DamageReport,
+    Frame,
+    VideoInfo,
+    frame_times,
+    ignore_damage,
+    probe_video,
+)
 from dynapose.models.lifter import TemporalLifter
 from dynapose.scene.camera_motion import CameraMotion
 
@@ -84,16 +91,18 @@ from dynapose.scene.camera_motion import CameraMotion
 def _keypoints(video: Path,
                keypoints: str | os.PathLike[str] | np.ndarray | Keypoints2D | None,
                sequence: str | None, on_frame: FrameTap | None = None,
-               progress: bool | None = False) -> tuple[Keypoints2D, list[float], str | None]:
+               progress: bool | None = False, on_damage: DamageReport | None = None,
+               ) -> tuple[Keypoints2D, list[float], str | None]:
     """(keypoints, frame times, keypoint file or None). With MediaPipe, each decoded frame and
-    its keypoints also go to `on_frame`, under a progress bar (`progress`)."""
+    its keypoints also go to `on_frame`, under a progress bar (`progress`), and a video cut
+    short or corrupt midway is told to `on_damage` (the frames before kept)."""
     if keypoints is None:
         if not mediapipe_available():
             raise DynaPoseError(f"finding 2D keypoints in a video needs MediaPipe: "
                                 f"{MEDIAPIPE_HINT}, or pass --keypoints FILE", video)
         times: list[float] = []
         kp = detect_keypoints_mediapipe(video, times=times, on_frame=on_frame,
-                                        progress=progress)
+                                        progress=progress, on_damage=on_damage)
         return kp, times, None
     times = frame_times(video).tolist()  # decoded, no pixels converted
     if isinstance(keypoints, Keypoints2D):
@@ -132,7 +141,7 @@ def predict_video_lifted(
     """
 
     video = Path(video)
-    info = probe_video(video)
+    info = probe_video(video, on_damage=ignore_damage)  # reported by the detection pass
     unknown = sorted(set(visuals) - set(VISUALS))
     if unknown:
         raise DynaPoseError(f"unknown visual outputs {unknown} (choose from {', '.join(VISUALS)})")
@@ -156,7 +165,11 @@ def predict_video_lifted(
             if on_frame is not None:
                 on_frame(frame, found)
 
-        kp, times, kp_file = _keypoints(video, keypoints, sequence, tap, progress)
+        damage: list[str] = []
+        kp, times, kp_file = _keypoints(video, keypoints, sequence, tap, progress, damage.append)
+        decoded = len(kp)
+        if damage:
+            kp, times = _gaps_to_the_end(kp, times, info)
         pred = _lifted(video, info, lifter, model, kp, times, kp_file, keypoints is None,
                        flip_tta, rigid)
         pred.method["camera_motion"] = (
@@ -164,12 +177,36 @@ def predict_video_lifted(
             {"camera": "not measured", "meaning": "the keypoints were given: the video's "
              "pixels were not decoded, so the camera is assumed to stand still"})
         pred.method["floor"] = floor_summary(pred)
+        if damage:
+            pred.method["video_damage"] = {
+                "frames_decoded": decoded, "frames_declared": info.num_frames,
+                "reason": damage[0],
+                "meaning": "decoding stopped at damaged or missing data: the frames before are "
+                           "kept; the frames the container declares after them are gaps (no "
+                           "person), timed at its frame rate"}
         return pred
 
     if out_dir is None:
         return make()
     return write_prediction(make, video, out_dir, visuals, viewer_frames, overwrite, tap=True,
                             progress=progress)
+
+
+def _gaps_to_the_end(kp: Keypoints2D, times: list[float], info: VideoInfo
+                     ) -> tuple[Keypoints2D, list[float]]:
+    """`kp` and `times` with gap frames added up to the frame count `info` declares (a video
+    that ended early), timed one frame interval apart after the last decoded frame."""
+    missing = info.num_frames - len(kp)
+    if missing <= 0:
+        return kp, times
+    step = 1.0 / info.fps if info.fps > 0 else 0.04
+    last = times[-1] if times else -step
+    more = [last + step * (k + 1) for k in range(missing)]
+    return Keypoints2D(
+        pixels=np.concatenate([kp.pixels, np.full((missing, *kp.pixels.shape[1:]), np.nan)]),
+        confidence=np.concatenate([kp.confidence, np.zeros((missing, kp.confidence.shape[1]))]),
+        found=np.concatenate([kp.found, np.zeros(missing, dtype=bool)]),
+        source=kp.source, width=kp.width, height=kp.height), times + more
 
 
 def _lifted(video: Path, info: VideoInfo, lifter: str | os.PathLike[str] | TemporalLifter | None,

@@ -29,7 +29,7 @@ import numpy as np
 from dynapose.data.keypoints import Keypoints2D, _checked, mediapipe_to_h36m
 from dynapose.errors import DynaPoseError, debugging
 from dynapose.inference.progress import progress_bar
-from dynapose.io.video import Frame, iter_frames, probe_video
+from dynapose.io.video import DamageReport, Frame, ignore_damage, iter_frames, probe_video
 from dynapose.skeleton import NUM_JOINTS
 
 #: Installing the detector.
@@ -210,10 +210,11 @@ def iter_mediapipe(video: str | os.PathLike[str], model_complexity: int = 1
 
 
 def _detected_frames(video: str | os.PathLike[str], model_complexity: int = 1,
+                     on_damage: DamageReport | None = None,
                      ) -> Iterator[tuple[Frame, tuple[np.ndarray, np.ndarray] | None]]:
     pose = MediaPipePose(model_complexity)
     try:
-        for frame in iter_frames(video):
+        for frame in iter_frames(video, on_damage=on_damage):
             yield frame, pose(frame.image)
     finally:
         pose.close()
@@ -221,19 +222,23 @@ def _detected_frames(video: str | os.PathLike[str], model_complexity: int = 1,
 
 def detect_keypoints_mediapipe(video: str | os.PathLike[str], model_complexity: int = 1,
                                times: list[float] | None = None, on_frame: FrameTap | None = None,
-                               progress: bool | None = False) -> Keypoints2D:
+                               progress: bool | None = False,
+                               on_damage: DamageReport | None = None) -> Keypoints2D:
     """2D keypoints of every frame of `video` with MediaPipe BlazePose full (module docstring).
 
     Frames without a pose are gaps. `times`, when given, receives each frame's time (s).
     on_frame: called with each decoded frame and its keypoints (or None), in order.
     progress: a progress bar with the time left (:func:`progress_bar`; None: on a terminal).
+    on_damage: a video cut short or corrupt midway keeps the frames before, and the damage is
+    told to it (:func:`~dynapose.io.video.iter_frames`); without it, an error.
     Raises DynaPoseError when MediaPipe is not installed.
     """
     pixels: list[np.ndarray] = []
     conf: list[np.ndarray] = []
-    total = probe_video(video).num_frames if progress is not False else 0
+    total = (probe_video(video, on_damage=ignore_damage).num_frames if progress is not False
+             else 0)
     with progress_bar(total, "2D keypoints", progress) as bar:
-        for frame, found in _detected_frames(video, model_complexity):
+        for frame, found in _detected_frames(video, model_complexity, on_damage):
             if times is not None:
                 times.append(frame.time)
             if on_frame is not None:

@@ -19,7 +19,7 @@ from dynapose.errors import DynaPoseError
 from dynapose.inference.prediction import ROOT_FRAME, Prediction
 from dynapose.inference.progress import progress_bar
 from dynapose.io.atomic import atomic_dir
-from dynapose.io.video import Frame, iter_frames, probe_video
+from dynapose.io.video import Frame, ignore_damage, iter_frames, probe_video
 from dynapose.scene.floor import FloorEstimate, estimate_floor
 from dynapose.skeleton import JOINT_NAMES, PARENTS
 from dynapose.viz import viewer
@@ -64,7 +64,8 @@ def write_prediction(
             early = None
             if tap:
                 early = stack.enter_context(
-                    FrameVisuals(tmp, visuals, viewer_frames, probe_video(video).fps))
+                    FrameVisuals(tmp, visuals, viewer_frames,
+                                 probe_video(video, on_damage=ignore_damage).fps))
                 pred = make(early)
             else:
                 pred = make()
@@ -177,13 +178,18 @@ def notes(pred: Prediction) -> list[str]:
     """What a person should know before trusting the pictures: the ``assumed:`` lines of the
     floor and a moving camera's (one line each)."""
     lines = [f"assumed: {a}" for a in pred.method.get("floor", {}).get("assumed", [])]
+    damage = pred.method.get("video_damage")
+    if damage:
+        lines.insert(0, f"video: {damage['reason']}: kept the {damage['frames_decoded']} "
+                        f"frame(s) before; the {pred.num_frames - damage['frames_decoded']} "
+                        "more its container declares are gaps")
     motion = pred.method.get("camera_motion", {})
     if motion.get("camera") == "moves":
         lines.append(f"camera: moves (the background shifts up to "
                      f"{motion['max_background_shift']:.0%} of the frame, zooms up to "
                      f"{motion['max_zoom']:.0%}): the joints and the path are relative to the "
                      "moving camera; no path is drawn")
-    elif motion.get("camera") == "unknown":
+    elif motion.get("camera") == "unknown" and motion.get("frames", 0) >= 10:
         lines.append("camera: could not tell whether it moves (too little background "
                      "texture); the path assumes it stands still")
     return lines
@@ -260,7 +266,7 @@ class FrameVisuals:
         """Close the overlay; `pred` is the prediction of the frames that were handed over."""
         if self.overlay is not None:
             self.overlay.close()
-        self.finished = self.count > 0 and self.count >= pred.num_frames
+        self.finished = self.count > 0  # every frame the video gave (gaps may follow)
 
     def __enter__(self) -> FrameVisuals:
         return self
@@ -369,7 +375,7 @@ def _draw_videos(pred: Prediction, video: str | os.PathLike[str],
         panels = None
         if "side_by_side" in writers:
             panels = SideBySide(kp2d, pred.joints, SIDE_BY_SIDE_HEIGHT, floor, path)
-        for frame in iter_frames(video, size=size):
+        for frame in iter_frames(video, size=size, on_damage=ignore_damage):
             i = frame.index
             if i >= pred.num_frames:
                 break
