@@ -59,6 +59,7 @@ def write_prediction(
     pass, not in a second one). progress: a bar for the drawing pass (None: on a terminal).
     """
     out_dir = Path(out_dir)
+    tmp = out_dir
     try:
         with atomic_dir(out_dir, overwrite=overwrite) as tmp, contextlib.ExitStack() as stack:
             early = None
@@ -77,6 +78,11 @@ def write_prediction(
             _usual_permissions(tmp)
     except OSError as exc:
         raise DynaPoseError(f"cannot write output ({exc.strerror or exc})", out_dir) from exc
+    except DynaPoseError as exc:  # a file in the temporary folder (a video): name the output
+        if exc.path is None or Path(exc.path).parent != tmp:
+            raise
+        raise DynaPoseError(f"cannot write output ({Path(exc.path).name}: {exc.problem})",
+                            out_dir) from None
     pred.files = {k: out_dir / p.name for k, p in pred.files.items()}
     return pred
 
