@@ -34,10 +34,10 @@ ankle's lowest :data:`LOW_FRACTION` of heights along the body's up); with no usa
 all the floor is the body's up direction through the lowest ankle; places that cover too
 little floor to fix the tilt (its standard deviation over 3 degrees) are said to leave it to
 the body; a floor not to be trusted -- fewer than :data:`MIN_PLACES` places, places off one
-plane by over :data:`MAX_PLACE_SCATTER_MM`, or tilted from the body's up direction by over
-:data:`MAX_TILT_FROM_BODY_DEG` (a crouching, kneeling or stumbling person, a treadmill) -- is
-replaced by the body's up direction through the places. A pelvis-relative prediction
-(``root`` frame) has no trajectory to find: see
+plane (over :data:`MAX_OFF_PLANE` of them further than :data:`MAX_PLACE_SCATTER_MM`), or
+tilted from the body's up direction by over :data:`MAX_TILT_FROM_BODY_DEG` (a crouching,
+kneeling or stumbling person, a treadmill) -- is replaced by the body's up direction through
+the places. A pelvis-relative prediction (``root`` frame) has no trajectory to find: see
 :func:`foot_locked_trajectory`.
 
 Constants marked *calibrated* were set on Human3.6M's training subjects S1, S5, S6, S7 (ground
@@ -110,9 +110,10 @@ LOW_FRACTION = 0.2
 MAX_TILT_FROM_BODY_DEG = 20.0
 
 
-#: ... and only when the places on it lie on one plane: their heights' robust deviation from it
-#: at most this, mm (3 x FLOOR_SCATTER_MM), and there are at least MIN_PLACES of them.
+#: ... and only when the places on it lie on one plane: at most MAX_OFF_PLANE of them further
+#: than MAX_PLACE_SCATTER_MM (3 x FLOOR_SCATTER_MM) from it, and at least MIN_PLACES of them.
 MAX_PLACE_SCATTER_MM = 75.0
+MAX_OFF_PLANE = 0.25
 MIN_PLACES = 3
 
 
@@ -367,11 +368,10 @@ def _doubts(points: np.ndarray, n: np.ndarray, u0: np.ndarray, offset: float,
     doubts = []
     if len(points) < MIN_PLACES:
         doubts.append(f"{len(points)} place(s) on it, fewer than {MIN_PLACES}")
-    r = points @ n + offset - ankle_height
-    scatter = 1.4826 * float(np.median(np.abs(r - np.median(r)))) if len(r) else 0.0
-    if scatter > MAX_PLACE_SCATTER_MM:
-        doubts.append(f"the places lie off one plane by {scatter:.0f} mm, over "
-                      f"{MAX_PLACE_SCATTER_MM:.0f}")
+    off = np.abs(points @ n + offset - ankle_height) > MAX_PLACE_SCATTER_MM
+    if len(points) and off.mean() > MAX_OFF_PLANE:
+        doubts.append(f"{off.sum()} of its {len(points)} places lie over "
+                      f"{MAX_PLACE_SCATTER_MM:.0f} mm off one plane")
     tilt = float(np.degrees(np.arccos(np.clip(n @ u0, -1.0, 1.0))))
     if tilt > MAX_TILT_FROM_BODY_DEG:
         doubts.append(f"tilted {tilt:.0f} deg from the body's up direction, over "
