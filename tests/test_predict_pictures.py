@@ -264,3 +264,35 @@ def test_predict_on_a_full_disk_says_so_in_one_line_and_leaves_no_folder(
     assert result.output.count("\n") == 1
     assert "out: cannot write output" in result.output and "No space left" in result.output
     assert not out.exists() and leftovers(tmp_path) == []
+
+
+# ------------------------------------------------------------------------- one pass, the bench
+
+
+def test_frame_visuals_keep_at_most_the_viewer_frames_evenly(tmp_path: Path) -> None:
+    from dynapose.inference.writer import FrameVisuals
+    from dynapose.io.video import Frame
+
+    with FrameVisuals(tmp_path, ("viewer",), viewer_frames=4) as early:  # no count known
+        for i, image in enumerate(_clip(2, 11)):
+            early(Frame(index=i, time=i / 25, image=image), None)
+    assert sorted(early.thumbs) == [0, 4, 8] and early.thumb_step == 4 and early.count == 11
+    assert early.overlay is None and list(tmp_path.iterdir()) == []
+    with FrameVisuals(tmp_path, ("viewer",), viewer_frames=4, expected_frames=11) as early:
+        assert early.thumb_step == 3  # the container's count sets the spacing from the start
+
+
+@needs_mediapipe
+def test_bench_predict_video_gives_ratios_to_mediapipe(tmp_path: Path) -> None:
+    clip = write_test_video(tmp_path / "still.mp4", _clip(0, frames=6))
+    result = CliRunner().invoke(main, ["bench", "predict", "--video", str(clip), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["mediapipe_2d"]["frames"] == 6
+    mediapipe = figures["mediapipe_2d"]
+    rate = 2 / (1 / mediapipe["frames_per_s"] + 1 / mediapipe["again_frames_per_s"])
+    for key in ("end_to_end", "end_to_end_with_visuals"):  # against the two runs' mean rate
+        assert figures[key]["ratio_to_mediapipe"] == pytest.approx(
+            figures[key]["frames_per_s"] / rate, rel=0.1)
+    assert figures["targets"] == {"end_to_end_ratio": 0.9, "end_to_end_with_visuals_ratio": 0.6}
+    assert figures["peak_rss_mb"] > 0

@@ -247,8 +247,9 @@ def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, 
         click.echo(json.dumps(result, indent=2))
         return
     for key, value in result.items():
-        if isinstance(value, dict):
-            unit = "samples_per_s" if "samples_per_s" in value else "frames_per_s"
+        unit = next((u for u in ("samples_per_s", "frames_per_s")
+                     if isinstance(value, dict) and u in value), None)
+        if unit is not None:
             click.echo(f"{key:>20}: {value[unit]:10.1f} {unit.replace('_per_s', '/s')}")
         else:
             click.echo(f"{key:>20}: {value}")

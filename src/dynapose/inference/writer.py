@@ -64,9 +64,9 @@ def write_prediction(
         with atomic_dir(out_dir, overwrite=overwrite) as tmp, contextlib.ExitStack() as stack:
             early = None
             if tap:
+                info = probe_video(video, on_damage=ignore_damage)
                 early = stack.enter_context(
-                    FrameVisuals(tmp, visuals, viewer_frames,
-                                 probe_video(video, on_damage=ignore_damage).fps))
+                    FrameVisuals(tmp, visuals, viewer_frames, info.fps, info.num_frames))
                 pred = make(early)
             else:
                 pred = make()
@@ -228,19 +228,23 @@ class FrameVisuals:
     `on_frame`), so :func:`write_visuals` needs no full-size decoding pass of its own.
 
     folder: where overlay.mp4 goes; visuals, viewer_frames: as :func:`write_visuals`; fps: the
-    video's frame rate (:attr:`VideoInfo.fps`). Frames are
+    video's frame rate (:attr:`VideoInfo.fps`); expected_frames: the frame count its container
+    declares (a hint; 0: unknown). Frames are
     (frame, keypoints (pixels (17, 2), confidences (17,)) or None) in decoding order. The
-    number of frames is learnt at the end (:meth:`finish`), so the viewer keeps every
-    `thumb_step`-th frame's picture and drops pictures to every other one kept when they
-    outnumber `viewer_frames`. A context manager: an exception drops the overlay.
+    number of frames is only known at the end (:meth:`finish`): the viewer keeps every
+    `thumb_step`-th frame's picture, the step set from `expected_frames` and doubled (every
+    other picture dropped) whenever they would outnumber `viewer_frames`. A context manager:
+    an exception drops the overlay.
     """
 
     def __init__(self, folder: str | os.PathLike[str], visuals: Sequence[str] = VISUALS,
-                 viewer_frames: int = 1500, fps: float = 25.0) -> None:
+                 viewer_frames: int = 1500, fps: float = 25.0, expected_frames: int = 0
+                 ) -> None:
         self.folder = Path(folder)
         self.viewer_frames = viewer_frames if "viewer" in visuals else 0
         self.thumbs: dict[int, bytes] = {}
-        self.thumb_step = 1
+        # the container's frame count, a hint: the pictures' spacing starts from it
+        self.thumb_step = max(1, math.ceil(expected_frames / max(1, viewer_frames)))
         self.count = 0
         self.fps = fps if fps > 0 else 25.0
         self._stack = contextlib.ExitStack()
@@ -340,7 +344,7 @@ def write_visuals(
             if kind in wanted and pred.num_frames > 0:
                 files[kind] = folder / f"{kind}.mp4"
                 writers[kind] = stack.enter_context(VideoWriter(files[kind], fps=fps))
-        if writers:
+        if writers or want_frames:
             bar = stack.enter_context(progress_bar(pred.num_frames, "pictures", progress))
             _draw_videos(pred, video, writers, floor, path, thumbs if want_frames else None,
                          step, bar)

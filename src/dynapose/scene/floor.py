@@ -362,9 +362,8 @@ def estimate_floor(joints: np.ndarray, valid: np.ndarray | None = None, fps: flo
 
 def _doubts(points: np.ndarray, n: np.ndarray, u0: np.ndarray, offset: float,
             ankle_height: float) -> list[str]:
-    """Why the floor `n`, `offset` fitted to the places `points` is not to be trusted (empty:
-    it is): too few places, places off one plane, or a floor tilted from the body's up `u0`
-    beyond MAX_TILT_FROM_BODY_DEG."""
+    """Why the floor `n`, `offset` through the places `points` is not to be trusted (empty: it
+    is): too few places, places off one plane, or tilted too far from the body's up `u0`."""
     doubts = []
     if len(points) < MIN_PLACES:
         doubts.append(f"{len(points)} place(s) on it, fewer than {MIN_PLACES}")
