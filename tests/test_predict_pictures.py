@@ -296,3 +296,20 @@ def test_bench_predict_video_gives_ratios_to_mediapipe(tmp_path: Path) -> None:
             figures[key]["frames_per_s"] / rate, rel=0.1)
     assert figures["targets"] == {"end_to_end_ratio": 0.9, "end_to_end_with_visuals_ratio": 0.6}
     assert figures["peak_rss_mb"] > 0
+
+
+def test_long_sequences_are_lifted_in_pieces_with_the_same_result() -> None:
+    import torch
+
+    from dynapose.inference.lifting import _in_chunks
+    from dynapose.models.lifter import TemporalLifter
+
+    torch.manual_seed(0)
+    model = TemporalLifter(filter_widths=(3, 3, 3), channels=32, confidence=True).eval()
+    x = torch.randn(1, 300, 17, 2) * 0.3
+    c = torch.rand(1, 300, 17)
+    with torch.no_grad():
+        whole = model.forward_sequence(x, c)
+        pieces = _in_chunks(model, x, c, chunk=64)  # 5 pieces, the last one short
+    assert pieces.shape == whole.shape
+    torch.testing.assert_close(pieces, whole, atol=1e-4, rtol=1e-4)
