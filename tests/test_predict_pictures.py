@@ -313,3 +313,23 @@ def test_long_sequences_are_lifted_in_pieces_with_the_same_result() -> None:
         pieces = _in_chunks(model, x, c, chunk=64)  # 5 pieces, the last one short
     assert pieces.shape == whole.shape
     torch.testing.assert_close(pieces, whole, atol=1e-4, rtol=1e-4)
+
+
+def test_background_tap_sees_every_frame_in_order_and_hands_back_its_error() -> None:
+    from dynapose.inference.taps import BackgroundTap
+
+    seen: list[int] = []
+    with BackgroundTap(lambda frame, found: seen.append(frame)) as tap:
+        for i in range(50):
+            tap(i, None)
+    assert seen == list(range(50))
+
+    def fails(frame: int, found: object) -> None:
+        if frame == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    tap = BackgroundTap(fails, depth=2)
+    with pytest.raises(OSError, match="No space left"):
+        for i in range(100):  # raised by a later call, or at the latest by close()
+            tap(i, None)
+        tap.close()

@@ -74,6 +74,7 @@ from dynapose.inference.mediapipe import (
 )
 from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
+from dynapose.inference.taps import BackgroundTap
 from dynapose.inference.writer import VISUALS, floor_summary, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
 from dynapose.io.video import (
@@ -166,7 +167,9 @@ def predict_video_lifted(
                 on_frame(frame, found)
 
         damage: list[str] = []
-        kp, times, kp_file = _keypoints(video, keypoints, sequence, tap, progress, damage.append)
+        with BackgroundTap(tap) as beside:  # on the core MediaPipe leaves free
+            kp, times, kp_file = _keypoints(video, keypoints, sequence, beside, progress,
+                                            damage.append)
         decoded = len(kp)
         if damage:
             kp, times = _gaps_to_the_end(kp, times, info)
