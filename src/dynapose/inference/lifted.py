@@ -33,6 +33,14 @@ Pipeline (:func:`predict_video_lifted`):
    empty cells in the CSV, nothing drawn on the overlay. The overlay draws the detected 2D
    keypoints; ``boxes`` are the keypoints' bounding squares (NaN in gaps).
 
+With MediaPipe, the frames its pass decodes also feed, on a thread beside it
+(:class:`~dynapose.inference.taps.BackgroundTap`), the camera's motion
+(:mod:`dynapose.scene.camera_motion`: ``camera_motion`` in the JSON header) and, with an output
+folder, the overlay and the viewer's pictures (:class:`~dynapose.inference.writer.FrameVisuals`);
+the header also gets the ``floor`` and what was assumed for it. A video cut short or corrupt
+midway keeps the frames before the damage, the frames its container declares after them are
+gaps, and ``video_damage`` says so.
+
 The default lifter is the one shipped in the package, :func:`default_lifter_path`.
 """
 
