@@ -34,13 +34,34 @@ def bench() -> None:
 @device_option()
 @click.option("--visuals/--no-visuals", default=True, show_default=True,
               help="Also time predict with its visual outputs (drawn on the CPU).")
+@click.option("--video", default=None, type=click.Path(dir_okay=False),
+              help="Time the default `predict` (the shipped lifter, or --checkpoint's) on this "
+                   "real video instead: MediaPipe alone, predict with and without visuals, as "
+                   "ratios to MediaPipe's rate.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@debug_option()
 def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video_frames: int,
                       seconds: float, backends: tuple[str, ...], device: str, visuals: bool,
-                      as_json: bool) -> None:
-    """Frames/s of the model alone (torch, onnxruntime) and of predict end to end."""
+                      video: str | None, as_json: bool) -> None:
+    """Frames/s of the model alone (torch, onnxruntime) and of predict end to end; with
+    --video, the default predict on a real video as ratios to MediaPipe's own rate."""
     import json
 
+    if video is not None:
+        from dynapose.bench.lift import bench_lift_video
+
+        figures = bench_lift_video(video, checkpoint)
+        if as_json:
+            click.echo(json.dumps(figures, indent=2))
+            return
+        for key, value in figures.items():
+            if isinstance(value, dict) and "frames_per_s" in value:
+                ratio = value.get("ratio_to_mediapipe")
+                shown = f" ({ratio:.2f}x MediaPipe)" if ratio is not None else ""
+                click.echo(f"{key:>24}: {value['frames_per_s']:8.1f} frames/s{shown}")
+            else:
+                click.echo(f"{key:>24}: {value}")
+        return
     from dynapose.bench.predict import bench_predict
 
     result = bench_predict(checkpoint, batch=batch, seconds=seconds, video_frames=video_frames,
@@ -226,8 +247,9 @@ def bench_lift_cmd(checkpoint: str | None, receptive_field: str, channels: int, 
         click.echo(json.dumps(result, indent=2))
         return
     for key, value in result.items():
-        if isinstance(value, dict):
-            unit = "samples_per_s" if "samples_per_s" in value else "frames_per_s"
+        unit = next((u for u in ("samples_per_s", "frames_per_s")
+                     if isinstance(value, dict) and u in value), None)
+        if unit is not None:
             click.echo(f"{key:>20}: {value[unit]:10.1f} {unit.replace('_per_s', '/s')}")
         else:
             click.echo(f"{key:>20}: {value}")

@@ -52,13 +52,15 @@ _DEFAULT_LIFTER = "<default>"
 @click.option("--no-visuals", is_flag=True,
               help="Only joints.{npz,json,csv}: no overlay, 3D animation or viewer.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
+@click.option("--quiet", is_flag=True,
+              help="No progress bars (they show only on a terminal anyway).")
 @device_option()
 @debug_option()
 def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
             sequence: str | None, rigid: bool | None, out: str | None, box: str | None,
             detector: str | None, backend: str | None, onnx_path: str | None,
             stride: int | None, batch: int | None, no_visuals: bool, overwrite: bool,
-            device: str) -> None:
+            quiet: bool, device: str) -> None:
     """3D joints for every frame of VIDEO: NPZ/JSON/CSV, overlay, 3D animation, HTML viewer.
 
     The checkpoint's model decides how: a lifter lifts 2D keypoints (MediaPipe, or --keypoints
@@ -83,11 +85,16 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
     pred = run_predict(video, checkpoint, target, keypoints=keypoints, sequence=sequence,
                        rigid=rigid, box=parse_box(box) if box else None, detector=detector,
                        backend=backend, onnx_path=onnx_path, stride=stride, batch=batch,
-                       visuals=() if no_visuals else VISUALS, overwrite=overwrite, device=device)
+                       visuals=() if no_visuals else VISUALS, overwrite=overwrite, device=device,
+                       progress=False if quiet else None)
     if pred.model["name"] == "lifter":
+        from dynapose.inference.writer import notes
+
         gaps = int((~pred.valid()).sum())
         click.echo(f"{pred.num_frames} frames at {pred.fps:.4g} fps, lifter: "
                    f"{pred.model['checkpoint']}, frames without a person: {gaps}")
+        for line in notes(pred):
+            click.echo(line)
     else:
         click.echo(f"{pred.num_frames} frames at {pred.fps:.4g} fps, crop: {pred.source}, "
                    f"backend: {pred.model.get('backend', 'torch')}")

@@ -33,6 +33,14 @@ Pipeline (:func:`predict_video_lifted`):
    empty cells in the CSV, nothing drawn on the overlay. The overlay draws the detected 2D
    keypoints; ``boxes`` are the keypoints' bounding squares (NaN in gaps).
 
+With MediaPipe, the frames its pass decodes also feed, on a thread beside it
+(:class:`~dynapose.inference.taps.BackgroundTap`), the camera's motion
+(:mod:`dynapose.scene.camera_motion`: ``camera_motion`` in the JSON header) and, with an output
+folder, the overlay and the viewer's pictures (:class:`~dynapose.inference.writer.FrameVisuals`);
+the header also gets the ``floor`` and what was assumed for it. A video cut short or corrupt
+midway keeps the frames before the damage, the frames its container declares after them are
+gaps, and ``video_damage`` says so.
+
 The default lifter is the one shipped in the package, :func:`default_lifter_path`.
 """
 
@@ -68,27 +76,42 @@ from dynapose.inference.lifting import (
 )
 from dynapose.inference.mediapipe import (
     MEDIAPIPE_HINT,
+    FrameTap,
     detect_keypoints_mediapipe,
     mediapipe_available,
 )
 from dynapose.inference.prediction import Prediction
 from dynapose.inference.refine import rigid_bones
-from dynapose.inference.writer import VISUALS, write_prediction
+from dynapose.inference.taps import BackgroundTap
+from dynapose.inference.writer import VISUALS, floor_summary, write_prediction
 from dynapose.io.checkpoint import resolve_checkpoint
-from dynapose.io.video import frame_times, probe_video
+from dynapose.io.video import (
+    DamageReport,
+    Frame,
+    VideoInfo,
+    frame_times,
+    ignore_damage,
+    probe_video,
+)
 from dynapose.models.lifter import TemporalLifter
+from dynapose.scene.camera_motion import CameraMotion
 
 
 def _keypoints(video: Path,
                keypoints: str | os.PathLike[str] | np.ndarray | Keypoints2D | None,
-               sequence: str | None) -> tuple[Keypoints2D, list[float], str | None]:
-    """(keypoints, frame times, keypoint file or None)."""
+               sequence: str | None, on_frame: FrameTap | None = None,
+               progress: bool | None = False, on_damage: DamageReport | None = None,
+               ) -> tuple[Keypoints2D, list[float], str | None]:
+    """(keypoints, frame times, keypoint file or None). With MediaPipe, each decoded frame and
+    its keypoints also go to `on_frame`, under a progress bar (`progress`), and a video cut
+    short or corrupt midway is told to `on_damage` (the frames before kept)."""
     if keypoints is None:
         if not mediapipe_available():
             raise DynaPoseError(f"finding 2D keypoints in a video needs MediaPipe: "
                                 f"{MEDIAPIPE_HINT}, or pass --keypoints FILE", video)
         times: list[float] = []
-        kp = detect_keypoints_mediapipe(video, times=times)
+        kp = detect_keypoints_mediapipe(video, times=times, on_frame=on_frame,
+                                        progress=progress, on_damage=on_damage)
         return kp, times, None
     times = frame_times(video).tolist()  # decoded, no pixels converted
     if isinstance(keypoints, Keypoints2D):
@@ -111,6 +134,7 @@ def predict_video_lifted(
     viewer_frames: int = 1500,
     rigid: bool = True,
     device: str = "auto",
+    progress: bool | None = False,
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
 
@@ -126,7 +150,7 @@ def predict_video_lifted(
     """
 
     video = Path(video)
-    info = probe_video(video)
+    info = probe_video(video, on_damage=ignore_damage)  # reported by the detection pass
     unknown = sorted(set(visuals) - set(VISUALS))
     if unknown:
         raise DynaPoseError(f"unknown visual outputs {unknown} (choose from {', '.join(VISUALS)})")
@@ -137,13 +161,75 @@ def predict_video_lifted(
         if video.resolve().is_relative_to(out_dir.resolve()):
             raise DynaPoseError("output folder must not contain the video", out_dir)
     model = load_lifter(load_default_lifter() if lifter is None else lifter, device)
-    kp, times, kp_file = _keypoints(video, keypoints, sequence)
+
+    def make(on_frame: FrameTap | None = None) -> Prediction:
+        motion = CameraMotion()
+
+        def tap(frame: Frame, found: tuple[np.ndarray, np.ndarray] | None) -> None:
+            box = None
+            if found is not None:
+                lo, hi = np.nanmin(found[0], axis=0), np.nanmax(found[0], axis=0)
+                box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+            motion.add(frame.image, box)
+            if on_frame is not None:
+                on_frame(frame, found)
+
+        damage: list[str] = []
+        with BackgroundTap(tap) as beside:  # on the core MediaPipe leaves free
+            kp, times, kp_file = _keypoints(video, keypoints, sequence, beside, progress,
+                                            damage.append)
+        decoded = len(kp)
+        if damage:
+            kp, times = _gaps_to_the_end(kp, times, info)
+        pred = _lifted(video, info, lifter, model, kp, times, kp_file, keypoints is None,
+                       flip_tta, rigid)
+        pred.method["camera_motion"] = (
+            motion.report().to_json() if motion.frames else
+            {"camera": "not measured", "meaning": "the keypoints were given: the video's "
+             "pixels were not decoded, so the camera is assumed to stand still"})
+        pred.method["floor"] = floor_summary(pred)
+        if damage:
+            pred.method["video_damage"] = {
+                "frames_decoded": decoded, "frames_declared": info.num_frames,
+                "reason": damage[0],
+                "meaning": "decoding stopped at damaged or missing data: the frames before are "
+                           "kept; the frames the container declares after them are gaps (no "
+                           "person), timed at its frame rate"}
+        return pred
+
+    if out_dir is None:
+        return make()
+    return write_prediction(make, video, out_dir, visuals, viewer_frames, overwrite, tap=True,
+                            progress=progress)
+
+
+def _gaps_to_the_end(kp: Keypoints2D, times: list[float], info: VideoInfo
+                     ) -> tuple[Keypoints2D, list[float]]:
+    """`kp` and `times` with gap frames added up to the frame count `info` declares (a video
+    that ended early), timed one frame interval apart after the last decoded frame."""
+    missing = info.num_frames - len(kp)
+    if missing <= 0:
+        return kp, times
+    step = 1.0 / info.fps if info.fps > 0 else 0.04
+    last = times[-1] if times else -step
+    more = [last + step * (k + 1) for k in range(missing)]
+    return Keypoints2D(
+        pixels=np.concatenate([kp.pixels, np.full((missing, *kp.pixels.shape[1:]), np.nan)]),
+        confidence=np.concatenate([kp.confidence, np.zeros((missing, kp.confidence.shape[1]))]),
+        found=np.concatenate([kp.found, np.zeros(missing, dtype=bool)]),
+        source=kp.source, width=kp.width, height=kp.height), times + more
+
+
+def _lifted(video: Path, info: VideoInfo, lifter: str | os.PathLike[str] | TemporalLifter | None,
+            model: TemporalLifter, kp: Keypoints2D, times: list[float], kp_file: str | None,
+            detected: bool, flip_tta: bool, rigid: bool) -> Prediction:
+    """The prediction of keypoints `kp` at `times` (the steps of the module docstring)."""
     source = kp_file or video
     if len(kp) != len(times):
         raise DynaPoseError(f"keypoints cover {len(kp)} frames, the video has {len(times)}",
                             source)
     if kp.num_found == 0:
-        where = "by MediaPipe" if keypoints is None else "in the keypoints"
+        where = "by MediaPipe" if detected else "in the keypoints"
         raise DynaPoseError(f"no person found in any of the {len(kp)} frames {where}", source)
     if (kp.width, kp.height) not in ((None, None), (info.width, info.height)):
         raise DynaPoseError(f"keypoints are for a {kp.width}x{kp.height} video, this one is "
@@ -182,9 +268,7 @@ def predict_video_lifted(
         method=_method(kp, kp_file, model, focal, cx, cy, flip_tta, rigid),
         confidence_2d=kp.confidence.astype(np.float32),
     )
-    if out_dir is None:
-        return pred
-    return write_prediction(lambda: pred, video, out_dir, visuals, viewer_frames, overwrite)
+    return pred
 
 
 def _method(kp: Keypoints2D, kp_file: str | None, model: TemporalLifter, focal: float,

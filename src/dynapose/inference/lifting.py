@@ -94,12 +94,42 @@ def lift_sequence(model: TemporalLifter, keypoints: np.ndarray | torch.Tensor,
     c = None if confidences is None else torch.as_tensor(
         np.asarray(confidences, dtype=np.float32), device=device)[None]
     with out_of_memory(device, f"lifting {x.shape[1]} frames", hint="sequence"):
-        pred = model.forward_sequence(x, c)
+        pred = _in_chunks(model, x, c)
         if flip_tta:
             perm = torch.as_tensor(flip_permutation(), device=device)
             cf = None if c is None else c[:, :, perm]
-            pred = 0.5 * (pred + flip_keypoints(model.forward_sequence(flip_keypoints(x), cf)))
+            pred = 0.5 * (pred + flip_keypoints(_in_chunks(model, flip_keypoints(x), cf)))
     return pred[0].double().cpu().numpy()
+
+
+#: Longest stretch of frames lifted in one pass of the network: a longer sequence is lifted in
+#: pieces this long, each given the frames around it that its receptive field sees, so the
+#: result is the same and the memory of the network's activations does not grow with the
+#: video (a 10-minute video at 50 frames/s is 30,000 frames).
+CHUNK_FRAMES = 8192
+
+
+def _in_chunks(model: TemporalLifter, x: torch.Tensor, c: torch.Tensor | None,
+               chunk: int = CHUNK_FRAMES) -> torch.Tensor:
+    """``model.forward_sequence(x, c)`` (edges padded) computed `chunk` frames at a time."""
+    frames = x.shape[1]
+    if frames <= chunk:
+        return model.forward_sequence(x, c)
+    before, after = model.pad
+
+    def padded(t: torch.Tensor) -> torch.Tensor:
+        return torch.cat([t[:, :1].expand(-1, before, *t.shape[2:]), t,
+                          t[:, -1:].expand(-1, after, *t.shape[2:])], dim=1)
+
+    xp = padded(x)
+    cp = None if c is None else padded(c)
+    pieces = []
+    for a in range(0, frames, chunk):
+        b = min(frames, a + chunk)
+        pieces.append(model.forward_sequence(
+            xp[:, a : b + before + after], None if cp is None else cp[:, a : b + before + after],
+            pad=False))
+    return torch.cat(pieces, dim=1)
 
 
 def read_keypoints(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray | None]:

@@ -28,7 +28,8 @@ import numpy as np
 
 from dynapose.data.keypoints import Keypoints2D, _checked, mediapipe_to_h36m
 from dynapose.errors import DynaPoseError, debugging
-from dynapose.io.video import iter_frames
+from dynapose.inference.progress import progress_bar
+from dynapose.io.video import DamageReport, Frame, ignore_damage, iter_frames, probe_video
 from dynapose.skeleton import NUM_JOINTS
 
 #: Installing the detector.
@@ -195,36 +196,60 @@ class MediaPipePose:
             self.log.close()
 
 
+#: What :func:`detect_keypoints_mediapipe` hands each decoded frame to, with its keypoints
+#: (pixels (17, 2), confidences (17,)) or None: the visuals that need only these are drawn
+#: in the same decoding pass.
+FrameTap = Callable[[Frame, "tuple[np.ndarray, np.ndarray] | None"], None]
+
+
 def iter_mediapipe(video: str | os.PathLike[str], model_complexity: int = 1
                    ) -> Iterator[tuple[float, tuple[np.ndarray, np.ndarray] | None]]:
     """(time s, keypoints or None) for every frame of `video` (see :class:`MediaPipePose`)."""
+    for frame, found in _detected_frames(video, model_complexity):
+        yield frame.time, found
 
+
+def _detected_frames(video: str | os.PathLike[str], model_complexity: int = 1,
+                     on_damage: DamageReport | None = None,
+                     ) -> Iterator[tuple[Frame, tuple[np.ndarray, np.ndarray] | None]]:
     pose = MediaPipePose(model_complexity)
     try:
-        for frame in iter_frames(video):
-            yield frame.time, pose(frame.image)
+        for frame in iter_frames(video, on_damage=on_damage):
+            yield frame, pose(frame.image)
     finally:
         pose.close()
 
 
 def detect_keypoints_mediapipe(video: str | os.PathLike[str], model_complexity: int = 1,
-                               times: list[float] | None = None) -> Keypoints2D:
+                               times: list[float] | None = None, on_frame: FrameTap | None = None,
+                               progress: bool | None = False,
+                               on_damage: DamageReport | None = None) -> Keypoints2D:
     """2D keypoints of every frame of `video` with MediaPipe BlazePose full (module docstring).
 
     Frames without a pose are gaps. `times`, when given, receives each frame's time (s).
+    on_frame: called with each decoded frame and its keypoints (or None), in order.
+    progress: a progress bar with the time left (:func:`progress_bar`; None: on a terminal).
+    on_damage: a video cut short or corrupt midway keeps the frames before, and the damage is
+    told to it (:func:`~dynapose.io.video.iter_frames`); without it, an error.
     Raises DynaPoseError when MediaPipe is not installed.
     """
     pixels: list[np.ndarray] = []
     conf: list[np.ndarray] = []
-    for t, found in iter_mediapipe(video, model_complexity):
-        if times is not None:
-            times.append(t)
-        if found is None:
-            pixels.append(np.full((NUM_JOINTS, 2), np.nan))
-            conf.append(np.zeros(NUM_JOINTS))
-        else:
-            pixels.append(found[0])
-            conf.append(found[1])
+    total = (probe_video(video, on_damage=ignore_damage).num_frames if progress is not False
+             else 0)
+    with progress_bar(total, "2D keypoints", progress) as bar:
+        for frame, found in _detected_frames(video, model_complexity, on_damage):
+            if times is not None:
+                times.append(frame.time)
+            if on_frame is not None:
+                on_frame(frame, found)
+            if found is None:
+                pixels.append(np.full((NUM_JOINTS, 2), np.nan))
+                conf.append(np.zeros(NUM_JOINTS))
+            else:
+                pixels.append(found[0])
+                conf.append(found[1])
+            bar.update()
     px = np.stack(pixels) if pixels else np.zeros((0, NUM_JOINTS, 2))
     c = np.stack(conf) if conf else np.zeros((0, NUM_JOINTS))
     return _checked(px, c, video, f"MediaPipe BlazePose full (model_complexity="

@@ -51,6 +51,7 @@ def predict(
     visuals: Sequence[str] = VISUALS,
     overwrite: bool = False,
     device: str = "auto",
+    progress: bool | None = False,
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video`, and their files in `out_dir`.
 
@@ -61,7 +62,8 @@ def predict(
     detector, backend, onnx_path, stride, batch (see
     :func:`dynapose.inference.image_model.predict_video`). An option left None is not given;
     one given to the other family is a DynaPoseError. visuals, overwrite, device (auto, cpu,
-    cuda, cuda:N): for both.
+    cuda, cuda:N): for both. progress: the lifter's progress bars over the video, with the
+    time left (None: when stderr is a terminal).
     """
     family = model_family(checkpoint)
     image: dict[str, Any] = {"--box": box, "--detector": detector, "--backend": backend,
@@ -78,7 +80,8 @@ def predict(
     if family == "lifter":
         return predict_video_lifted(video, checkpoint, keypoints, out_dir, visuals=visuals,
                                     overwrite=overwrite, sequence=sequence,
-                                    rigid=True if rigid is None else rigid, device=device)
+                                    rigid=True if rigid is None else rigid, device=device,
+                                    progress=progress)
     assert checkpoint is not None
     return predict_video(video, checkpoint, out_dir, box=box, detector=detector or "auto",
                          backend="onnx" if onnx_path else backend or "torch",

@@ -24,10 +24,11 @@ once the stream is done).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -101,15 +102,27 @@ class Frame:
     image: np.ndarray
 
 
-def _open(path: Path) -> tuple[av.container.InputContainer, VideoStream]:
-    """Open `path` and pick its video stream; refuses what cannot be decoded safely."""
+#: Told of damage found in a video (one line, without the file's name) when decoding goes on
+#: past it: see :func:`iter_frames`'s `on_damage`.
+DamageReport = Callable[[str], None]
+
+
+def _open(path: Path, on_damage: DamageReport | None = None
+          ) -> tuple[av.container.InputContainer, VideoStream]:
+    """Open `path` and pick its video stream; refuses what cannot be decoded safely (a cut file
+    is only reported to `on_damage` when given)."""
     if not path.exists():
         raise DynaPoseError("video not found", path)
     if not path.is_file():
         raise DynaPoseError("not a file", path)
     if path.stat().st_size == 0:
         raise DynaPoseError("empty file, not a video", path)
-    check_not_cut(path)
+    try:
+        check_not_cut(path)
+    except DynaPoseError as exc:
+        if on_damage is None:
+            raise
+        on_damage(exc.problem)
     try:
         # max_pixels: decoders probing the stream (find_stream_info) refuse oversized frames
         # instead of allocating them
@@ -273,32 +286,66 @@ def _fps(stream: VideoStream) -> float:
 
 
 def _decoded(
-    path: Path, container: av.container.InputContainer, stream: VideoStream, threads: bool
+    path: Path, container: av.container.InputContainer, stream: VideoStream, threads: bool,
+    on_damage: DamageReport | None = None,
 ) -> Generator[tuple[av.VideoFrame, float], None, None]:
     """(frame, seconds from the first frame) for every frame the stream presents, in display
-    order. A frame without a timestamp is put one average frame interval after the previous."""
+    order. A frame without a timestamp is put one average frame interval after the previous.
+
+    Data the decoder rejects ends the frames there: a DynaPoseError, or, with `on_damage`, one
+    line told to it after every frame before the damage was given. (The decoder drops the
+    frames it holds -- frame threads, B-frame reordering -- when a packet fails, so with
+    `on_damage` those are decoded again from the start, on one thread, packet by packet.)"""
     if threads:
         stream.thread_type = "AUTO"
     time_base = stream.time_base or Fraction(1, 1)
     fps = _fps(stream)
     step = 1.0 / fps if fps > 0 else 0.0
-    start = 0.0
+    start: float | None = None
     t = 0.0
     n = 0
+    error: av.error.FFmpegError | None = None
     try:
         for frame in container.decode(stream):
             _check_area(path, frame.width, frame.height)
             t = float(frame.pts * time_base) if frame.pts is not None else t + step
-            if n == 0:
-                start = t
+            start = t if start is None else start
             yield frame, t - start
             n += 1
     except av.error.FFmpegError as exc:
-        raise DynaPoseError(
-            f"corrupt video: decoding failed after {n} frames ({_reason(exc)})", path
-        ) from exc
+        error = exc
+    if error is not None and on_damage is not None:
+        again = av.open(str(path), mode="r", options={"max_pixels": str(MAX_FRAME_AREA)})
+        try:
+            seen = 0
+            for frame in _until_damage(again, _video_stream(path, again)):
+                seen += 1
+                if seen > n:
+                    t = float(frame.pts * time_base) if frame.pts is not None else t + step
+                    start = t if start is None else start
+                    yield frame, t - start
+                    n += 1
+        finally:
+            again.close()
+    if error is not None:
+        message = f"corrupt video: decoding failed after {n} frames ({_reason(error)})"
+        if on_damage is None or n == 0:
+            raise DynaPoseError(message, path) from error
+        on_damage(message)
     if n == 0:
         raise DynaPoseError("no video frames could be decoded (empty, truncated or corrupt)", path)
+
+
+def _until_damage(container: av.container.InputContainer, stream: VideoStream
+                  ) -> Iterator[av.VideoFrame]:
+    """The frames of `stream` decoded on one thread, packet by packet, up to the first packet
+    the demuxer or the decoder rejects; then those the decoder still holds (reordering)."""
+    try:
+        for packet in container.demux(stream):
+            yield from packet.decode()
+    except av.error.FFmpegError:
+        with contextlib.suppress(av.error.FFmpegError):
+            yield from stream.codec_context.decode(None)
 
 
 def _info(
@@ -334,15 +381,16 @@ def _info(
     )
 
 
-def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
+def probe_video(path: str | os.PathLike[str], on_damage: DamageReport | None = None
+                ) -> VideoInfo:
     """Open `path`, check it holds a video stream with a decodable first frame; its VideoInfo.
 
     Decodes only the first frame (for its size and display matrix); :func:`iter_frames` finds
-    corrupt data further on.
+    corrupt data further on. on_damage: a file cut short is told to it, not refused.
     """
     path = Path(path)
-    container, stream = _open(path)
-    frames = _decoded(path, container, stream, threads=False)
+    container, stream = _open(path, on_damage)
+    frames = _decoded(path, container, stream, threads=False, on_damage=on_damage)
     try:
         first, _ = next(frames)  # raises DynaPoseError when there is none
         return _info(path, container, stream, first, _Orienter(stream)(first))
@@ -355,6 +403,7 @@ def iter_frames(
     path: str | os.PathLike[str],
     size: tuple[int, int] | None = None,
     threads: bool = True,
+    on_damage: DamageReport | None = None,
 ) -> Iterator[Frame]:
     """Decode `path` frame by frame: yields :class:`Frame` (RGB uint8, upright) in display order,
     every frame the stream presents, each with its own time (see the module docstring).
@@ -363,10 +412,13 @@ def iter_frames(
     swscale pass with area averaging, much faster than converting at full size and resizing
     after; use it for large video a caller needs smaller). threads: let FFmpeg decode with
     several threads. Raises DynaPoseError for no frames or undecodable data (corrupt).
+    on_damage: given, a file cut short (its container says it is longer) or data the decoder
+    rejects after some frames is told to it in one line, and the frames decoded before are
+    all there is (no error); a file with no decodable frame is still an error.
     """
     path = Path(path)
-    container, stream = _open(path)
-    frames = _decoded(path, container, stream, threads)
+    container, stream = _open(path, on_damage)
+    frames = _decoded(path, container, stream, threads, on_damage)
     try:
         orient = _Orienter(stream)
         for n, (frame, t) in enumerate(frames):
@@ -428,3 +480,7 @@ def write_test_video(
             for packet in stream.encode():
                 container.mux(packet)
     return path
+
+
+def ignore_damage(damage: str) -> None:
+    """An `on_damage` that lets decoding go on past damage it leaves to another pass to report."""

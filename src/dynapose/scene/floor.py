@@ -33,7 +33,11 @@ measure speeds, or a person who never stands still) takes its contacts from heig
 ankle's lowest :data:`LOW_FRACTION` of heights along the body's up); with no usable contact at
 all the floor is the body's up direction through the lowest ankle; places that cover too
 little floor to fix the tilt (its standard deviation over 3 degrees) are said to leave it to
-the body. A pelvis-relative prediction (``root`` frame) has no trajectory to find: see
+the body; a floor not to be trusted -- fewer than :data:`MIN_PLACES` places, places off one
+plane (over :data:`MAX_OFF_PLANE` of them further than :data:`MAX_PLACE_SCATTER_MM`), or
+tilted from the body's up direction by over :data:`MAX_TILT_FROM_BODY_DEG` (a crouching,
+kneeling or stumbling person, a treadmill) -- is replaced by the body's up direction through
+the places. A pelvis-relative prediction (``root`` frame) has no trajectory to find: see
 :func:`foot_locked_trajectory`.
 
 Constants marked *calibrated* were set on Human3.6M's training subjects S1, S5, S6, S7 (ground
@@ -98,6 +102,19 @@ FLOOR_ITERATIONS = 3
 
 #: Height-only contacts: the lowest fraction of ankle heights.
 LOW_FRACTION = 0.2
+
+
+#: The floor found from the feet is trusted only within this angle of the body's mean up
+#: direction, degrees: further off (a crouching, kneeling or stumbling person whose "still"
+#: feet are not on one floor, a treadmill) the body's up direction is the floor's normal.
+MAX_TILT_FROM_BODY_DEG = 20.0
+
+
+#: ... and only when the places on it lie on one plane: at most MAX_OFF_PLANE of them further
+#: than MAX_PLACE_SCATTER_MM (3 x FLOOR_SCATTER_MM) from it, and at least MIN_PLACES of them.
+MAX_PLACE_SCATTER_MM = 75.0
+MAX_OFF_PLANE = 0.25
+MIN_PLACES = 3
 
 
 Origin = Literal["camera", "start"]
@@ -323,8 +340,17 @@ def estimate_floor(joints: np.ndarray, valid: np.ndarray | None = None, fps: flo
         offset = ankle_height - float(np.nanmin(h))
         contacts = valid[:, None] & (np.nan_to_num(h + offset, nan=np.inf)
                                      < ankle_height + CONTACT_BAND_MM)
+    doubts = _doubts(points, n, u0, offset, ankle_height) if steps else []
+    if doubts:
+        assumptions.append(f"the floor found from the feet is not trusted ({'; '.join(doubts)}):"
+                           " the floor is the body's up direction (pelvis to thorax) through "
+                           "the places the feet stood")
+        n = u0
+        offset = ankle_height - float(np.median(points @ n))
+        heights = np.nan_to_num(ankles @ n + offset, nan=np.inf)
+        contacts = valid[:, None] & (heights < ankle_height + CONTACT_BAND_MM) & still
     uncertainty = tilt_uncertainty_deg(points, n, weights)
-    if steps and uncertainty > 3.0:
+    if steps and not doubts and uncertainty > 3.0:
         assumptions.append(f"the steps cover too little floor to fix its tilt (+-"
                            f"{uncertainty:.0f} deg): the body's up direction decides it")
     return FloorEstimate(
@@ -332,6 +358,24 @@ def estimate_floor(joints: np.ndarray, valid: np.ndarray | None = None, fps: flo
         places=len(points), support_mm=_support(points, n), body_up=u0,
         prior_angle_deg=float(np.degrees(np.arccos(np.clip(n @ u0, -1.0, 1.0)))),
         tilt_uncertainty_deg=uncertainty, assumptions=assumptions)
+
+
+def _doubts(points: np.ndarray, n: np.ndarray, u0: np.ndarray, offset: float,
+            ankle_height: float) -> list[str]:
+    """Why the floor `n`, `offset` through the places `points` is not to be trusted (empty: it
+    is): too few places, places off one plane, or tilted too far from the body's up `u0`."""
+    doubts = []
+    if len(points) < MIN_PLACES:
+        doubts.append(f"{len(points)} place(s) on it, fewer than {MIN_PLACES}")
+    off = np.abs(points @ n + offset - ankle_height) > MAX_PLACE_SCATTER_MM
+    if len(points) and off.mean() > MAX_OFF_PLANE:
+        doubts.append(f"{off.sum()} of its {len(points)} places lie over "
+                      f"{MAX_PLACE_SCATTER_MM:.0f} mm off one plane")
+    tilt = float(np.degrees(np.arccos(np.clip(n @ u0, -1.0, 1.0))))
+    if tilt > MAX_TILT_FROM_BODY_DEG:
+        doubts.append(f"tilted {tilt:.0f} deg from the body's up direction, over "
+                      f"{MAX_TILT_FROM_BODY_DEG:.0f}")
+    return doubts
 
 
 def _step_points(ankles: np.ndarray, valid: np.ndarray, steps: list[tuple[int, int, int]],

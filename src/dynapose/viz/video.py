@@ -8,6 +8,8 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import queue
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -44,9 +46,17 @@ class VideoWriter:
     file appears whole at `close`, and nothing is left on an error or `abort`.
 
     Several writers can be fed from one loop (one decoding pass of a video, many outputs);
-    frames are streamed for MP4, so memory stays flat in the video's length. As a context
-    manager it closes on success and aborts on an exception. Formats as :func:`write_video`.
+    frames are streamed for MP4, so memory stays flat in the video's length. MP4 frames are
+    encoded on a thread of the writer's own (FFmpeg releases the GIL while it encodes), at most
+    `ENCODE_QUEUE` frames behind the caller: the loop drawing the next frame, and the other
+    writers' encoders, run beside it; x264 itself runs on that one thread (its own frame threads
+    cost more CPU than they save on a busy 2-core machine). An error on that thread (a full
+    disk...) is raised by the next `write` or by `close`. As a context manager it closes on
+    success and aborts on an exception. Formats as :func:`write_video`.
     """
+
+    #: Frames waiting for the encoder thread, at most (each one YUV 4:2:0 frame).
+    ENCODE_QUEUE = 4
 
     def __init__(self, path: str | os.PathLike[str], fps: float = 25.0, crf: int = 20) -> None:
         dest = Path(path)
@@ -64,6 +74,9 @@ class VideoWriter:
         self._out: OutputContainer | None = None
         self._stream: VideoStream | None = None
         self._images: list[Image.Image] = []
+        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(self.ENCODE_QUEUE)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
         self._done = False
         try:
             self._tmp = self._stack.enter_context(atomic_path(dest))
@@ -83,10 +96,51 @@ class VideoWriter:
         if codec == "libx264":
             # veryfast with its motion search cut to the cheapest (diamond, one refinement):
             # a quarter less encoding time for a tenth more bytes on these videos, whose 3D
-            # panels move as a whole when the view follows the person
+            # panels move as a whole when the view follows the person; one x264 thread (the
+            # writer's own thread runs beside the caller's)
             added.options = {"crf": str(self.crf), "preset": "veryfast",
-                             "x264-params": "me=dia:subme=1"}
+                             "x264-params": "me=dia:subme=1", "threads": "1"}
+        self._thread = threading.Thread(target=self._encode_all, args=(self._out, added),
+                                        name=f"encode {self.path.name}", daemon=True)
+        self._thread.start()
         return added
+
+    def _encode_all(self, out: OutputContainer, stream: VideoStream) -> None:
+        """The encoder thread: YUV frames from the queue until None, then the encoder flushed."""
+        ended = False
+        try:
+            while not ended:
+                yuv = self._queue.get()
+                ended = yuv is None
+                frame = None if yuv is None else av.VideoFrame.from_ndarray(yuv,
+                                                                            format="yuv420p")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        except BaseException as exc:  # handed to the caller's thread by _raise_error
+            self._error = exc
+            while not ended:  # take what the caller still hands over, until it stops
+                ended = self._queue.get() is None
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _put(self, item: np.ndarray | None) -> None:
+        """Hand one YUV frame (None: the end) to the encoder thread."""
+        while self._thread is not None and self._thread.is_alive():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _stop_thread(self) -> None:
+        """Let the encoder thread end (after what it was given) and wait for it."""
+        if self._thread is not None:
+            self._put(None)
+            self._thread.join()
+            self._thread = None
 
     def write(self, frame: np.ndarray) -> None:
         """Add one uint8 RGB frame (H, W, 3), the size of the first. A bad frame aborts the
@@ -94,6 +148,7 @@ class VideoWriter:
         if self._done:
             raise DynaPoseError("video already closed", self.path)
         with self._cleanly():
+            self._raise_error()
             arr = _check_frame(frame, self.path, self._first)
             self._first = arr.shape
             if self._gif:
@@ -105,12 +160,9 @@ class VideoWriter:
                 if self._pad != (0, 0):
                     arr = np.pad(arr, ((0, self._pad[0]), (0, self._pad[1]), (0, 0)), mode="edge")
                 # OpenCV's RGB -> YUV 4:2:0 (BT.601, limited range, as FFmpeg's) is several
-                # times faster than FFmpeg's swscale for RGB input
-                yuv = np.asarray(cv2.cvtColor(arr, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
-                assert self._out is not None
-                for packet in self._stream.encode(av.VideoFrame.from_ndarray(yuv,
-                                                                             format="yuv420p")):
-                    self._out.mux(packet)
+                # times faster than FFmpeg's swscale for RGB input; a new array, so the caller
+                # may reuse its frame at once
+                self._put(np.asarray(cv2.cvtColor(arr, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8))
             self.count += 1
 
     @contextlib.contextmanager
@@ -131,6 +183,8 @@ class VideoWriter:
         if self._done:
             return
         self._done = True
+        with contextlib.suppress(BaseException):
+            self._stop_thread()
         if self._out is not None:
             with contextlib.suppress(Exception):
                 self._out.close()
@@ -155,9 +209,9 @@ class VideoWriter:
                 )
                 self._images = []
             else:
-                assert self._out is not None and self._stream is not None
-                for packet in self._stream.encode(None):
-                    self._out.mux(packet)
+                self._stop_thread()  # the encoder flushed
+                self._raise_error()
+                assert self._out is not None
                 self._out.close()
         self._done = True
         try:

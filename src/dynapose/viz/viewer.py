@@ -24,7 +24,7 @@ import base64
 import html
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,7 @@ def viewer_html(
     times: np.ndarray | None = None,
     floor: np.ndarray | None = None,
     path: np.ndarray | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The viewer page for `joints` (F, 17, 3) mm, camera frame, played at `fps`.
 
@@ -71,7 +72,8 @@ def viewer_html(
     the image of frame ``i - i % frame_step``. meta: optional JSON shown under "details".
     times: optional (F,) seconds shown for each frame (default: index / fps). floor: optional
     grid segments (L, 2, 3) mm, camera frame, drawn as the floor (else a grid below the
-    skeleton); path: optional (N, 3) mm, the trajectory drawn on it.
+    skeleton); path: optional (N, 3) mm, the trajectory drawn on it. notes: lines shown under
+    the title (what was assumed, a moving camera).
     """
     joints = np.asarray(joints, dtype=np.float64)
     if joints.ndim != 3 or joints.shape[1:] != (len(JOINT_NAMES), 3):
@@ -109,6 +111,7 @@ def viewer_html(
     details = json.dumps(meta or {}, indent=1)
     return (
         _TEMPLATE.replace("__TITLE__", html.escape(title))
+        .replace("__NOTES__", "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in notes))
         .replace("__DETAILS__", html.escape(details))
         .replace("__DATA__", encoded)
     )
@@ -129,12 +132,14 @@ _TEMPLATE = r"""<!DOCTYPE html>
  #controls { display: flex; align-items: center; gap: 8px; padding: 0 8px; }
  #slider { flex: 1; }
  #readout { font-variant-numeric: tabular-nums; min-width: 11em; }
+ .note { margin: 4px 12px; padding: 4px 8px; background: #fff3cd; border: 1px solid #e0c36c; }
  details { padding: 4px 12px; } pre { font-size: 11px; overflow: auto; max-height: 300px; }
 </style>
 </head>
 <body>
 <header>__TITLE__ &mdash; drag: rotate &middot; wheel: zoom &middot; slider: scrub &middot;
 space: play/pause &middot; double-click: reset view</header>
+__NOTES__
 <div id="panes">
  <canvas id="view" width="480" height="480"></canvas>
  <img id="video" alt="video frame" hidden>
