@@ -100,6 +100,18 @@ class FoundPeople:
     tracking: Tracking = field(default_factory=lambda: Tracking([]))
 
 
+class People(list[Prediction]):
+    """The predictions :func:`predict_people` returns (a list, one per chosen person, in the
+    people's order), with `found`: the search and tracking they came from, and `numbers`: each
+    prediction's person number."""
+
+    def __init__(self, preds: Sequence[Prediction], found: FoundPeople,
+                 numbers: Sequence[int]) -> None:
+        super().__init__(preds)
+        self.found = found
+        self.numbers = list(numbers)
+
+
 def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every: int = 1,
                 min_frames: int | None = None, max_gap: int | None = None) -> FoundPeople:
     """Find and follow every person in `video` (module docstring, steps 1-2).
@@ -199,7 +211,7 @@ def predict_people(
     max_people: int = 8,
     detect_every: int = 1,
     found: FoundPeople | None = None,
-) -> list[Prediction]:
+) -> People:
     """3D joints of every chosen person in `video`, one :class:`Prediction` each, in the
     people's order (module docstring).
 
@@ -226,16 +238,19 @@ def predict_people(
                               "device": device}
     if len(tracking.tracks) <= 1 and choice in ("all", "largest", 1):
         # one person: the single-person tracker's keypoints, as `dynapose predict` lifts them
-        return [predict_video_lifted(video, lifter, found.tracker, out_dir, **common)]
+        number = tracking.tracks[0].id if tracking.tracks else 1
+        pred = predict_video_lifted(video, lifter, found.tracker, out_dir, **common)
+        return People([pred], found, [number])
     chosen = choose(tracking, choice)
     if len(chosen) == 1:
-        return [predict_video_lifted(video, lifter, _keypoints(chosen[0]), out_dir, **common)]
+        pred = predict_video_lifted(video, lifter, _keypoints(chosen[0]), out_dir, **common)
+        return People([pred], found, [chosen[0].id])
     common.pop("overwrite")
     visuals = common.pop("visuals")
     preds = [predict_video_lifted(video, lifter, _keypoints(t), None, **common) for t in chosen]
-    if out_dir is None:
-        return preds
-    return write_people(preds, chosen, found, video, out_dir, visuals, overwrite)
+    if out_dir is not None:
+        write_people(preds, chosen, found, video, out_dir, visuals, overwrite)
+    return People(preds, found, [t.id for t in chosen])
 
 
 def write_people(preds: list[Prediction], tracks: list[Track], found: FoundPeople,
