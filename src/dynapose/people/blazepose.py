@@ -16,10 +16,12 @@ and, per frame:
    found so far painted over (grey boxes), the landmark model on each detection's ROI; repeated
    on the newly painted frame while it finds someone, up to `max_people`.
 
-A pose that repeats one already found (most of its joints within a tenth of the body's size) is
-dropped. Each returned pose is ``(pixels (17, 2), confidences (17,))`` in Human3.6M order, as
-:class:`MediaPipePose` returns; which pose is which person from frame to frame is
-:mod:`dynapose.people.tracking`'s job.
+A pose that repeats one already found (most of its joints within a tenth of the body's size,
+or its box mostly inside that one's: DUPLICATE_INSIDE) is dropped; so, in consequence, is a
+person mostly hidden behind another (they come back when they show). Each returned pose is
+``(pixels (17, 2), confidences (17,))`` in Human3.6M order, as :class:`MediaPipePose`
+returns; which pose is which person from frame to frame is :mod:`dynapose.people.tracking`'s
+job.
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ from dynapose.inference.mediapipe import MediaPipePose, NativeLog, open_blazepos
 
 #: Poses closer than this (median joint distance / body size) are one person seen twice.
 DUPLICATE_DISTANCE = 0.1
+#: A pose whose box lies this much (fraction of its area) inside one found before is a second
+#: look at that person (or at something beside them), not someone new.
+DUPLICATE_INSIDE = 0.6
 #: Grey the found people are painted over with before the detector looks for more.
 MASK_GREY = 128
 #: Margin (fraction of the box side) added around a found person before painting it over.
-MASK_MARGIN = 0.1
+MASK_MARGIN = 0.2
 
 _LANDMARK_GRAPH = """
 input_stream: "image"
@@ -107,10 +112,15 @@ def body_box(pixels: np.ndarray) -> np.ndarray:
     return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], dtype=np.float64)
 
 
-def same_person(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether poses `a` and `b` (17, 2) px are one person found twice (module docstring)."""
-    size = max(float(np.hypot(*body_box(a)[2:])), float(np.hypot(*body_box(b)[2:])), 1.0)
-    return float(np.median(np.linalg.norm(a - b, axis=1))) < DUPLICATE_DISTANCE * size
+def same_person(new: np.ndarray, old: np.ndarray) -> bool:
+    """Whether pose `new` (17, 2) px is pose `old`'s person found again (module docstring)."""
+    a, b = body_box(new), body_box(old)
+    size = max(float(np.hypot(*a[2:])), float(np.hypot(*b[2:])), 1.0)
+    if float(np.median(np.linalg.norm(new - old, axis=1))) < DUPLICATE_DISTANCE * size:
+        return True
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return w > 0 and h > 0 and w * h > DUPLICATE_INSIDE * max(a[2] * a[3], 1.0)
 
 
 class PeopleFinder:

@@ -4,17 +4,22 @@ identities.
 Online, frame by frame (:func:`track_people`):
 
 1. Each live track *predicts* where its person is now: its last pose moved by its velocity
-   (the pelvis's pixels per frame, smoothed) times the frames since it was last seen.
+   (the pelvis's pixels per frame, smoothed) times the frames since it was last seen (at most
+   COAST_FRAMES), and its last pose where it was (a person who stopped behind someone).
 2. Every (track, pose) pair gets a **similarity** in [0, 1]: the mean of the boxes' overlap
    (intersection over union of the predicted and the found joints' boxes) and the 2D pose
    similarity ``exp(-d / (0.5 s))``, d the median joint distance between the predicted and the
-   found pose (px) and s the larger body's box diagonal (px). A pair under MIN_SIMILARITY
-   cannot match.
+   found pose (px) and s the larger body's box diagonal (px); the better of the two
+   predictions counts. A pair under MIN_SIMILARITY cannot match.
 3. **Hungarian assignment** (``scipy.optimize.linear_sum_assignment``) on one minus the
    similarity: each pose goes to at most one track, the best total.
 4. A pose no track takes starts a new track; a track not matched for more than `max_gap`
    frames ends (**ageing**), so a person hidden behind another, or out of the picture, for up to
    `max_gap` frames comes back under the same identity.
+5. **Stitching**, once the video is done: a track that starts within `max_gap` frames after
+   another ends (or up to STITCH_OVERLAP frames before), its first pose similar to the other's
+   last (as in 2), continues it: a person entering the picture, first seen in part, then
+   whole, stays one person. The most similar pairs are joined first.
 
 A track shorter than `min_frames` found frames (a person seen for a handful of frames, or a
 false detection) is reported and left out (:attr:`Tracking.short`). Kept tracks are numbered
@@ -31,9 +36,13 @@ import numpy as np
 from dynapose.skeleton import NUM_JOINTS
 
 #: A (track, pose) pair less similar than this cannot be matched.
-MIN_SIMILARITY = 0.15
+MIN_SIMILARITY = 0.25
+#: Frames two pieces of one track may share when they are stitched (the later one's win).
+STITCH_OVERLAP = 2
 #: Weight of the newest displacement in a track's smoothed velocity.
 VELOCITY_WEIGHT = 0.5
+#: Frames a track's velocity carries it on while unseen; then it waits where it got to.
+COAST_FRAMES = 5
 
 Pose = tuple[np.ndarray, np.ndarray]  # (pixels (17, 2), confidences (17,))
 
@@ -118,9 +127,11 @@ class _Live:
         self.last = frame
         self.velocity = np.zeros(2)
 
-    def predicted(self, frame: int) -> np.ndarray:
+    def similarity(self, frame: int, pose: np.ndarray) -> float:
+        """The better similarity of `pose` to this track's two predictions (docstring, 1-2)."""
         pixels = self.rows[self.last][0]
-        return pixels + self.velocity * (frame - self.last)
+        moved = pixels + self.velocity * min(frame - self.last, COAST_FRAMES)
+        return max(similarity(moved, pose), similarity(pixels, pose))
 
     def add(self, frame: int, pose: Pose) -> None:
         step = (pose[0][0] - self.rows[self.last][0][0]) / (frame - self.last)  # the pelvis
@@ -162,16 +173,48 @@ def track_people(frames: Sequence[Sequence[Pose]], max_gap: int = 50,
         live = still
         taken: set[int] = set()
         if live and poses:
-            cost = np.array([[1.0 - similarity(t.predicted(i), p[0]) for p in poses]
-                             for t in live])
+            cost = np.array([[1.0 - t.similarity(i, p[0]) for p in poses] for t in live])
             for r, c in _assign(cost):
                 live[r].add(i, poses[c])
                 taken.add(c)
         live += [_Live(i, p) for k, p in enumerate(poses) if k not in taken]
-    every = [t.track(len(frames)) for t in ended + live]
+    every = _stitched([t.track(len(frames)) for t in ended + live], max_gap)
     kept = [t for t in every if t.num_found >= min_frames]
     short = [t for t in every if t.num_found < min_frames]
     kept.sort(key=lambda t: (t.first, float(np.nanmean(t.pixels[t.first, :, 0]))))
     for number, t in enumerate(kept, start=1):
         t.id = number
     return Tracking(kept, sorted(short, key=lambda t: t.first), min_frames)
+
+
+def _stitched(tracks: list[Track], max_gap: int) -> list[Track]:
+    """Join tracks that continue one another (module docstring, step 5)."""
+    tracks = list(tracks)
+    while True:
+        best: tuple[float, int, int] | None = None
+        for a, early in enumerate(tracks):
+            for b, late in enumerate(tracks):
+                start, end = late.first, early.last
+                if a == b or not (-STITCH_OVERLAP <= start - end <= max_gap):
+                    continue
+                if late.first <= early.first or late.last <= early.last:
+                    continue
+                both = early.found & late.found
+                if both.sum() > STITCH_OVERLAP:
+                    continue
+                before = early.found.copy()
+                before[start:] = False  # the earlier track's last pose before the later starts
+                if not before.any():
+                    continue
+                last = len(before) - 1 - int(np.argmax(before[::-1]))
+                score = similarity(early.pixels[last], late.pixels[start])
+                if score >= MIN_SIMILARITY and (best is None or score > best[0]):
+                    best = (score, a, b)
+        if best is None:
+            return tracks
+        _, a, b = best
+        early, late = tracks[a], tracks[b]
+        take = late.found
+        early.pixels[take] = late.pixels[take]
+        early.confidence[take] = late.confidence[take]
+        del tracks[b]
