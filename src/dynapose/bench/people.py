@@ -15,8 +15,9 @@ belongs to the person whose visible picture holds its joints' median point (the 
 first). Figures per clip: people visible and found per frame, the detection rate (visible
 person-frames with a pose of theirs), poses on nobody, **identity switches** (per person, how
 often the number of the track their poses belong to changes from one found frame to the next),
-people kept and left out, and frames/s of the search and of ``predict_people`` end to end
-against ``predict``'s single-person path on the same clip.
+people kept and left out, and frames/s of the search (:func:`find_people`) against the
+single-person tracker alone, and of ``predict_people`` end to end against ``predict``'s
+single-person path, on the same clip.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from dynapose.errors import DynaPoseError
+from dynapose.inference.mediapipe import detect_keypoints_mediapipe
 from dynapose.inference.predict import predict
 from dynapose.io.video import write_test_video
 from dynapose.people.predict import find_people, predict_people
@@ -162,6 +164,9 @@ def bench_people(clips: Sequence[str] = CLIPS, frames: int = 90, side: int = 360
             row["left_out"] = len(tracking.short)
             row["min_frames"] = tracking.min_frames
             row["search_frames_per_s"] = frames / found.seconds
+            t0 = time.perf_counter()
+            detect_keypoints_mediapipe(path)
+            row["single_tracker_frames_per_s"] = frames / (time.perf_counter() - t0)
             if end_to_end:
                 t0 = time.perf_counter()
                 predict_people(path, "all", detect_every=detect_every)
