@@ -189,3 +189,27 @@ def test_cli_names_the_people_found(clips: dict[str, Path]) -> None:
                   "--out", str(root / "cli-refused"))
     assert refused.returncode == 2 and "--people applies to the lifter on MediaPipe" in \
         refused.stderr
+    done = run("predict", str(clips["two"]), "--no-visuals", "--out", str(root / "cli-all"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (root / "cli-all").iterdir()) == [
+        "people.json", "people.npz", "person-1", "person-2"]
+    bvh = root / "cli.bvh"
+    done = run("export-motion", str(root / "cli-all"), "--bvh", str(bvh), "--person", "5")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"error: {root / 'cli-all'}: --person 5: no such person; the people are 1, 2"]
+    done = run("export-motion", str(root / "cli-all"), "--bvh", str(bvh))
+    assert done.returncode == 0, done.stderr
+    assert (root / "cli-person-1.bvh").is_file() and (root / "cli-person-2.bvh").is_file()
+
+
+def test_nobody_gives_predicts_error(tmp_path: Path) -> None:
+    pytest.importorskip("mediapipe")
+    from _predict_helpers import make_video
+    from dynapose.people.predict import predict_people
+
+    nobody = make_video(tmp_path / "nobody.mp4", n=4)
+    with pytest.raises(DynaPoseError, match=r"nobody\.mp4: no person found in any of the 4 "
+                                            r"frames by MediaPipe$"):
+        predict_people(nobody, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
