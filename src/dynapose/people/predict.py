@@ -2,8 +2,7 @@
 
 :func:`predict_people` runs, once over the video:
 
-1. :class:`~dynapose.people.blazepose.PeopleFinder` on every frame: each person's 2D pose, and
-   what the single-person tracker alone finds (exactly what ``dynapose predict`` lifts);
+1. :class:`~dynapose.people.blazepose.PeopleFinder` on every frame: each person's 2D pose;
 2. :func:`~dynapose.people.tracking.track_people`: the poses joined into people with stable
    identities (1, 2, ... by first appearance); a person found in fewer than `min_frames`
    frames is reported and left out;
@@ -14,9 +13,10 @@
    for the lifter's input only, the root placed by reprojection with the same assumed camera,
    so everyone stands in one camera frame, each at the depth their own size gives).
 
-**One person** (one found, or one chosen) gives exactly what ``dynapose predict`` gives: with
-one person found, the single-person tracker's own keypoints are lifted, so the files are the
-same byte for byte; a chosen person of several is written in the same layout.
+**One person** found gives exactly what ``dynapose predict`` gives: its single-person path is
+run (MediaPipe's tracker again, on the whole video), so the files are the same byte for byte,
+and a video without anyone gets its error. A chosen person of several is written in the same
+layout.
 
 **Several people** (``all``) write one folder (:func:`write_people`):
 
@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from dynapose.data.keypoints import Keypoints2D, from_array
+from dynapose.data.keypoints import Keypoints2D
 from dynapose.errors import DynaPoseError
 from dynapose.inference.lifted import predict_video_lifted
 from dynapose.inference.mediapipe import MEDIAPIPE_HINT, mediapipe_available
@@ -76,7 +76,7 @@ MIN_TRACK_SECONDS = 0.5
 MAX_GAP_SECONDS = 2.0
 #: (H, W) px of scene.mp4.
 SCENE_SIZE = (480, 640)
-#: Source of the single-person tracker's keypoints, as ``dynapose predict`` names it.
+#: The source of MediaPipe's keypoints, as ``dynapose predict`` names it.
 TRACKER_SOURCE = "MediaPipe BlazePose full (model_complexity=1), mapped 33 -> 17"
 
 
@@ -88,13 +88,11 @@ def person_color(number: int) -> tuple[int, int, int]:
 class FoundPeople:
     """Every frame's people in one video (:func:`find_people`).
 
-    poses: per frame, the poses found (pixels (17, 2), confidences (17,)). tracker: what the
-    single-person tracker found (what ``dynapose predict`` lifts). times: each frame's time (s).
-    seconds: wall time of the search.
+    poses: per frame, the poses found (pixels (17, 2), confidences (17,)). times: each frame's
+    time (s). seconds: wall time of the search. tracking: the people followed.
     """
 
     poses: list[list[tuple[np.ndarray, np.ndarray]]]
-    tracker: Keypoints2D
     times: list[float]
     seconds: float = 0.0
     tracking: Tracking = field(default_factory=lambda: Tracking([]))
@@ -130,30 +128,16 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
         max_gap = max(1, round(MAX_GAP_SECONDS * fps))
     start = clock.perf_counter()
     poses: list[list[tuple[np.ndarray, np.ndarray]]] = []
-    single: list[np.ndarray] = []
     times: list[float] = []
     finder = PeopleFinder(max_people=max_people, detect_every=detect_every)
     try:
         for frame in iter_frames(video):
             poses.append(finder(frame.image))
             times.append(frame.time)
-            found = finder.tracker_pose
-            single.append(np.concatenate([found[0], found[1][:, None]], axis=1) if found
-                          else np.full((17, 3), np.nan))
     finally:
         finder.close()
-    tracker = _tracker_keypoints(np.stack(single), video)
     tracking = track_people(poses, max_gap=max_gap, min_frames=min_frames)
-    return FoundPeople(poses, tracker, times, clock.perf_counter() - start, tracking)
-
-
-def _tracker_keypoints(rows: np.ndarray, video: str | os.PathLike[str]) -> Keypoints2D:
-    """The single-person tracker's rows (F, 17, 3: px, confidence; NaN without a person) as
-    ``dynapose predict`` builds them."""
-    gap = np.isnan(rows[:, :, 0]).all(axis=1)
-    rows = rows.copy()
-    rows[gap, :, 2] = 0.0
-    return from_array(rows, video, source=TRACKER_SOURCE)
+    return FoundPeople(poses, times, clock.perf_counter() - start, tracking)
 
 
 def _keypoints(track: Track) -> Keypoints2D:
@@ -231,15 +215,12 @@ def predict_people(
     if found is None:
         found = find_people(video, max_people, detect_every, min_frames, max_gap)
     tracking = found.tracking
-    if found.tracker.num_found == 0 and not tracking.tracks:
-        raise DynaPoseError(f"no person found in any of the {len(found.times)} frames by "
-                            "MediaPipe", video)
     common: dict[str, Any] = {"visuals": visuals, "overwrite": overwrite, "rigid": rigid,
                               "device": device}
     if len(tracking.tracks) <= 1 and choice in ("all", "largest", 1):
-        # one person: the single-person tracker's keypoints, as `dynapose predict` lifts them
+        # one person (or nobody: its error): exactly `dynapose predict`'s single-person path
         number = tracking.tracks[0].id if tracking.tracks else 1
-        pred = predict_video_lifted(video, lifter, found.tracker, out_dir, **common)
+        pred = predict_video_lifted(video, lifter, None, out_dir, **common)
         return People([pred], found, [number])
     chosen = choose(tracking, choice)
     if len(chosen) == 1:
