@@ -8,7 +8,9 @@ Each clip places two real photographs (scikit-image's astronaut and cameraman, e
 * ``passing``: the cameraman still, the astronaut crossing the whole canvas in front of him
   (her picture covers his while they overlap: he is hidden there);
 * ``entering``: the astronaut still at the left, the cameraman sliding in from the right edge
-  a third of the way into the clip.
+  a third of the way into the clip;
+* ``alone``: the astronaut alone, drifting (what the default ``--people all`` costs on a video
+  of one person).
 
 A person counts as *visible* in a frame when at least half of their picture shows. A pose found
 belongs to the person whose visible picture holds its joints' median point (the one in front
@@ -37,7 +39,7 @@ from dynapose.inference.predict import predict
 from dynapose.io.video import write_test_video
 from dynapose.people.predict import find_people, predict_people
 
-CLIPS = ("side_by_side", "passing", "entering")
+CLIPS = ("side_by_side", "passing", "entering", "alone")
 #: Grey of the canvas.
 CANVAS_GREY = 118
 
@@ -57,7 +59,7 @@ def _photos(side: int) -> list[np.ndarray]:
 
 def composite(kind: str, frames: int, side: int = 360
               ) -> tuple[np.ndarray, np.ndarray]:
-    """(video (F, H, W, 3) uint8, each person's picture per frame (F, 2, 4) x0, y0, x1, y1 px,
+    """(video (F, H, W, 3) uint8, each person's picture per frame (F, P, 4) x0, y0, x1, y1 px,
     later pictures drawn over earlier ones) for clip `kind` (module docstring)."""
     astronaut, camera = _photos(side)
     height = side + 2 * (side // 8)
@@ -66,12 +68,12 @@ def composite(kind: str, frames: int, side: int = 360
         width = 2 * side + 3 * (side // 4)
     elif kind == "passing":
         width = 3 * side
-    elif kind == "entering":
+    elif kind in ("entering", "alone"):
         width = 2 * side + 3 * (side // 4)
     else:
         raise DynaPoseError(f"unknown clip {kind!r} (one of {', '.join(CLIPS)})")
     video = np.full((frames, height, width, 3), CANVAS_GREY, dtype=np.uint8)
-    places = np.zeros((frames, 2, 4), dtype=np.int64)
+    places = np.zeros((frames, 1 if kind == "alone" else 2, 4), dtype=np.int64)
     gap = side // 4
     for i in range(frames):
         wobble = round(20 * math.sin(2 * math.pi * i / 50))
@@ -79,12 +81,14 @@ def composite(kind: str, frames: int, side: int = 360
             xs = [gap + wobble, 2 * gap + side - wobble]
         elif kind == "passing":  # [cameraman, astronaut]: she crosses in front of him
             xs = [side, round(-side / 2 + (width - 0 * side) * i / max(1, frames - 1))]
+        elif kind == "alone":
+            xs = [gap + side // 2 + wobble]
         else:
             start = frames // 3
             goal = 2 * gap + side
             t = min(1.0, max(0.0, (i - start) / max(1, frames // 3)))
             xs = [gap + wobble, round(width + t * (goal - width))]
-        pictures = [astronaut, camera] if kind != "passing" else [camera, astronaut]
+        pictures = [camera, astronaut] if kind == "passing" else [astronaut, camera][:len(xs)]
         for k, (x, pic) in enumerate(zip(xs, pictures, strict=True)):
             x0, x1 = max(0, x), min(width, x + side)
             places[i, k] = (x, top, x + side, top + side)

@@ -58,8 +58,8 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
 
 @bench.command("people")
 @click.option("--clip", "clips", multiple=True,
-              type=click.Choice(["side_by_side", "passing", "entering"]),
-              help="Composite clips to build (default: all three).")
+              type=click.Choice(["side_by_side", "passing", "entering", "alone"]),
+              help="Clips to build (default: all four).")
 @click.option("--frames", type=count(), default=90, show_default=True, help="Frames per clip.")
 @click.option("--detect-every", type=count(), default=1, show_default=True,
               help="Run the person detector on every n-th frame.")
@@ -69,7 +69,8 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
 def bench_people_cmd(clips: tuple[str, ...], frames: int, detect_every: int, end_to_end: bool,
                      as_json: bool) -> None:
     """People found per frame, identity switches and frames/s of predict --people on clips
-    built from real photographs (side by side, one passing in front, one entering late)."""
+    built from real photographs (side by side, one passing in front, one entering late, one
+    alone)."""
     import json
 
     from dynapose.bench.people import CLIPS, bench_people
