@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from dynapose.errors import DynaPoseError
 from dynapose.inference.mediapipe import detect_keypoints_mediapipe
@@ -46,12 +47,10 @@ CANVAS_GREY = 118
 
 def _photos(side: int) -> list[np.ndarray]:
     try:
-        from skimage import data
+        from skimage import data  # optional (the dev extra): the photographs
     except ImportError as exc:
         raise DynaPoseError("bench people builds its clips from scikit-image's photographs: "
                             "pip install scikit-image") from exc
-    from PIL import Image
-
     camera = np.repeat(data.camera()[..., None], 3, axis=-1)
     return [np.asarray(Image.fromarray(p).resize((side, side))) for p in (data.astronaut(),
                                                                             camera)]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -97,13 +98,29 @@ def roi_from_points(centre: np.ndarray, scale_point: np.ndarray, width: int, hei
     return Roi(x0 / width, y0 / height, side / width, side / height, angle)
 
 
-def _graph(text: str, log: NativeLog) -> Any:
-    from google.protobuf import text_format
-    from mediapipe.framework import calculator_pb2
-    from mediapipe.python._framework_bindings import calculator_graph
+def _mp() -> SimpleNamespace:
+    """The MediaPipe modules this file uses, imported on first use (heavy: about 1 s)."""
+    import mediapipe  # heavy, optional (see the docstring)
+    from google.protobuf import text_format  # MediaPipe's, imported with it
+    from mediapipe.framework import calculator_pb2  # heavy, optional
+    from mediapipe.framework.formats import rect_pb2  # heavy, optional
+    from mediapipe.python import packet_creator, packet_getter  # heavy, optional
+    from mediapipe.python._framework_bindings import (  # heavy, optional
+        calculator_graph,
+        image_frame,
+        resource_util,
+    )
 
-    config = text_format.Parse(text, calculator_pb2.CalculatorGraphConfig())
-    return log.run(lambda: calculator_graph.CalculatorGraph(graph_config=config))
+    return SimpleNamespace(
+        mediapipe=mediapipe, text_format=text_format, calculator_pb2=calculator_pb2,
+        rect_pb2=rect_pb2, packet_creator=packet_creator, packet_getter=packet_getter,
+        calculator_graph=calculator_graph, image_frame=image_frame, resource_util=resource_util)
+
+
+def _graph(text: str, log: NativeLog) -> Any:
+    mp = _mp()
+    config = mp.text_format.Parse(text, mp.calculator_pb2.CalculatorGraphConfig())
+    return log.run(lambda: mp.calculator_graph.CalculatorGraph(graph_config=config))
 
 
 def body_box(pixels: np.ndarray) -> np.ndarray:
@@ -159,53 +176,46 @@ class PeopleFinder:
             raise
 
     def _start(self) -> None:
-        import mediapipe
-        from mediapipe.python import packet_creator, packet_getter
-        from mediapipe.python._framework_bindings import resource_util
-
+        mp = _mp()
         # the subgraphs find their .tflite files under the installed package's parent folder
-        resource_util.set_resource_dir(os.path.dirname(os.path.dirname(mediapipe.__file__)))
+        mp.resource_util.set_resource_dir(os.path.dirname(os.path.dirname(mp.mediapipe.__file__)))
         self._landmark_graph = _graph(_LANDMARK_GRAPH, self.log)
         self._landmark_graph.observe_output_stream(
             "landmarks", lambda _, p: self._landmarks.append(
-                ("landmarks", packet_getter.get_proto(p))))
+                ("landmarks", mp.packet_getter.get_proto(p))))
         self._landmark_graph.observe_output_stream(
             "auxiliary", lambda _, p: self._landmarks.append(
-                ("auxiliary", packet_getter.get_proto(p))))
+                ("auxiliary", mp.packet_getter.get_proto(p))))
         self._detection_graph = _graph(_DETECTION_GRAPH, self.log)
         self._detection_graph.observe_output_stream(
-            "detections", lambda _, p: self._detections.extend(packet_getter.get_proto_list(p)))
-        side = {"model_complexity": packet_creator.create_int(1)}
+            "detections", lambda _, p: self._detections.extend(mp.packet_getter.get_proto_list(p)))
+        side = {"model_complexity": mp.packet_creator.create_int(1)}
         self.log.run(self._landmark_graph.start_run, side)
         self.log.run(self._detection_graph.start_run)
 
     # -- the two graphs ----------------------------------------------------------------------
 
     def _image_packet(self, image: np.ndarray) -> Any:
-        from mediapipe.python import packet_creator
-        from mediapipe.python._framework_bindings import image_frame
-
+        mp = _mp()
         self._stamp += 1
-        return packet_creator.create_image_frame(
-            image_format=image_frame.ImageFormat.SRGB, data=image).at(self._stamp)
+        return mp.packet_creator.create_image_frame(
+            image_format=mp.image_frame.ImageFormat.SRGB, data=image).at(self._stamp)
 
     def _landmarks_in(self, image: np.ndarray, roi: Roi
                       ) -> tuple[np.ndarray, np.ndarray, Roi] | None:
         """The landmark model in `roi`: (pixels (17, 2), confidences (17,), the next ROI), or
         None when it sees no person there."""
-        from mediapipe.framework.formats import rect_pb2
-        from mediapipe.python import packet_creator
-
+        mp = _mp()
         graph = self._landmark_graph
         self._landmarks.clear()
         packet = self._image_packet(image)
-        rect = rect_pb2.NormalizedRect(x_center=roi.x, y_center=roi.y, width=roi.width,
+        rect = mp.rect_pb2.NormalizedRect(x_center=roi.x, y_center=roi.y, width=roi.width,
                                        height=roi.height, rotation=roi.rotation)
 
         def send() -> None:
             graph.add_packet_to_input_stream("image", packet)
             graph.add_packet_to_input_stream(
-                "roi", packet_creator.create_proto(rect).at(self._stamp))
+                "roi", mp.packet_creator.create_proto(rect).at(self._stamp))
             graph.wait_until_idle()
 
         self.log.run(send)

@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from dynapose.data.keypoints import Keypoints2D
@@ -308,8 +309,6 @@ def _write_summary(preds: list[Prediction], tracks: list[Track], found: FoundPeo
 def _write_overlay(preds: list[Prediction], tracks: list[Track],
                    video: str | os.PathLike[str], path: Path) -> None:
     """The video with every person's 2D skeleton in their colour and their number."""
-    import cv2
-
     info = preds[0].video
     fps = preds[0].fps if preds[0].fps > 0 else 25.0
     scale = min(1.0, OVERLAY_MAX_SIDE / max(info.width, info.height))

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from dynapose.skeleton import NUM_JOINTS
 
@@ -148,8 +149,6 @@ class _Live:
 
 
 def _assign(cost: np.ndarray) -> list[tuple[int, int]]:
-    from scipy.optimize import linear_sum_assignment
-
     rows, cols = linear_sum_assignment(cost)
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)
             if cost[r, c] <= 1.0 - MIN_SIMILARITY]
