@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import click
@@ -37,13 +38,17 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
         click.echo(f"left out: {len(tracking.short)} seen in fewer than {tracking.min_frames} "
                    f"frames (" + ", ".join(f"frames {t.first}-{t.last}"
                                            for t in tracking.short) + ")")
-    if len(preds) > 1:
-        click.echo(f"{'people':>10}: {target}")
+    if len(preds) == 1:
+        for kind, file in preds[0].files.items():
+            click.echo(f"{kind:>10}: {file}")
+        return
+    folder = Path(target)
+    for name in ("overlay.mp4", "scene.mp4", "people.json", "people.npz"):
+        if (folder / name).is_file():
+            click.echo(f"{name:>11}: {folder / name}")
     for number, pred in zip(preds.numbers, preds, strict=True):
-        for kind, file in pred.files.items():
-            label = kind if len(preds) == 1 else f"{number}:{kind}"
-            click.echo(f"{label:>10}: {file}")
-
+        names = ", ".join(p.name for p in pred.files.values())
+        click.echo(f"{'person ' + str(number):>11}: {folder / f'person-{number}'} ({names})")
 
 def export_people_cmd(folder: str, bvh_path: str, person: int | None, overwrite: bool,
                       **options: Any) -> None:
