@@ -45,6 +45,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from dynapose.data.keypoints import Keypoints2D
 from dynapose.errors import DynaPoseError
@@ -112,12 +113,14 @@ class People(list[Prediction]):
 
 
 def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every: int = 1,
-                min_frames: int | None = None, max_gap: int | None = None) -> FoundPeople:
+                min_frames: int | None = None, max_gap: int | None = None,
+                progress: bool | None = None) -> FoundPeople:
     """Find and follow every person in `video` (module docstring, steps 1-2).
 
     min_frames: shortest track kept (default MIN_TRACK_SECONDS of frames). max_gap: frames a
     person may go unseen and keep their number (default MAX_GAP_SECONDS). max_people,
-    detect_every: as :class:`PeopleFinder`.
+    detect_every: as :class:`PeopleFinder`. progress: a progress bar on stderr (None: when
+    stderr is a terminal).
     """
     if not mediapipe_available():
         raise DynaPoseError(f"finding people in a video needs MediaPipe: {MEDIAPIPE_HINT}", video)
@@ -131,11 +134,15 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
     poses: list[list[tuple[np.ndarray, np.ndarray]]] = []
     times: list[float] = []
     finder = PeopleFinder(max_people=max_people, detect_every=detect_every)
+    bar = tqdm(total=info.num_frames or None, desc="finding people", unit="frame", leave=False,
+               dynamic_ncols=True, disable=None if progress is None else not progress)
     try:
         for frame in iter_frames(video):
             poses.append(finder(frame.image))
             times.append(frame.time)
+            bar.update()
     finally:
+        bar.close()
         finder.close()
     tracking = track_people(poses, max_gap=max_gap, min_frames=min_frames)
     return FoundPeople(poses, times, clock.perf_counter() - start, tracking)
