@@ -17,11 +17,11 @@ and, per frame:
    on the newly painted frame while it finds someone, up to `max_people`.
 
 A pose that repeats one already found (most of its joints within a tenth of the body's size,
-or its box mostly inside that one's: DUPLICATE_INSIDE) is dropped; so, in consequence, is a
-person mostly hidden behind another (they come back when they show). Each returned pose is
-``(pixels (17, 2), confidences (17,))`` in Human3.6M order, as :class:`MediaPipePose`
-returns; which pose is which person from frame to frame is :mod:`dynapose.people.tracking`'s
-job.
+or its box mostly inside that one's area: DUPLICATE_INSIDE, :func:`person_area`) is dropped;
+so, in consequence, is a person mostly hidden behind another (they come back when they
+show). Each returned pose is ``(pixels (17, 2), confidences (17,))`` in Human3.6M order, as
+:class:`MediaPipePose` returns; which pose is which person from frame to frame is
+:mod:`dynapose.people.tracking`'s job.
 """
 
 from __future__ import annotations
@@ -129,14 +129,23 @@ def body_box(pixels: np.ndarray) -> np.ndarray:
     return np.array([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], dtype=np.float64)
 
 
+def person_area(pixels: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) px: where a person with joints `pixels` (17, 2) is in the picture: their
+    joints' box grown by MASK_MARGIN of its longer side, and above the nose by the head."""
+    x, y, w, h = body_box(pixels)
+    pad = MASK_MARGIN * max(w, h)
+    return x - pad, y - pad - 0.15 * h, x + w + pad, y + h + pad
+
+
 def same_person(new: np.ndarray, old: np.ndarray) -> bool:
     """Whether pose `new` (17, 2) px is pose `old`'s person found again (module docstring)."""
     a, b = body_box(new), body_box(old)
     size = max(float(np.hypot(*a[2:])), float(np.hypot(*b[2:])), 1.0)
     if float(np.median(np.linalg.norm(new - old, axis=1))) < DUPLICATE_DISTANCE * size:
         return True
-    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
-    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    x0, y0, x1, y1 = person_area(old)
+    w = min(a[0] + a[2], x1) - max(a[0], x0)
+    h = min(a[1] + a[3], y1) - max(a[1], y0)
     return w > 0 and h > 0 and w * h > DUPLICATE_INSIDE * max(a[2] * a[3], 1.0)
 
 
@@ -293,14 +302,11 @@ class PeopleFinder:
 
 
 def _painted_over(image: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
-    """A copy of `image` with each person's box (17, 2 px joints, plus MASK_MARGIN) grey."""
+    """A copy of `image` with each person's area (:func:`person_area`) grey."""
     out = image.copy()
     height, width = image.shape[:2]
     for pixels in people:
-        x, y, w, h = body_box(pixels)
-        pad = MASK_MARGIN * max(w, h)
-        x0 = max(0, int(x - pad))
-        y0 = max(0, int(y - pad - 0.15 * h))  # the joints stop at the nose: the head above
-        x1, y1 = min(width, math.ceil(x + w + pad)), min(height, math.ceil(y + h + pad))
-        out[y0:y1, x0:x1] = MASK_GREY
+        x0, y0, x1, y1 = person_area(pixels)
+        out[max(0, int(y0)):min(height, math.ceil(y1)),
+            max(0, int(x0)):min(width, math.ceil(x1))] = MASK_GREY
     return out

@@ -21,8 +21,10 @@ Online, frame by frame (:func:`track_people`):
    last (as in 2), continues it: a person entering the picture, first seen in part, then
    whole, stays one person. The most similar pairs are joined first.
 
-A track shorter than `min_frames` found frames (a person seen for a handful of frames, or a
-false detection) is reported and left out (:attr:`Tracking.short`). Kept tracks are numbered
+**Minimum track length**: a track is kept when the person is seen in `min_frames` frames in a
+row at least once (a miss of up to RUN_GAP frames does not break the row); a shorter one (a
+person seen for a handful of frames, or a false detection now and then) is reported and left
+out (:attr:`Tracking.short`). Kept tracks are numbered
 1, 2, ... by their first frame (left to right among those that start together).
 """
 
@@ -38,6 +40,8 @@ from dynapose.skeleton import NUM_JOINTS
 
 #: A (track, pose) pair less similar than this cannot be matched.
 MIN_SIMILARITY = 0.25
+#: Missed frames that do not break a row of found frames (minimum track length).
+RUN_GAP = 2
 #: Frames two pieces of one track may share when they are stitched (the later one's win).
 STITCH_OVERLAP = 2
 #: Weight of the newest displacement in a track's smoothed velocity.
@@ -66,6 +70,21 @@ class Track:
     def num_found(self) -> int:
         return int(self.found.sum())
 
+    def longest_run(self) -> int:
+        """The most frames the person is seen in a row (a miss of up to RUN_GAP frames kept
+        in the row, not counted)."""
+        best = run = misses = 0
+        for seen in self.found:
+            if seen:
+                run += 1
+                misses = 0
+                best = max(best, run)
+            else:
+                misses += 1
+                if misses > RUN_GAP:
+                    run = 0
+        return best
+
     @property
     def first(self) -> int:
         """The first frame the person was found in."""
@@ -84,7 +103,7 @@ class Track:
 @dataclass
 class Tracking:
     """What :func:`track_people` found: `tracks` kept (numbered 1, 2, ...), `short` left out
-    for being found in fewer than `min_frames` frames."""
+    for never being seen in `min_frames` frames in a row."""
 
     tracks: list[Track]
     short: list[Track] = field(default_factory=list)
@@ -159,8 +178,8 @@ def track_people(frames: Sequence[Sequence[Pose]], max_gap: int = 50,
     """Join each frame's poses into tracks of one person each (module docstring).
 
     frames: per frame, the poses found, ``(pixels (17, 2) px, confidences (17,))`` each.
-    max_gap: frames a person may go unseen and keep their identity. min_frames: a track found
-    in fewer frames is left out (reported in :attr:`Tracking.short`).
+    max_gap: frames a person may go unseen and keep their identity. min_frames: a track never
+    seen in this many frames in a row is left out (reported in :attr:`Tracking.short`).
     """
     if max_gap < 1 or min_frames < 1:
         raise ValueError("max_gap and min_frames must be at least 1")
@@ -178,8 +197,8 @@ def track_people(frames: Sequence[Sequence[Pose]], max_gap: int = 50,
                 taken.add(c)
         live += [_Live(i, p) for k, p in enumerate(poses) if k not in taken]
     every = _stitched([t.track(len(frames)) for t in ended + live], max_gap)
-    kept = [t for t in every if t.num_found >= min_frames]
-    short = [t for t in every if t.num_found < min_frames]
+    kept = [t for t in every if t.longest_run() >= min_frames]
+    short = [t for t in every if t.longest_run() < min_frames]
     kept.sort(key=lambda t: (t.first, float(np.nanmean(t.pixels[t.first, :, 0]))))
     for number, t in enumerate(kept, start=1):
         t.id = number
