@@ -61,6 +61,18 @@ def test_a_person_gone_longer_than_max_gap_comes_back_as_someone_new() -> None:
     assert len(track_people(frames, max_gap=5, min_frames=3).tracks) == 2
 
 
+def test_minimum_track_length_wants_frames_in_a_row() -> None:
+    """A false pose now and then at one place adds up to many frames, never to a row."""
+    frames = [[_pose(100)] + ([_pose(400)] if i % 5 == 0 else []) for i in range(80)]
+    frames[30:33] = [[] for _ in range(3)]  # person 1 missed for 3 frames: a row broken
+    tracking = track_people(frames, max_gap=10, min_frames=12)
+    assert [t.id for t in tracking.tracks] == [1] and tracking.tracks[0].longest_run() == 47
+    [short] = tracking.short
+    assert short.num_found == 15 and short.longest_run() == 1
+    frames[31] = [_pose(100)]  # misses of 1 and 1 frame: the row holds (misses not counted)
+    assert track_people(frames, max_gap=10, min_frames=12).tracks[0].longest_run() == 78
+
+
 def test_choosing_people() -> None:
     frames = [[_pose(100), _pose(300, scale=1.5)] for _ in range(10)]
     tracking = track_people(frames, min_frames=3)

@@ -35,9 +35,9 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
         click.echo("people: " + ", ".join(
             f"{t.id} (frames {t.first}-{t.last}, {t.num_found} found)" for t in tracking.tracks))
     if tracking.short:
-        click.echo(f"left out: {len(tracking.short)} seen in fewer than {tracking.min_frames} "
-                   f"frames (" + ", ".join(f"frames {t.first}-{t.last}"
-                                           for t in tracking.short) + ")")
+        click.echo(f"left out: {len(tracking.short)} never seen in {tracking.min_frames} frames in "
+                   "a row (" + ", ".join(f"frames {t.first}-{t.last}"
+                                         for t in tracking.short) + ")")
     if len(preds) == 1:
         for kind, file in preds[0].files.items():
             click.echo(f"{kind:>10}: {file}")

@@ -4,8 +4,8 @@
 
 1. :class:`~dynapose.people.blazepose.PeopleFinder` on every frame: each person's 2D pose;
 2. :func:`~dynapose.people.tracking.track_people`: the poses joined into people with stable
-   identities (1, 2, ... by first appearance); a person found in fewer than `min_frames`
-   frames is reported and left out;
+   identities (1, 2, ... by first appearance); a person never seen in `min_frames` frames
+   in a row is reported and left out;
 3. the choice (`people`): ``"all"``, ``"largest"`` (the largest mean height in the video) or a
    person's number;
 4. each chosen person lifted on their own by the single-person lifter
@@ -117,7 +117,8 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
                 progress: bool | None = None) -> FoundPeople:
     """Find and follow every person in `video` (module docstring, steps 1-2).
 
-    min_frames: shortest track kept (default MIN_TRACK_SECONDS of frames). max_gap: frames a
+    min_frames: frames in a row a kept person is seen at least once (default
+    MIN_TRACK_SECONDS of frames, at least 3). max_gap: frames a
     person may go unseen and keep their number (default MAX_GAP_SECONDS). max_people,
     detect_every: as :class:`PeopleFinder`. progress: a progress bar on stderr (None: when
     stderr is a terminal).
