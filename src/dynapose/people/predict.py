@@ -221,6 +221,8 @@ def predict_people(
     choice = parse_people(people)
     if out_dir is not None:
         check_output(out_dir, folder=True, overwrite=overwrite)
+        if Path(video).resolve().is_relative_to(Path(out_dir).resolve()):
+            raise DynaPoseError("output folder must not contain the video", out_dir)
     if found is None:
         found = find_people(video, max_people, detect_every, min_frames, max_gap)
     tracking = found.tracking
