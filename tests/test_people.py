@@ -88,6 +88,20 @@ def test_choosing_people() -> None:
     assert parse_people("2") == 2 and parse_people("largest") == "largest"
 
 
+def test_bad_outputs_are_refused_before_the_search(tmp_path: Path) -> None:
+    from dynapose.people.predict import predict_people
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not looked at")
+    with pytest.raises(DynaPoseError, match="output folder must not contain the video"):
+        predict_people(video, out_dir=tmp_path, overwrite=True)
+    with pytest.raises(DynaPoseError, match="already exists"):
+        predict_people(video, out_dir=tmp_path)
+    with pytest.raises(DynaPoseError, match="--people takes all, largest"):
+        predict_people(video, "everyone", out_dir=tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
 def test_roi_and_duplicates() -> None:
     # hips at the centre, the scale point straight above: upright, not turned, 2.5 x 100 px
     roi = roi_from_points(np.array([0.5, 0.5]), np.array([0.5, 0.25]), 400, 400)
