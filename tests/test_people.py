@@ -135,10 +135,14 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "two": write_test_video(root / "two.mp4", np.stack(two), fps=10.0)}
 
 
-def test_finder_sees_both_people_in_every_frame(clips: dict[str, Path]) -> None:
+def test_finder_sees_both_people_in_every_frame(clips: dict[str, Path],
+                                               capfd: pytest.CaptureFixture[str]) -> None:
     from dynapose.people.predict import find_people
 
     found = find_people(clips["two"], min_frames=4)
+    os.write(2, b"stderr is back\n")
+    err = capfd.readouterr().err  # MediaPipe's own log lines held back, stderr given back
+    assert err == "stderr is back\n", err
     assert [len(p) for p in found.poses] == [2] * 8
     tracks = found.tracking.tracks
     assert [t.id for t in tracks] == [1, 2] and all(t.found.all() for t in tracks)

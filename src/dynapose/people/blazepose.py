@@ -13,8 +13,9 @@ and, per frame:
    (ROI) the previous frame's landmarks give (a rotated square around the hips, 1.25 times the
    body's extent, as BlazePose's own tracker does).
 3. **New people** (every `detect_every` frames): the person detector on the frame with everyone
-   found so far painted over (grey boxes), the landmark model on each detection's ROI; repeated
-   on the newly painted frame while it finds someone, up to `max_people`.
+   found so far painted over (grey boxes), the landmark model on each detection's ROI whose
+   centre (the hips) is not in a found person's area; repeated on the newly painted frame while
+   it finds someone, up to `max_people`.
 
 A pose that repeats one already found (most of its joints within a tenth of the body's size,
 or its box mostly inside that one's area: DUPLICATE_INSIDE, :func:`person_area`) is dropped;
@@ -164,13 +165,15 @@ class PeopleFinder:
 
     def __init__(self, max_people: int = 8, detect_every: int = 1,
                  show_log: bool | None = None) -> None:
+        """show_log: let MediaPipe's native log lines through (:class:`NativeLog`)."""
         if max_people < 1 or detect_every < 1:
             raise ValueError("max_people and detect_every must be at least 1")
         self.max_people = max_people
         self.detect_every = detect_every
         self.tracker = MediaPipePose(show_log=show_log)
         self.tracker_pose: tuple[np.ndarray, np.ndarray] | None = None
-        self.log = NativeLog(show_log)
+        # one holder of file descriptor 2 for all three graphs (holds nest in no other way)
+        self.log: NativeLog = self.tracker.log
         self._frame = 0
         self._stamp = 0
         self._rois: list[Roi] = []
@@ -181,7 +184,6 @@ class PeopleFinder:
             self._start()
         except BaseException:
             self.tracker.close()
-            self.log.close()
             raise
 
     def _start(self) -> None:
@@ -199,8 +201,9 @@ class PeopleFinder:
         self._detection_graph.observe_output_stream(
             "detections", lambda _, p: self._detections.extend(mp.packet_getter.get_proto_list(p)))
         side = {"model_complexity": mp.packet_creator.create_int(1)}
-        self.log.run(self._landmark_graph.start_run, side)
-        self.log.run(self._detection_graph.start_run)
+        # held until the first frame is done: the graphs' threads log as they start
+        self.log.run(self._landmark_graph.start_run, side, keep=True)
+        self.log.run(self._detection_graph.start_run, keep=True)
 
     # -- the two graphs ----------------------------------------------------------------------
 
@@ -227,7 +230,7 @@ class PeopleFinder:
                 "roi", mp.packet_creator.create_proto(rect).at(self._stamp))
             graph.wait_until_idle()
 
-        self.log.run(send)
+        self.log.run(send, keep=self._frame == 0)
         found = dict(self._landmarks)
         if "landmarks" not in found or "auxiliary" not in found:
             return None
@@ -251,7 +254,7 @@ class PeopleFinder:
             graph.add_packet_to_input_stream("image", packet)
             graph.wait_until_idle()
 
-        self.log.run(send)
+        self.log.run(send, keep=self._frame == 0)
         height, width = image.shape[:2]
         out = []
         for det in sorted(self._detections, key=lambda d: -d.score[0]):
@@ -285,20 +288,32 @@ class PeopleFinder:
             masked = image
             while len(poses) < self.max_people:
                 masked = _painted_over(masked, [p[0] for p in poses])
-                new = [keep(self._landmarks_in(image, roi)) for roi in self._detect(masked)]
+                height, width = image.shape[:2]
+                new = [keep(self._landmarks_in(image, roi)) for roi in self._detect(masked)
+                       if not _inside_anyone(roi.x * width, roi.y * height, poses)]
                 if not any(new):
                     break
         self._rois = rois
+        if self._frame == 0:
+            self.log.release()
         self._frame += 1
         return poses
 
     def close(self) -> None:
         try:
-            self.tracker.close()
             for graph in (self._landmark_graph, self._detection_graph):
                 self.log.run(graph.close)
         finally:
-            self.log.close()
+            self.tracker.close()  # and the log
+
+
+def _inside_anyone(x: float, y: float, poses: list[tuple[np.ndarray, np.ndarray]]) -> bool:
+    """Whether the point (x, y) px lies in a found person's area (:func:`person_area`)."""
+    for pixels, _ in poses:
+        x0, y0, x1, y1 = person_area(pixels)
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            return True
+    return False
 
 
 def _painted_over(image: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
