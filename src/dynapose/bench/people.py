@@ -10,7 +10,9 @@ Each clip places two real photographs (scikit-image's astronaut and cameraman, e
 * ``entering``: the astronaut still at the left, the cameraman sliding in from the right edge
   a third of the way into the clip;
 * ``alone``: the astronaut alone, drifting (what the default ``--people all`` costs on a video
-  of one person).
+  of one person);
+* ``rendered_pair`` (on request): two people rendered by DynaPose's synthetic renderer (not
+  real), one walking, one waving, side by side: limbs that move.
 
 A person counts as *visible* in a frame when at least half of their picture shows. A pose found
 belongs to the person whose visible picture holds its joints' median point (the one in front
@@ -41,6 +43,8 @@ from dynapose.io.video import write_test_video
 from dynapose.people.predict import find_people, predict_people
 
 CLIPS = ("side_by_side", "passing", "entering", "alone")
+#: Also built on request (``--clip``): two rendered people moving (DynaPose's synthetic renderer).
+MORE_CLIPS = ("rendered_pair",)
 #: Grey of the canvas.
 CANVAS_GREY = 118
 
@@ -60,6 +64,8 @@ def composite(kind: str, frames: int, side: int = 360
               ) -> tuple[np.ndarray, np.ndarray]:
     """(video (F, H, W, 3) uint8, each person's picture per frame (F, P, 4) x0, y0, x1, y1 px,
     later pictures drawn over earlier ones) for clip `kind` (module docstring)."""
+    if kind == "rendered_pair":
+        return _rendered_pair(frames, side)
     astronaut, camera = _photos(side)
     height = side + 2 * (side // 8)
     top = side // 8
@@ -70,7 +76,7 @@ def composite(kind: str, frames: int, side: int = 360
     elif kind in ("entering", "alone"):
         width = 2 * side + 3 * (side // 4)
     else:
-        raise DynaPoseError(f"unknown clip {kind!r} (one of {', '.join(CLIPS)})")
+        raise DynaPoseError(f"unknown clip {kind!r} (one of {', '.join(CLIPS + MORE_CLIPS)})")
     video = np.full((frames, height, width, 3), CANVAS_GREY, dtype=np.uint8)
     places = np.zeros((frames, 1 if kind == "alone" else 2, 4), dtype=np.int64)
     gap = side // 4
@@ -94,6 +100,32 @@ def composite(kind: str, frames: int, side: int = 360
             if x1 > x0:
                 video[i, top:top + side, x0:x1] = pic[:, x0 - x:x1 - x]
     return video, places
+
+
+def _rendered_pair(frames: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two rendered people side by side (module docstring): each its own `side` px clip."""
+    from dynapose.data.synthetic.motion import (  # heavy: only for this clip
+        generate_motion,
+        sample_body,
+    )
+    from dynapose.data.synthetic.render import (  # heavy: only for this clip
+        render_clip,
+        sample_appearance,
+    )
+
+    clips = []
+    for action, seed, azimuth in (("walk", 3, 2.5), ("wave", 7, 0.6)):
+        rng = np.random.default_rng(seed)
+        body = sample_body(rng)
+        motion = generate_motion(action, body, frames, fps=25.0, rng=rng)
+        clips.append(render_clip(motion.joints, sample_appearance(rng), (azimuth, 4000.0, 1100.0),
+                                 rng, size=side, body=body).frames)
+    gap = side // 8
+    video = np.full((frames, side, 2 * side + gap, 3), CANVAS_GREY, dtype=np.uint8)
+    video[:, :, :side] = clips[0]
+    video[:, :, side + gap:] = clips[1]
+    places = np.array([[0, 0, side, side], [side + gap, 0, 2 * side + gap, side]])
+    return video, np.broadcast_to(places, (frames, 2, 4)).copy()
 
 
 def _visible(places: np.ndarray, width: int) -> np.ndarray:

@@ -58,8 +58,9 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
 
 @bench.command("people")
 @click.option("--clip", "clips", multiple=True,
-              type=click.Choice(["side_by_side", "passing", "entering", "alone"]),
-              help="Clips to build (default: all four).")
+              type=click.Choice(["side_by_side", "passing", "entering", "alone",
+                                 "rendered_pair"]),
+              help="Clips to build (default: the four of real photographs).")
 @click.option("--frames", type=count(), default=90, show_default=True, help="Frames per clip.")
 @click.option("--detect-every", type=count(), default=1, show_default=True,
               help="Run the person detector on every n-th frame.")
