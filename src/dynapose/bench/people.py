@@ -120,7 +120,7 @@ def _rendered_pair(frames: int, side: int) -> tuple[np.ndarray, np.ndarray]:
         motion = generate_motion(action, body, frames, fps=25.0, rng=rng)
         clips.append(render_clip(motion.joints, sample_appearance(rng), (azimuth, 4000.0, 1100.0),
                                  rng, size=side, body=body).frames)
-    gap = side // 8
+    gap = 2 * (side // 16)  # even: H.264's 4:2:0 wants an even width
     video = np.full((frames, side, 2 * side + gap, 3), CANVAS_GREY, dtype=np.uint8)
     video[:, :, :side] = clips[0]
     video[:, :, side + gap:] = clips[1]
