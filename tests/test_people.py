@@ -173,8 +173,10 @@ def test_predict_people_writes_everyone(clips: dict[str, Path]) -> None:
     overlay = [f.image for f in iter_frames(out / "overlay.mp4")]
     assert len(overlay) == 8 and overlay[0].shape == (256, 512, 3)
     assert len(list(iter_frames(out / "scene.mp4"))) == 8
-    reports = export_people_motion(out, clips["root"] / "two.bvh")
+    reports = export_people_motion(out, clips["root"] / "two.bvh",
+                                   report_path=clips["root"] / "two.json")
     assert [r["person"] for r in reports] == [1, 2]
+    assert [Path(r["report"]).name for r in reports] == ["two-person-1.json", "two-person-2.json"]
     assert {r["floor_from_person"] for r in reports} == {reports[0]["floor_from_person"]}
     assert all(Path(r["bvh"]).is_file() for r in reports)
     assert reports[0]["world"]["camera"] == reports[1]["world"]["camera"]

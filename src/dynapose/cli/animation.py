@@ -31,7 +31,8 @@ from dynapose.errors import DynaPoseError
               help="Also write world joints, contacts and the camera-to-world transform (.npz).")
 @click.option("--person", type=click.IntRange(min=1), default=None,
               help="A folder of `predict --people all`: only this person (default: one BVH "
-                   "per person, <bvh stem>-person-<n>.bvh, all in one world frame).")
+                   "per person, <bvh stem>-person-<n>.bvh, all in one world frame, origin "
+                   "below the camera; --report and --world named alike).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def export_motion_cmd(prediction: str, bvh_path: str, smoothing: str, window_s: float | None,
                       unit: str, origin: str, fps: float | None, report_path: str | None,
@@ -51,8 +52,8 @@ def export_motion_cmd(prediction: str, bvh_path: str, smoothing: str, window_s: 
     if is_people_folder(prediction):
         from dynapose.cli.people import export_people_cmd
 
-        export_people_cmd(prediction, bvh_path, person, overwrite, smoothing=smoothing,
-                          window_s=window_s, unit=unit, fps=fps)
+        export_people_cmd(prediction, bvh_path, person, overwrite, report_path, world_path,
+                          smoothing=smoothing, window_s=window_s, unit=unit, fps=fps)
         return
     if person is not None:
         raise DynaPoseError("--person takes a folder `predict --people all` wrote "

@@ -51,15 +51,18 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
         click.echo(f"{'person ' + str(number):>11}: {folder / f'person-{number}'} ({names})")
 
 def export_people_cmd(folder: str, bvh_path: str, person: int | None, overwrite: bool,
-                      **options: Any) -> None:
+                      report_path: str | None, world_path: str | None, **options: Any) -> None:
     """One BVH per person of a people folder (or `person`'s), in one world frame."""
     from dynapose.io.atomic import check_output
     from dynapose.people.motion import bvh_paths, export_people_motion, people_numbers
 
     numbers = [person] if person is not None else people_numbers(folder)
-    for path in bvh_paths(bvh_path, numbers).values():
-        check_output(path, folder=False, overwrite=overwrite)
-    for rep in export_people_motion(folder, bvh_path, person, **options):
+    for given in (bvh_path, report_path, world_path):
+        if given is not None:
+            for path in bvh_paths(given, numbers).values():
+                check_output(path, folder=False, overwrite=overwrite)
+    for rep in export_people_motion(folder, bvh_path, person, report_path, world_path,
+                                    **options):
         cam = rep["world"]["camera"]
         click.echo(f"person {rep['person']}: wrote {rep['bvh']}: {rep['frames']} frames at "
                    f"{rep['fps']:g} fps, {rep['unit']}, {rep['frames_without_person']} without "

@@ -36,20 +36,25 @@ def people_numbers(folder: str | os.PathLike[str]) -> list[int]:
 
 
 def bvh_paths(bvh_path: str | os.PathLike[str], numbers: list[int]) -> dict[int, Path]:
-    """Where each person's BVH goes: `bvh_path` for one person, ``<stem>-person-<n>.bvh``
-    beside it for several."""
+    """Where each person's file goes: `bvh_path` for one person, ``<stem>-person-<n><suffix>``
+    beside it for several (BVHs, reports and world joints alike)."""
     bvh_path = Path(bvh_path)
     if len(numbers) == 1:
         return {numbers[0]: bvh_path}
-    return {n: bvh_path.with_name(f"{bvh_path.stem}-person-{n}{bvh_path.suffix or '.bvh'}")
+    return {n: bvh_path.with_name(f"{bvh_path.stem}-person-{n}{bvh_path.suffix}")
             for n in numbers}
 
 
 def export_people_motion(folder: str | os.PathLike[str], bvh_path: str | os.PathLike[str],
-                         person: int | None = None, **options: Any) -> list[dict[str, Any]]:
+                         person: int | None = None,
+                         report_path: str | os.PathLike[str] | None = None,
+                         world_path: str | os.PathLike[str] | None = None,
+                         **options: Any) -> list[dict[str, Any]]:
     """Write each person of a people folder (or only `person`) as a BVH in one shared world
-    frame (module docstring); returns each person's export report, in order. `options` go to
-    :func:`~dynapose.animation.export.export_motion` (smoothing, window_s, unit, fps)."""
+    frame (module docstring); returns each person's export report, in order. report_path,
+    world_path: also write each person's report and world joints (named as the BVHs are:
+    :func:`bvh_paths`). `options` go to :func:`~dynapose.animation.export.export_motion`
+    (smoothing, window_s, unit, fps)."""
     folder = Path(folder)
     numbers = people_numbers(folder)
     if person is not None and person not in numbers:
@@ -60,9 +65,13 @@ def export_people_motion(folder: str | os.PathLike[str], bvh_path: str | os.Path
     ref = preds[longest]
     floor = estimate_floor(ref.joints, ref.valid, ref.fps, relative=ref.relative)
     chosen = [person] if person is not None else numbers
+    reports_to = bvh_paths(report_path, chosen) if report_path is not None else {}
+    worlds_to = bvh_paths(world_path, chosen) if world_path is not None else {}
     reports = []
     for number, path in bvh_paths(bvh_path, chosen).items():
-        report = export_motion(preds[number], path, origin="camera", floor=floor, **options)
+        report = export_motion(preds[number], path, origin="camera", floor=floor,
+                               report_path=reports_to.get(number),
+                               world_path=worlds_to.get(number), **options)
         report["person"] = number
         report["floor_from_person"] = longest
         reports.append(report)
