@@ -29,6 +29,7 @@ _API = {
     "predict": "dynapose.inference.predict",
     "predict_video": "dynapose.inference.image_model",
     "predict_video_lifted": "dynapose.inference.lifted",
+    "predict_people": "dynapose.people.predict",
     "Prediction": "dynapose.inference.prediction",
     "write_prediction": "dynapose.inference.writer",
     "load_lifter": "dynapose.inference.lifting",
@@ -105,6 +106,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from dynapose.io.keras import import_keras
     from dynapose.io.onnx import export_onnx
     from dynapose.models import build_model
+    from dynapose.people.predict import predict_people
     from dynapose.skeleton import JOINT_NAMES
     from dynapose.training.image import train
     from dynapose.training.lift import train_lifter

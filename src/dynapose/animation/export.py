@@ -41,7 +41,13 @@ from dynapose.inference.refine import sequence_bone_lengths, with_bone_lengths
 from dynapose.io.atomic import atomic_path, atomic_write_text
 from dynapose.scene import rotations
 from dynapose.scene.feet import foot_locked_trajectory
-from dynapose.scene.floor import ANKLE_HEIGHT_MM, Origin, estimate_floor, world_frame
+from dynapose.scene.floor import (
+    ANKLE_HEIGHT_MM,
+    FloorEstimate,
+    Origin,
+    estimate_floor,
+    world_frame,
+)
 from dynapose.skeleton import NUM_JOINTS
 
 #: Largest joint error (mm) the read-back check accepts between the file and the posed joints.
@@ -140,7 +146,8 @@ def export_motion(prediction: str | os.PathLike[str] | PredictionJoints,
                   window_s: float | None = None, unit: str = "cm", origin: Origin = "start",
                   fps: float | None = None, report_path: str | os.PathLike[str] | None = None,
                   world_path: str | os.PathLike[str] | None = None,
-                  ankle_height: float = ANKLE_HEIGHT_MM) -> dict[str, Any]:
+                  ankle_height: float = ANKLE_HEIGHT_MM,
+                  floor: FloorEstimate | None = None) -> dict[str, Any]:
     """Write `prediction` as a BVH animation (module docstring); returns the report.
 
     smoothing: "none", "offline" (centred, zero phase) or "causal" (no lag); window_s: its
@@ -149,7 +156,9 @@ def export_motion(prediction: str | os.PathLike[str] | PredictionJoints,
     fps: overrides the prediction's frame rate. report_path: also write the report as JSON.
     world_path: also write an .npz with the world joints before export (``world``, NaN in
     gaps), the exported joints (``exported``), ``valid``, ``contacts`` (F, 2), ``fps`` and the
-    camera-to-world ``rotation``/``translation``.
+    camera-to-world ``rotation``/``translation``. floor: the floor to stand on instead of the
+    one found from this prediction's feet (several people in one world frame:
+    :mod:`dynapose.people.motion`).
     """
     if smoothing not in MODES:
         raise DynaPoseError(f"unknown smoothing {smoothing!r} (one of {', '.join(MODES)})")
@@ -160,7 +169,8 @@ def export_motion(prediction: str | os.PathLike[str] | PredictionJoints,
     joints, valid, rate = pred.joints, pred.valid.copy(), pred.fps
     if not valid.any():
         raise DynaPoseError("no frame holds a person: nothing to animate", pred.source)
-    floor = estimate_floor(joints, valid, rate, ankle_height, relative=pred.relative)
+    if floor is None:
+        floor = estimate_floor(joints, valid, rate, ankle_height, relative=pred.relative)
     frame = world_frame(floor, joints, valid, "camera" if pred.relative else origin)
     world = frame.to_world(joints)
     assumptions = list(floor.assumptions)

@@ -29,10 +29,14 @@ from dynapose.errors import DynaPoseError
 @click.option("--report", "report_path", default=None, help="Also write the report as JSON.")
 @click.option("--world", "world_path", default=None,
               help="Also write world joints, contacts and the camera-to-world transform (.npz).")
+@click.option("--person", type=click.IntRange(min=1), default=None,
+              help="A folder of `predict --people all`: only this person (default: one BVH "
+                   "per person, <bvh stem>-person-<n>.bvh, all in one world frame, origin "
+                   "below the camera; --report and --world named alike).")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files.")
 def export_motion_cmd(prediction: str, bvh_path: str, smoothing: str, window_s: float | None,
                       unit: str, origin: str, fps: float | None, report_path: str | None,
-                      world_path: str | None, overwrite: bool) -> None:
+                      world_path: str | None, person: int | None, overwrite: bool) -> None:
     """Write a prediction (folder, joints.npz/json, or .npy) as a BVH animation: world frame
     from the feet (Y up, floor at 0), rigid bones, joint rotations, root trajectory."""
     from dynapose.animation import export_motion
@@ -43,6 +47,17 @@ def export_motion_cmd(prediction: str, bvh_path: str, smoothing: str, window_s: 
         raise DynaPoseError("--bvh, --report and --world must be different files")
     for path in outputs:
         check_output(path, folder=False, overwrite=overwrite)
+    from dynapose.people.motion import is_people_folder
+
+    if is_people_folder(prediction):
+        from dynapose.cli.people import export_people_cmd
+
+        export_people_cmd(prediction, bvh_path, person, overwrite, report_path, world_path,
+                          smoothing=smoothing, window_s=window_s, unit=unit, fps=fps)
+        return
+    if person is not None:
+        raise DynaPoseError("--person takes a folder `predict --people all` wrote "
+                            "(with people.json)", prediction)
     rep = export_motion(prediction, bvh_path, smoothing=smoothing,  # type: ignore[arg-type]
                         window_s=window_s, unit=unit, origin=origin,  # type: ignore[arg-type]
                         fps=fps, report_path=report_path, world_path=world_path)

@@ -77,6 +77,41 @@ def bench_predict_cmd(checkpoint: str | None, input_size: int, batch: int, video
             click.echo(f"{key:>24}: {value}")
 
 
+@bench.command("people")
+@click.option("--clip", "clips", multiple=True,
+              type=click.Choice(["side_by_side", "passing", "entering", "alone",
+                                 "rendered_pair"]),
+              help="Clips to build (default: the four of real photographs).")
+@click.option("--frames", type=count(), default=90, show_default=True, help="Frames per clip.")
+@click.option("--detect-every", type=count(), default=1, show_default=True,
+              help="Run the person detector on every n-th frame.")
+@click.option("--end-to-end/--search-only", default=True, show_default=True,
+              help="Also time predict --people all and the single-person predict.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def bench_people_cmd(clips: tuple[str, ...], frames: int, detect_every: int, end_to_end: bool,
+                     as_json: bool) -> None:
+    """People found per frame, identity switches and frames/s of predict --people on clips
+    built from real photographs (side by side, one passing in front, one entering late, one
+    alone)."""
+    import json
+
+    from dynapose.bench.people import CLIPS, bench_people
+
+    result = bench_people(clips or CLIPS, frames=frames, detect_every=detect_every,
+                          end_to_end=end_to_end)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            click.echo(f"{key}:")
+            for name, v in value.items():
+                click.echo(f"  {name:>28}: {v:.3g}" if isinstance(v, float) else
+                           f"  {name:>28}: {v}")
+        else:
+            click.echo(f"{key}: {value}")
+
+
 @bench.command("viz")
 @click.option("--frames", type=count(), default=200, show_default=True,
               help="Frames per measurement.")

@@ -33,6 +33,9 @@ _DEFAULT_LIFTER = "<default>"
 @click.option("--rigid-bones/--free-bones", "rigid", default=None,
               help="Lifter: one length per bone for the whole video (median of the lifter's; "
                    "default), or the lifter's own lengths frame by frame.")
+@click.option("--people", default=None,
+              help="Lifter on MediaPipe: all (default: every person, one folder each), largest, "
+                   "or a person's number.")
 @click.option("--out", "-o", default=None,
               help="Output folder to create (default: <video name>-pose beside the video).")
 @click.option("--box", default=None,
@@ -57,7 +60,8 @@ _DEFAULT_LIFTER = "<default>"
 @device_option()
 @debug_option()
 def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: str | None,
-            sequence: str | None, rigid: bool | None, out: str | None, box: str | None,
+            sequence: str | None, rigid: bool | None, people: str | None, out: str | None,
+            box: str | None,
             detector: str | None, backend: str | None, onnx_path: str | None,
             stride: int | None, batch: int | None, no_visuals: bool, overwrite: bool,
             quiet: bool, device: str) -> None:
@@ -82,6 +86,13 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
     path = Path(video)
     target = Path(out) if out else path.with_name(f"{path.stem}-pose")
     check_output(target, folder=True, overwrite=overwrite)
+    image = (box, detector, backend, onnx_path, stride, batch)
+    if _people_path(checkpoint, keypoints, sequence, image, people):
+        from dynapose.cli.people import predict_people_cmd
+
+        predict_people_cmd(video, people or "all", target, checkpoint, rigid, no_visuals,
+                           overwrite, device)
+        return
     pred = run_predict(video, checkpoint, target, keypoints=keypoints, sequence=sequence,
                        rigid=rigid, box=parse_box(box) if box else None, detector=detector,
                        backend=backend, onnx_path=onnx_path, stride=stride, batch=batch,
@@ -100,6 +111,21 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
                    f"backend: {pred.model.get('backend', 'torch')}")
     for kind, file in pred.files.items():
         click.echo(f"{kind:>10}: {file}")
+
+
+def _people_path(checkpoint: str | None, keypoints: str | None, sequence: str | None,
+                 image: tuple[object, ...], people: str | None) -> bool:
+    """Whether `predict` looks for every person (dynapose.people): the lifter on MediaPipe.
+    Elsewhere --people is refused; without MediaPipe the single-person path says so."""
+    from dynapose.inference.mediapipe import mediapipe_available
+    from dynapose.inference.predict import model_family
+
+    mediapipe = (model_family(checkpoint) == "lifter" and keypoints is None and sequence is None
+                 and all(v is None for v in image))
+    if people is not None and not mediapipe:
+        raise DynaPoseError("--people applies to the lifter on MediaPipe's keypoints, not to "
+                            "--keypoints, --sequence or an image model")
+    return mediapipe and (people is not None or mediapipe_available())
 
 
 @click.command()

@@ -1,0 +1,1 @@
+"""Several people in one video: found, followed and lifted one by one (:func:`predict_people`)."""
