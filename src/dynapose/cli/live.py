@@ -62,9 +62,9 @@ def live(source: str, lifter: str | None, view: str, port: int, osc: str | None,
             click.echo(f"\r{n} frames, {summary.found} with a person, latency "
                        f"{lat['median_ms']:.0f} ms   ", nl=False, err=True)
 
-    def started(urls: dict[str, str]) -> None:
+    def started(urls: dict[str, str]) -> None:  # stdout: MediaPipe holds stderr as it starts
         for kind, url in urls.items():
-            click.echo(f"{kind:>8}: {url}", err=True)
+            click.echo(f"{kind:>8}: {url}")
 
     result = run_live(source, lifter=lifter, view=view, port=port,  # type: ignore[arg-type]
                       record=record, visuals=() if no_visuals else VISUALS,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from http import HTTPStatus
 from importlib import resources
@@ -95,7 +96,8 @@ class PoseServer:
             self._thread.join()
             self._loop.close()
             exc = failure[0]
-            reason = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+            errno = getattr(exc, "errno", None)
+            reason = os.strerror(errno).lower() if errno else " ".join(str(exc).split())
             raise DynaPoseError(f"cannot serve on port {port} ({reason})",
                                 f"{option} {host}:{port}") from None
         sock = next(iter(self._server.sockets))
@@ -117,6 +119,7 @@ class PoseServer:
             return None  # the WebSocket handshake goes on
         if self.page and request.path in ("/", "/index.html"):
             response = connection.respond(HTTPStatus.OK, self._html)
+            del response.headers["Content-Type"]  # respond() set text/plain
             response.headers["Content-Type"] = "text/html; charset=utf-8"
             response.headers["Cache-Control"] = "no-store"
             return response

@@ -61,6 +61,7 @@ class LiveSummary:
     """What a session did. frames: processed; captured: read from the source (dropped: read
     but never processed, the loop being busy); found: frames with a person; seconds: from the
     first processed frame to the last; latency_ms: per processed frame, capture to sent;
+    frame_times: per processed frame, its time in the source (s);
     stages_ms: per stage (detect, lift, send, view, record), per frame; stopped: why it
     ended (``end``, ``frames``, ``seconds``, ``window``, ``interrupted``, or the source's
     error); osc_bundles: bundles sent; clients: WebSocket connections seen; urls: where the
@@ -76,6 +77,7 @@ class LiveSummary:
     found: int = 0
     seconds: float = 0.0
     latency_ms: list[float] = field(default_factory=list)
+    frame_times: list[float] = field(default_factory=list)
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
     stopped: str = ""
     osc_bundles: int = 0
@@ -364,6 +366,7 @@ def run_live(
                         browser.publish(message, _jpeg(frame.image))
                 t3 = time.perf_counter()
                 summary.latency_ms.append((t3 - frame.captured) * 1000.0)
+                summary.frame_times.append(frame.time)
                 keep = True
                 if window is not None:
                     keep = window.show(frame.image, pose.keypoints, pose.joints)
