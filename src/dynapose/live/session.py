@@ -32,15 +32,10 @@ import numpy as np
 
 from dynapose.errors import DynaPoseError
 from dynapose.inference.writer import VISUALS
+from dynapose.live.detect import STALL_S, DetectAhead
 from dynapose.live.pose import CausalLifter, LivePose
 from dynapose.live.server import PoseServer, hello, parse_address
-from dynapose.live.source import (
-    CapturedFrame,
-    FrameSource,
-    describe,
-    open_source,
-    parse_source,
-)
+from dynapose.live.source import FrameSource, describe, open_source, parse_source
 from dynapose.live.vmc import LiveWorld, VmcSender, humanoid_pose, vmc_messages
 from dynapose.models.lifter import TemporalLifter
 
@@ -52,8 +47,6 @@ BROWSER_MAX_SIDE = 640
 BROWSER_PORT = 8765
 #: MediaPipe BlazePose's landmark models by model_complexity.
 POSE_MODELS = {0: "lite", 1: "full", 2: "heavy"}
-#: Seconds without a new frame after which a camera or stream counts as stalled (vanished).
-STALL_S = 10.0
 
 
 @dataclass
@@ -221,19 +214,6 @@ def _method(lifter: CausalLifter, model_complexity: int) -> dict[str, Any]:
     }
 
 
-def _next_frame(src: FrameSource, stop: threading.Event) -> CapturedFrame | None:
-    """The source's next frame, waiting while `stop` is unset; None at the source's end, on
-    `stop`, or after STALL_S seconds without a frame from a camera or stream."""
-    deadline = time.monotonic() + STALL_S
-    while not stop.is_set():
-        frame = src.next(timeout=0.1)
-        if frame is not None or src.ended:
-            return frame
-        if src.vanishes and time.monotonic() > deadline:
-            return None
-    return None
-
-
 def run_live(
     source: str | int | os.PathLike[str] = 0,
     *,
@@ -252,6 +232,7 @@ def run_live(
     seconds: float | None = None,
     on_frame: Callable[[int, LiveSummary], None] | None = None,
     on_start: Callable[[dict[str, str]], None] | None = None,
+    overlap: bool = True,
 ) -> LiveSummary:
     """Run a live session (module docstring) and return its :class:`LiveSummary`.
 
@@ -264,7 +245,8 @@ def run_live(
     1 full, 2 heavy; only full ships with MediaPipe). max_frames, seconds: stop after that many
     processed frames or seconds. on_frame: called after each frame with its number and the
     summary so far (a progress line); on_start: called once ready, with where the servers
-    answer (``LiveSummary.urls``).
+    answer (``LiveSummary.urls``). overlap: run MediaPipe one frame ahead in a thread of its
+    own (:mod:`dynapose.live.detect`); False: every stage in turn.
     """
     from dynapose.inference.mediapipe import MediaPipePose
     from dynapose.live.window import Window, has_display
@@ -327,10 +309,12 @@ def run_live(
         error: DynaPoseError | None = None
         if on_start is not None:
             on_start(dict(summary.urls))
+        ahead = DetectAhead(src, detector, stop, overlap)
+        stack.callback(ahead.close)  # before the detector closes (callbacks run last first)
         try:
             while not stop.is_set():
-                frame = _next_frame(src, stop)
-                if frame is None:
+                detected = ahead.next()
+                if detected is None:
                     if stop.is_set():
                         summary.stopped = "interrupted"
                     elif src.error is not None:
@@ -343,8 +327,7 @@ def run_live(
                     else:
                         summary.stopped = "end"
                     break
-                t0 = time.perf_counter()
-                found = detector(frame.image)
+                frame, found = detected.frame, detected.keypoints
                 t1 = time.perf_counter()
                 pose = causal(frame.time, None if found is None else found[0],
                               None if found is None else found[1])
@@ -375,8 +358,9 @@ def run_live(
                     recorder.add(frame.image, frame.time, pose.keypoints, pose.confidence,
                                  pose.joints, pose.found)
                 t5 = time.perf_counter()
-                for key, a, b in (("detect", t0, t1), ("lift", t1, t2), ("send", t2, t3),
-                                  ("view", t3, t4), ("record", t4, t5)):
+                stages["detect"].append(detected.detect_ms)
+                for key, a, b in (("lift", t1, t2), ("send", t2, t3), ("view", t3, t4),
+                                  ("record", t4, t5)):
                     stages[key].append((b - a) * 1000.0)
                 first = frame.captured if first is None else first
                 last = frame.captured
@@ -396,7 +380,8 @@ def run_live(
             else:
                 summary.stopped = "interrupted"
         finally:
-            summary.captured, summary.dropped = src.captured, src.dropped
+            ahead.close()
+            summary.captured, summary.dropped = src.captured, src.dropped + ahead.dropped
             summary.seconds = 0.0 if first is None or last is None else last - first
             summary.osc_bundles = 0 if sender is None else sender.sent
             summary.clients = sum(s.clients_seen for s in (ws, browser) if s is not None)

@@ -58,7 +58,7 @@ class Window:
         self._centre = np.array([0.0, 0.0, 3000.0])  # the last pelvis seen; first 3 m ahead
         self.renderer.set_view(self._centre, VIEW_HALF_MM)
         try:
-            cv2.namedWindow(TITLE, cv2.WINDOW_AUTOSIZE)
+            cv2.namedWindow(TITLE, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no toolbar
         except cv2.error as exc:
             raise DynaPoseError(f"cannot open a window ({' '.join(str(exc).split())}): use "
                                 "--view browser or --view none") from None
