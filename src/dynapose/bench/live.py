@@ -39,7 +39,7 @@ def _fit(image: np.ndarray, width: int, height: int, x_shift: float = 0.0) -> np
     size = (max(2, round(w * scale)), max(2, round(h * scale)))
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     out = np.full((height, width, 3), 60, np.uint8)
-    x = int(round((width - size[0]) / 2 * (1.0 + x_shift)))
+    x = round((width - size[0]) / 2 * (1.0 + x_shift))
     y = height - size[1]
     out[y:y + size[1], x:x + size[0]] = small
     return out
@@ -93,45 +93,54 @@ class _Receiver:
 
 def bench_live(sizes: Sequence[tuple[int, int]] = SIZES, seconds: float = 20.0,
                warmup: float = 3.0, fps: float = 30.0, pose_model: int = 1,
-               flip_tta: bool = True, video: str | os.PathLike[str] | None = None
-               ) -> dict[str, Any]:
+               flip_tta: bool = True, video: str | os.PathLike[str] | None = None,
+               overlaps: Sequence[bool] = (False, True)) -> dict[str, Any]:
     """Frames/s and capture-to-sent latency (median, 95th percentile) of live per frame size
     (module docstring), with each stage's median ms (detect: MediaPipe; lift: the causal
     lifter, bones and root; send: world frame, rotations and the OSC bundle), frames dropped
-    and the load average around each run. Returns a JSON-able dict."""
+    and the load average around each run, for each of `overlaps` (MediaPipe in turn with the
+    other stages, or one frame ahead in a thread: :mod:`dynapose.live.detect`). Returns a
+    JSON-able dict keyed ``WxH`` (in turn) and ``WxH overlap``."""
     results: dict[str, Any] = {"cpus": os.cpu_count(), "fps_source": fps,
                                "pose_model": POSE_MODELS[pose_model], "flip_tta": flip_tta,
                                "seconds": seconds, "warmup_s": warmup,
                                "source": os.fspath(video) if video else "astronaut photo, moving"}
-    n = int(round((seconds + warmup) * fps))
+    n = round((seconds + warmup) * fps)
     with tempfile.TemporaryDirectory(prefix="dynapose-bench-live-") as tmp:
         for width, height in sizes:
             path = Path(tmp) / f"person-{width}x{height}.mp4"
             write_test_video(path, person_frames(width, height, n, fps, video), fps=fps)
-            receiver = _Receiver()
-            load_before = os.getloadavg()[0]
-            try:
-                summary = run_live(path, view="none", osc=f"127.0.0.1:{receiver.port}",
-                                   pose_model=pose_model, flip_tta=flip_tta)
-            finally:
-                receiver.close()
-            load_after = os.getloadavg()[0]
-            times = np.asarray(summary.frame_times)
-            keep = times >= warmup
-            lat = np.asarray(summary.latency_ms)[keep]
-            kept_times = times[keep]
-            rate = (len(kept_times) - 1) / float(kept_times[-1] - kept_times[0]) \
-                if len(kept_times) > 1 and kept_times[-1] > kept_times[0] else 0.0
-            stages = {k: round(float(np.median(np.asarray(v)[keep])), 2)
-                      for k, v in summary.stages_ms.items() if len(v) and k in
-                      ("detect", "lift", "send")}
-            results[f"{width}x{height}"] = {
-                "frames_per_s": round(rate, 2),
-                "latency_median_ms": round(float(np.median(lat)), 2) if len(lat) else None,
-                "latency_p95_ms": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
-                "frames": int(keep.sum()), "with_person": summary.found,
-                "dropped": summary.dropped, "captured": summary.captured,
-                "osc_bundles_received": receiver.count, "stages_median_ms": stages,
-                "load_average": [round(load_before, 2), round(load_after, 2)],
-            }
+            for overlap in overlaps:
+                results[f"{width}x{height}" + (" overlap" if overlap else "")] = _measure(
+                    path, warmup, pose_model, flip_tta, overlap)
     return results
+
+
+def _measure(path: Path, warmup: float, pose_model: int, flip_tta: bool, overlap: bool
+             ) -> dict[str, Any]:
+    """One run of live on `path` (see :func:`bench_live`)."""
+    receiver = _Receiver()
+    load_before = os.getloadavg()[0]
+    try:
+        summary = run_live(path, view="none", osc=f"127.0.0.1:{receiver.port}",
+                           pose_model=pose_model, flip_tta=flip_tta, overlap=overlap)
+    finally:
+        receiver.close()
+    load_after = os.getloadavg()[0]
+    times = np.asarray(summary.frame_times)
+    keep = times >= warmup
+    lat = np.asarray(summary.latency_ms)[keep]
+    kept = times[keep]
+    rate = (len(kept) - 1) / float(kept[-1] - kept[0]) \
+        if len(kept) > 1 and kept[-1] > kept[0] else 0.0
+    stages = {k: round(float(np.median(np.asarray(v)[keep])), 2)
+              for k, v in summary.stages_ms.items() if len(v) and k in ("detect", "lift", "send")}
+    return {
+        "frames_per_s": round(rate, 2),
+        "latency_median_ms": round(float(np.median(lat)), 2) if len(lat) else None,
+        "latency_p95_ms": round(float(np.percentile(lat, 95)), 2) if len(lat) else None,
+        "frames": int(keep.sum()), "with_person": summary.found,
+        "dropped": summary.dropped, "captured": summary.captured,
+        "osc_bundles_received": receiver.count, "stages_median_ms": stages,
+        "load_average": [round(load_before, 2), round(load_after, 2)],
+    }

@@ -36,6 +36,9 @@ from dynapose.cli.options import count, debug_option, number
               help="MediaPipe's pose model (only full ships with MediaPipe; lite is faster).")
 @click.option("--no-flip", is_flag=True,
               help="Lift once per frame, not also mirrored (faster, a little less accurate).")
+@click.option("--overlap", is_flag=True,
+              help="Run MediaPipe one frame ahead in a thread of its own (helps where a core "
+                   "is free; measured by `dynapose bench live`).")
 @click.option("--frames", "max_frames", type=count(), default=None,
               help="Stop after this many processed frames.")
 @click.option("--seconds", type=number(0, min_open=True), default=None,
@@ -43,7 +46,8 @@ from dynapose.cli.options import count, debug_option, number
 @debug_option()
 def live(source: str, lifter: str | None, view: str, port: int, osc: str | None,
          json_ws: str | None, record: str | None, no_visuals: bool, overwrite: bool,
-         pose_model: str, no_flip: bool, max_frames: int | None, seconds: float | None) -> None:
+         pose_model: str, no_flip: bool, overlap: bool, max_frames: int | None,
+         seconds: float | None) -> None:
     """3D joints live from SOURCE: a camera index (default 0), a stream URL or a video file
     (played at its own rate; frames are dropped, never queued, when the machine falls behind).
 
@@ -70,7 +74,7 @@ def live(source: str, lifter: str | None, view: str, port: int, osc: str | None,
                       record=record, visuals=() if no_visuals else VISUALS,
                       overwrite=overwrite, osc=osc, json_ws=json_ws, pose_model=complexity,
                       flip_tta=not no_flip, max_frames=max_frames, seconds=seconds,
-                      on_frame=progress, on_start=started)
+                      on_frame=progress, on_start=started, overlap=overlap)
     if tty:
         click.echo("", err=True)
     lat = result.latency()

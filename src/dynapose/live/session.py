@@ -232,7 +232,7 @@ def run_live(
     seconds: float | None = None,
     on_frame: Callable[[int, LiveSummary], None] | None = None,
     on_start: Callable[[dict[str, str]], None] | None = None,
-    overlap: bool = True,
+    overlap: bool = False,
 ) -> LiveSummary:
     """Run a live session (module docstring) and return its :class:`LiveSummary`.
 
@@ -246,7 +246,8 @@ def run_live(
     processed frames or seconds. on_frame: called after each frame with its number and the
     summary so far (a progress line); on_start: called once ready, with where the servers
     answer (``LiveSummary.urls``). overlap: run MediaPipe one frame ahead in a thread of its
-    own (:mod:`dynapose.live.detect`); False: every stage in turn.
+    own (:mod:`dynapose.live.detect`; faster only where a core is free for it: docs/results.md);
+    False: every stage in turn.
     """
     from dynapose.inference.mediapipe import MediaPipePose
     from dynapose.live.window import Window, has_display
