@@ -65,7 +65,8 @@ def parse_source(text: str | int) -> str | int:
 
 
 class FrameSource:
-    """A capture thread keeping the newest frame of `reader` (an iterator of (time s, RGB image)).
+    """A capture thread keeping the newest frame of `reader` (an iterator of (time s, RGB image)),
+    started by the first :meth:`next`.
 
     `paced`: release each frame at its timestamp after the first (a file played at its own
     rate). `vanishes`: the reader running out means the source vanished (a camera, a stream),
@@ -86,8 +87,10 @@ class FrameSource:
         self._newest: CapturedFrame | None = None
         self._cond = threading.Condition()
         self._stop = threading.Event()
+        # started by the first next(): a file plays from its first frame however long the
+        # models take to load
         self._thread = threading.Thread(target=self._run, name=f"capture {name}", daemon=True)
-        self._thread.start()
+        self._started = False
 
     @property
     def dropped(self) -> int:
@@ -136,6 +139,9 @@ class FrameSource:
         vanished: then :attr:`error` says why) or after `timeout` seconds without a frame."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
+            if not self._started:
+                self._started = True
+                self._thread.start()
             while self._newest is None:
                 if self.ended:
                     return None
@@ -150,7 +156,8 @@ class FrameSource:
     def close(self) -> None:
         """Stop the capture thread and release the source."""
         self._stop.set()
-        self._thread.join(timeout=5.0)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5.0)
         if self._close_reader is not None:
             try:
                 self._close_reader()
