@@ -217,11 +217,13 @@ def test_a_stream_that_never_answers_times_out(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_no_camera_is_one_line() -> None:
-    """A camera index with no camera there (this machine has none at index 63)."""
-    from dynapose.live.source import open_source
-
-    with pytest.raises(DynaPoseError, match="camera 63"):
-        open_source(63)
+    """A camera index with no camera there (none has index 63): one line, OpenCV's own
+    complaints held back, exit 2."""
+    done = subprocess.run([sys.executable, "-m", "dynapose", "live", "63", "--view", "none"],
+                          capture_output=True, text=True, env=_env(), timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: camera 63: no camera there (pass another index, a stream URL or a video file)"]
 
 
 # -- real sessions ------------------------------------------------------------------------------

@@ -237,6 +237,10 @@ def _open_url(url: str) -> FrameSource:
 def _open_camera(index: int) -> FrameSource:
     import cv2
 
+    from dynapose.errors import debugging
+
+    if not debugging():  # OpenCV's own lines about a missing camera: the one line below says it
+        cv2.setLogLevel(0)
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         capture.release()
