@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from dynapose.errors import DynaPoseError
@@ -32,8 +33,6 @@ SIZES: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720))
 def _fit(image: np.ndarray, width: int, height: int, x_shift: float = 0.0) -> np.ndarray:
     """`image` scaled to the frame's height (at most its width), on grey, shifted by
     `x_shift` of the free width from the centre."""
-    import cv2
-
     h, w = image.shape[:2]
     scale = min(height / h, width / w)
     size = (max(2, round(w * scale)), max(2, round(h * scale)))
@@ -55,7 +54,7 @@ def person_frames(width: int, height: int, frames: int, fps: float,
             yield source[i % len(source)]
         return
     try:
-        from skimage import data
+        from skimage import data  # scikit-image: an optional (dev) dependency
     except ImportError:
         raise DynaPoseError("the generated source needs scikit-image (pip install "
                             "scikit-image), or pass --video FILE with a person in it") from None

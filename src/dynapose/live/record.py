@@ -20,6 +20,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import numpy as np
 
 from dynapose.data.keypoints import bounding_squares
@@ -42,9 +44,6 @@ class SeenVideo:
         self._last_ms = -1
 
     def write(self, image: np.ndarray, time_s: float) -> None:
-        import av
-        import cv2
-
         h, w = image.shape[:2]
         if self._out is None:
             self._out = av.open(str(self.path), mode="w", format="mp4")

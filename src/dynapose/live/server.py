@@ -22,6 +22,8 @@ from http import HTTPStatus
 from importlib import resources
 from typing import Any
 
+from websockets.asyncio.server import broadcast, serve
+
 from dynapose.errors import DynaPoseError
 from dynapose.skeleton import JOINT_NAMES, PARENTS
 
@@ -63,8 +65,6 @@ class PoseServer:
 
     def __init__(self, host: str, port: int, greeting: dict[str, Any], page: bool = False,
                  option: str = "--json-ws") -> None:
-        from websockets.asyncio.server import serve
-
         self.host, self.port, self.page = host, port, page
         self._hello = json.dumps(greeting)
         self._html = page_html() if page else ""
@@ -147,8 +147,6 @@ class PoseServer:
         self._loop.call_soon_threadsafe(self._broadcast, text, jpeg)
 
     def _broadcast(self, text: str, jpeg: bytes | None) -> None:
-        from websockets.asyncio.server import broadcast
-
         if jpeg is not None:
             broadcast(self._connections, jpeg)
         broadcast(self._connections, text)

@@ -25,18 +25,25 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Literal
 
+import cv2
 import numpy as np
+import torch
 
 from dynapose.errors import DynaPoseError
+from dynapose.inference.mediapipe import MediaPipePose
 from dynapose.inference.writer import VISUALS
+from dynapose.io.atomic import check_output
 from dynapose.live.detect import STALL_S, DetectAhead
 from dynapose.live.pose import CausalLifter, LivePose
+from dynapose.live.record import Recorder
 from dynapose.live.server import PoseServer, hello, parse_address
 from dynapose.live.source import FrameSource, describe, open_source, parse_source
 from dynapose.live.vmc import LiveWorld, VmcSender, humanoid_pose, vmc_messages
+from dynapose.live.window import Window, has_display
 from dynapose.models.lifter import TemporalLifter
 
 View = Literal["auto", "window", "browser", "none"]
@@ -113,8 +120,6 @@ def check_pose_model(model_complexity: int) -> None:
         raise DynaPoseError(f"--pose-model takes {', '.join(POSE_MODELS.values())}")
     if model_complexity == 1:
         return
-    from importlib.util import find_spec
-
     spec = find_spec("mediapipe")
     if spec is None or not spec.submodule_search_locations:
         return  # MediaPipePose names what is missing
@@ -147,8 +152,6 @@ def _stop_on_sigint(stop: threading.Event) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _torch_threads(n: int) -> Iterator[None]:
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -178,8 +181,6 @@ def frame_message(index: int, time_s: float, width: int, height: int, pose: Live
 
 
 def _jpeg(image: np.ndarray) -> bytes:
-    import cv2
-
     h, w = image.shape[:2]
     scale = min(1.0, BROWSER_MAX_SIDE / max(h, w))
     if scale < 1.0:
@@ -249,9 +250,6 @@ def run_live(
     own (:mod:`dynapose.live.detect`; faster only where a core is free for it: docs/results.md);
     False: every stage in turn.
     """
-    from dynapose.inference.mediapipe import MediaPipePose
-    from dynapose.live.window import Window, has_display
-
     if view not in VIEWS:
         raise DynaPoseError(f"--view takes {', '.join(VIEWS)}, got {view!r}")
     if view == "auto":
@@ -260,8 +258,6 @@ def run_live(
     osc_target = None if osc is None else parse_address(osc, "--osc")
     ws_target = None if json_ws is None else parse_address(json_ws, "--json-ws")
     if record is not None:
-        from dynapose.io.atomic import check_output
-
         check_output(record, folder=True, overwrite=overwrite)
     spec = parse_source(os.fspath(source) if not isinstance(source, int) else source)
     stop = threading.Event()
@@ -294,8 +290,6 @@ def run_live(
         stack.callback(detector.close)
         recorder = None
         if record is not None:
-            from dynapose.live.record import Recorder
-
             model = {"name": "lifter", "config": dict(causal.model.config),
                      "checkpoint": "(in memory)" if isinstance(lifter, TemporalLifter) else
                      os.fspath(lifter) if lifter is not None else "(shipped: lifter-cmu)",

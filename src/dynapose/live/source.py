@@ -24,9 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import numpy as np
 
-from dynapose.errors import DynaPoseError
+from dynapose.errors import DynaPoseError, debugging
 from dynapose.io.video import iter_frames, probe_video
 
 #: Seconds a URL may take to answer (opening, and between two packets).
@@ -199,8 +201,6 @@ def _open_file(path: Path) -> FrameSource:
 
 
 def _open_url(url: str) -> FrameSource:
-    import av
-
     try:
         container = av.open(url, timeout=(URL_TIMEOUT_S, URL_TIMEOUT_S))
     except Exception as exc:
@@ -235,10 +235,6 @@ def _open_url(url: str) -> FrameSource:
 
 
 def _open_camera(index: int) -> FrameSource:
-    import cv2
-
-    from dynapose.errors import debugging
-
     if not debugging():  # OpenCV's own lines about a missing camera: the one line below says it
         cv2.setLogLevel(0)
     capture = cv2.VideoCapture(index)

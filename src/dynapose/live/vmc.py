@@ -35,6 +35,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+from pythonosc.parsing import osc_types
 
 from dynapose.animation import ik
 from dynapose.errors import DynaPoseError
@@ -212,8 +213,6 @@ def vmc_messages(pose: HumanoidPose | None, time_s: float) -> list[tuple[str, li
 
 def osc_message(address: str, args: list[object]) -> bytes:
     """One OSC message's bytes: strings, ints and floats (32-bit) as python-osc encodes them."""
-    from pythonosc.parsing import osc_types
-
     tags = "," + "".join("s" if isinstance(a, str) else "i" if isinstance(a, int) else "f"
                          for a in args)
     parts = [osc_types.write_string(address), osc_types.write_string(tags)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+import cv2
 import numpy as np
 
 from dynapose.errors import DynaPoseError
@@ -51,9 +52,6 @@ class Window:
         if not has_display():
             raise DynaPoseError("no display for a window here: use --view browser (a page on "
                                 "localhost) or --view none")
-        import cv2
-
-        self._cv2 = cv2
         self.renderer = Skeleton3DRenderer((PANEL_HEIGHT, PANEL_HEIGHT), elev=12.0, azim=-70.0)
         self._centre = np.array([0.0, 0.0, 3000.0])  # the last pelvis seen; first 3 m ahead
         self.renderer.set_view(self._centre, VIEW_HALF_MM)
@@ -65,7 +63,6 @@ class Window:
         self._open = True
 
     def show(self, image: np.ndarray, keypoints: np.ndarray, joints: np.ndarray) -> bool:
-        cv2 = self._cv2
         if np.isfinite(joints).all():
             self._centre = np.asarray(joints[0], dtype=np.float64)
         frame = compose(image, keypoints, joints, self.renderer, self._centre)
@@ -78,7 +75,7 @@ class Window:
         if self._open:
             self._open = False
             try:
-                self._cv2.destroyWindow(TITLE)
-                self._cv2.waitKey(1)
-            except self._cv2.error:
+                cv2.destroyWindow(TITLE)
+                cv2.waitKey(1)
+            except cv2.error:
                 pass
