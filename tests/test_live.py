@@ -501,3 +501,42 @@ def test_busy_port_is_one_line(person_video: Path, tmp_path: Path) -> None:
                                       f"127.0.0.1:{port}", "--view", "none"])
         assert result.exit_code == 2 and "cannot serve on port" in result.output
     assert not (tmp_path / "rec").exists()
+
+
+def test_window_without_a_display_says_what_to_use(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from dynapose.io.video import write_test_video
+    from dynapose.live.session import run_live
+
+    video = write_test_video(tmp_path / "v.mp4", np.zeros((3, 64, 64, 3), np.uint8), fps=10.0)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if sys.platform.startswith("linux"):
+        with pytest.raises(DynaPoseError, match="no display for a window here: use --view "
+                                                "browser"):
+            run_live(video, view="window")
+
+
+@pytest.mark.slow
+def test_window_view_under_xvfb(person_video: Path, tmp_path: Path) -> None:
+    """The OpenCV window on a virtual display (Xvfb, where installed): the session opens it,
+    draws every processed frame in it and plays the file to its end."""
+    import shutil
+
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    display = f":{_free_port() % 500 + 100}"
+    server = subprocess.Popen([xvfb, display, "-screen", "0", "1280x720x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        env = {**_env(), "DISPLAY": display}
+        done = subprocess.run([sys.executable, "-m", "dynapose", "live", str(person_video),
+                               "--view", "window"], capture_output=True, text=True, env=env,
+                              timeout=180)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert "stopped: end" in done.stdout
