@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests._chromium import Browser, find_chromium
+
 from dynapose.bench.live import person_frames
 from dynapose.io.video import write_test_video
-from tests._chromium import Browser, find_chromium
 
 OUT = Path(__file__).resolve().parent / "live.png"
 
