@@ -5,6 +5,7 @@ sent, a headless browser opens the page, SIGINT ends a session with its recordin
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import os
 import re
@@ -479,6 +480,12 @@ def test_bad_input_on_the_command_line(tmp_path: Path) -> None:
     port = _free_port()
     assert "cannot open the stream" in fails(f"rtsp://127.0.0.1:{port}/cam", "--view", "none")
     assert "--osc takes HOST:PORT" in fails(str(video), "--osc", "nowhere")
+    if importlib.util.find_spec("mediapipe") is not None:
+        lite = Path(importlib.util.find_spec("mediapipe").submodule_search_locations[0]) / \
+            "modules" / "pose_landmark" / "pose_landmark_lite.tflite"  # type: ignore[index]
+        if not lite.exists():  # the wheel ships only the full model
+            assert f"error: {lite}: MediaPipe's lite pose model is not installed" in fails(
+                str(video), "--pose-model", "lite")
     existing = tmp_path / "rec"
     existing.mkdir()
     assert "already exists" in fails(str(video), "--record", str(existing))
