@@ -384,7 +384,7 @@ def test_browser_view_and_ctrl_c_keep_the_recording(person_video: Path, tmp_path
             assert hello["type"] == "hello" and hello["image_size"] == [320, 240]
             kinds = [type(ws.recv(timeout=30)) for _ in range(6)]
         assert bytes in kinds and str in kinds  # the picture (JPEG) and the frame's JSON
-        from tests._chromium import Browser, find_chromium
+        from _chromium import Browser, find_chromium
 
         chromium = find_chromium()
         if chromium is not None:
