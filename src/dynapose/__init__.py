@@ -34,6 +34,7 @@ _API = {
     "write_prediction": "dynapose.inference.writer",
     "load_lifter": "dynapose.inference.lifting",
     "lift_sequence": "dynapose.inference.lifting",
+    "run_live": "dynapose.live.session",
     # training
     "train": "dynapose.training.image",
     "train_lifter": "dynapose.training.lift",
@@ -105,6 +106,7 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors
     from dynapose.io.checkpoint import load_checkpoint, save_checkpoint
     from dynapose.io.keras import import_keras
     from dynapose.io.onnx import export_onnx
+    from dynapose.live.session import run_live
     from dynapose.models import build_model
     from dynapose.people.predict import predict_people
     from dynapose.skeleton import JOINT_NAMES

@@ -133,6 +133,52 @@ def bench_viz_cmd(frames: int, size: int, as_json: bool) -> None:
         click.echo(f"{key:>18}: {shown}")
 
 
+@bench.command("live")
+@click.option("--sizes", default="640x480,1280x720", show_default=True,
+              help="Frame sizes WxH, comma-separated.")
+@click.option("--seconds", type=number(0, min_open=True), default=20.0, show_default=True,
+              help="Seconds measured per size (after the warm-up).")
+@click.option("--warmup", type=number(0), default=3.0, show_default=True,
+              help="Seconds played first and left out.")
+@click.option("--fps", type=number(1), default=30.0, show_default=True,
+              help="Frame rate of the source video.")
+@click.option("--pose-model", type=click.Choice(["lite", "full", "heavy"]), default="full",
+              show_default=True, help="MediaPipe's pose model (only full ships with MediaPipe).")
+@click.option("--no-flip", is_flag=True, help="Lift once per frame, not also mirrored.")
+@click.option("--video", default=None, type=click.Path(dir_okay=False),
+              help="Frames of this video (a person in it) instead of the generated source.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@debug_option()
+def bench_live_cmd(sizes: str, seconds: float, warmup: float, fps: float, pose_model: str,
+                   no_flip: bool, video: str | None, as_json: bool) -> None:
+    """Frames/s and capture-to-sent latency of `dynapose live` on a video played at its rate."""
+    import json
+
+    from dynapose.bench.live import bench_live
+    from dynapose.live.session import POSE_MODELS
+
+    try:
+        parsed = [tuple(int(v) for v in s.lower().split("x")) for s in sizes.split(",")]
+    except ValueError as exc:
+        raise click.BadParameter(f"not a list of WxH sizes: {sizes}") from exc
+    if any(len(p) != 2 or min(p) < 16 for p in parsed):
+        raise click.BadParameter(f"not a list of WxH sizes (16 px at least): {sizes}")
+    complexity = {v: k for k, v in POSE_MODELS.items()}[pose_model]
+    result = bench_live([(p[0], p[1]) for p in parsed], seconds=seconds, warmup=warmup,
+                        fps=fps, pose_model=complexity, flip_tta=not no_flip, video=video)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        if isinstance(value, dict):
+            click.echo(f"{key:>12}: {value['frames_per_s']:6.1f} frames/s, latency median "
+                       f"{value['latency_median_ms']} ms, p95 {value['latency_p95_ms']} ms, "
+                       f"dropped {value['dropped']}/{value['captured']}, stages "
+                       f"{value['stages_median_ms']}, load {value['load_average']}")
+        else:
+            click.echo(f"{key:>12}: {value}")
+
+
 def _echo_figures(result: dict[str, Any], as_json: bool, width: int) -> None:
     """A benchmark's flat result: JSON, or one aligned `key: value` line each (3 digits)."""
     import json

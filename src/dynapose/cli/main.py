@@ -23,6 +23,7 @@ from dynapose.cli.data import import_arrays_cmd, import_keras_cmd, prepare, synt
 from dynapose.cli.demo import demo
 from dynapose.cli.evaluation import evaluate, evaluate_lift_cmd
 from dynapose.cli.inference import export, predict
+from dynapose.cli.live import live
 from dynapose.cli.options import DEBUG_HOOK
 from dynapose.cli.training import train, train_lift_cmd
 from dynapose.errors import DEBUG_ENV, DynaPoseError, debugging
@@ -129,5 +130,5 @@ def main(debug: bool) -> None:
 
 
 for _command in (demo, synth, import_arrays_cmd, import_keras_cmd, prepare, train, train_lift_cmd,
-                 evaluate, evaluate_lift_cmd, predict, export, export_motion_cmd, bench):
+                 evaluate, evaluate_lift_cmd, predict, export, export_motion_cmd, live, bench):
     main.add_command(_command)
