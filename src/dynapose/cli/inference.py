@@ -91,7 +91,7 @@ def predict(video: str, checkpoint: str | None, lifter: str | None, keypoints: s
         from dynapose.cli.people import predict_people_cmd
 
         predict_people_cmd(video, people or "all", target, checkpoint, rigid, no_visuals,
-                           overwrite, device)
+                           overwrite, device, quiet)
         return
     pred = run_predict(video, checkpoint, target, keypoints=keypoints, sequence=sequence,
                        rigid=rigid, box=parse_box(box) if box else None, detector=detector,

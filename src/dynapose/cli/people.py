@@ -11,16 +11,16 @@ import click
 
 def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter: str | None,
                        rigid: bool | None, no_visuals: bool, overwrite: bool,
-                       device: str) -> None:
+                       device: str, quiet: bool = False) -> None:
     """Find, follow and lift the people `people` names; print what was written. One person
     prints what ``dynapose predict`` prints."""
-    from dynapose.inference.writer import VISUALS
+    from dynapose.inference.writer import VISUALS, notes
     from dynapose.people.predict import predict_people
 
     preds = predict_people(video, people, target, lifter=lifter,
                            rigid=True if rigid is None else rigid,
                            visuals=() if no_visuals else VISUALS, overwrite=overwrite,
-                           device=device)
+                           device=device, progress=False if quiet else None)
     tracking = preds.found.tracking
     if len(preds) == 1:
         pred = preds[0]
@@ -38,6 +38,9 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
         click.echo(f"left out: {len(tracking.short)} never seen in {tracking.min_frames} frames in "
                    "a row (" + ", ".join(f"frames {t.first}-{t.last}"
                                          for t in tracking.short) + ")")
+    for number, pred in zip(preds.numbers, preds, strict=True):
+        for line in notes(pred):
+            click.echo(line if len(preds) == 1 else f"person {number}: {line}")
     if len(preds) == 1:
         for kind, file in preds[0].files.items():
             click.echo(f"{kind:>10}: {file}")

@@ -204,6 +204,7 @@ def predict_people(
     max_people: int = 8,
     detect_every: int = 1,
     found: FoundPeople | None = None,
+    progress: bool | None = False,
 ) -> People:
     """3D joints of every chosen person in `video`, one :class:`Prediction` each, in the
     people's order (module docstring).
@@ -213,7 +214,8 @@ def predict_people(
     nothing. lifter: a lifter run or checkpoint folder (default: the shipped one). rigid,
     visuals, overwrite, device: as :func:`dynapose.inference.lifted.predict_video_lifted`.
     min_frames, max_gap, max_people, detect_every: as :func:`find_people`. found: a
-    :func:`find_people` result to reuse (the search is then skipped).
+    :func:`find_people` result to reuse (the search is then skipped). progress: progress bars
+    on stderr (None: when stderr is a terminal).
 
     Raises DynaPoseError when nobody is found (the message ``dynapose predict`` gives) or when
     `people` names a person no one is. ``files`` of each prediction point to its files.
@@ -224,10 +226,10 @@ def predict_people(
         if Path(video).resolve().is_relative_to(Path(out_dir).resolve()):
             raise DynaPoseError("output folder must not contain the video", out_dir)
     if found is None:
-        found = find_people(video, max_people, detect_every, min_frames, max_gap)
+        found = find_people(video, max_people, detect_every, min_frames, max_gap, progress)
     tracking = found.tracking
     common: dict[str, Any] = {"visuals": visuals, "overwrite": overwrite, "rigid": rigid,
-                              "device": device}
+                              "device": device, "progress": progress}
     if len(tracking.tracks) <= 1 and choice in ("all", "largest", 1):
         # one person (or nobody: its error): exactly `dynapose predict`'s single-person path
         number = tracking.tracks[0].id if tracking.tracks else 1
