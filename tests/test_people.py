@@ -240,3 +240,29 @@ def test_nobody_gives_predicts_error(tmp_path: Path) -> None:
                                             r"frames by MediaPipe$"):
         predict_people(nobody, out_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cut_video_keeps_everyone_seen_before_the_cut(clips: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    import av
+
+    from dynapose.io.video import iter_frames
+    from dynapose.people.predict import find_people, summary
+
+    whole = tmp_path / "two-faststart.mp4"
+    frames = [f.image for f in iter_frames(clips["two"])] * 3  # 24 frames, index first
+    with av.open(str(whole), "w", options={"movflags": "+faststart"}) as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 512, 256, "yuv420p"
+        s.options = {"preset": "veryfast", "g": "4"}
+        for image in frames:
+            c.mux(s.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        c.mux(s.encode())
+    cut = tmp_path / "cut.mp4"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) * 3 // 5])
+    found = find_people(cut, min_frames=4)
+    assert 4 <= len(found.poses) < 24 and len(found.damage) == 1
+    assert [t.id for t in found.tracking.tracks] == [1, 2]
+    said = summary(found.tracking.tracks, found)["video_damage"]
+    assert said["frames_decoded"] == len(found.poses) and "truncated" in said["reason"]

@@ -38,6 +38,9 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
         click.echo(f"left out: {len(tracking.short)} never seen in {tracking.min_frames} frames in "
                    "a row (" + ", ".join(f"frames {t.first}-{t.last}"
                                          for t in tracking.short) + ")")
+    if len(preds) > 1 and preds.found.damage:
+        click.echo(f"video: {preds.found.damage[0]}: kept the {len(preds.found.times)} "
+                   "frame(s) before")
     for number, pred in zip(preds.numbers, preds, strict=True):
         for line in notes(pred):
             click.echo(line if len(preds) == 1 else f"person {number}: {line}")

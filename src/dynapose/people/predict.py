@@ -60,7 +60,7 @@ from dynapose.inference.writer import (
     write_visuals,
 )
 from dynapose.io.atomic import atomic_dir, check_output
-from dynapose.io.video import iter_frames, probe_video
+from dynapose.io.video import ignore_damage, iter_frames, probe_video
 from dynapose.people.blazepose import PeopleFinder
 from dynapose.people.tracking import Track, Tracking, track_people
 from dynapose.skeleton import JOINT_NAMES
@@ -91,13 +91,16 @@ class FoundPeople:
     """Every frame's people in one video (:func:`find_people`).
 
     poses: per frame, the poses found (pixels (17, 2), confidences (17,)). times: each frame's
-    time (s). seconds: wall time of the search. tracking: the people followed.
+    time (s). seconds: wall time of the search. tracking: the people followed. damage: why
+    decoding stopped early (a video cut short or corrupt midway; the frames before are kept),
+    else empty.
     """
 
     poses: list[list[tuple[np.ndarray, np.ndarray]]]
     times: list[float]
     seconds: float = 0.0
     tracking: Tracking = field(default_factory=lambda: Tracking([]))
+    damage: list[str] = field(default_factory=list)
 
 
 class People(list[Prediction]):
@@ -125,7 +128,8 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
     """
     if not mediapipe_available():
         raise DynaPoseError(f"finding people in a video needs MediaPipe: {MEDIAPIPE_HINT}", video)
-    info = probe_video(video)
+    damage: list[str] = []
+    info = probe_video(video, on_damage=ignore_damage)  # reported by the decoding below
     fps = info.fps if info.fps > 0 else 25.0
     if min_frames is None:
         min_frames = max(3, round(MIN_TRACK_SECONDS * fps))
@@ -138,7 +142,7 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
     bar = tqdm(total=info.num_frames or None, desc="finding people", unit="frame", leave=False,
                dynamic_ncols=True, disable=None if progress is None else not progress)
     try:
-        for frame in iter_frames(video):
+        for frame in iter_frames(video, on_damage=damage.append):
             poses.append(finder(frame.image))
             times.append(frame.time)
             bar.update()
@@ -146,7 +150,7 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
         bar.close()
         finder.close()
     tracking = track_people(poses, max_gap=max_gap, min_frames=min_frames)
-    return FoundPeople(poses, times, clock.perf_counter() - start, tracking)
+    return FoundPeople(poses, times, clock.perf_counter() - start, tracking, damage)
 
 
 def _keypoints(track: Track) -> Keypoints2D:
@@ -295,6 +299,8 @@ def summary(tracks: list[Track], found: FoundPeople) -> dict[str, Any]:
         "people": [{"person": t.id, "folder": f"person-{t.id}", "color": list(person_color(t.id)),
                     **row(t)} for t in tracks],
         "left_out": [row(t) for t in tracking.short],
+        **({"video_damage": {"frames_decoded": len(found.times), "reason": found.damage[0]}}
+           if found.damage else {}),
         "min_frames": tracking.min_frames,
         "method": "dynapose.people: the single-person BlazePose tracker, each person's landmark "
                   "model on the region of interest their last frame gives, BlazePose's person "
@@ -329,7 +335,7 @@ def _write_overlay(preds: list[Prediction], tracks: list[Track],
         size = (max(2, 2 * round(info.width * scale / 2)),
                 max(2, 2 * round(info.height * scale / 2)))
     with VideoWriter(path, fps=fps) as writer:
-        for frame in iter_frames(video, size=size):
+        for frame in iter_frames(video, size=size, on_damage=ignore_damage):
             i = frame.index
             if i >= preds[0].num_frames:
                 break
