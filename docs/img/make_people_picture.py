@@ -14,19 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import av
 from PIL import Image
 
 from dynapose.bench.people import composite
 from dynapose.io.video import write_test_video
 
-
-def frame_of(video: Path, index: int) -> Image.Image:
-    with av.open(str(video)) as box:
-        for i, frame in enumerate(box.decode(video=0)):
-            if i == index:
-                return frame.to_image()
-    raise SystemExit(f"{video}: fewer than {index + 1} frames")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_picture import frame_of
 
 
 def main() -> None:
