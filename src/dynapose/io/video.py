@@ -404,6 +404,7 @@ def iter_frames(
     size: tuple[int, int] | None = None,
     threads: bool = True,
     on_damage: DamageReport | None = None,
+    wanted: Callable[[int], bool] | None = None,
 ) -> Iterator[Frame]:
     """Decode `path` frame by frame: yields :class:`Frame` (RGB uint8, upright) in display order,
     every frame the stream presents, each with its own time (see the module docstring).
@@ -415,6 +416,8 @@ def iter_frames(
     on_damage: given, a file cut short (its container says it is longer) or data the decoder
     rejects after some frames is told to it in one line, and the frames decoded before are
     all there is (no error); a file with no decodable frame is still an error.
+    wanted: given, only the frames n with ``wanted(n)`` are converted and yielded (asked as
+    each is decoded, so the answer may follow what the caller has seen).
     """
     path = Path(path)
     container, stream = _open(path, on_damage)
@@ -422,6 +425,8 @@ def iter_frames(
     try:
         orient = _Orienter(stream)
         for n, (frame, t) in enumerate(frames):
+            if wanted is not None and not wanted(n):
+                continue
             orientation = orient(frame)
             if size is not None:
                 out_w, out_h = size if orientation[0] % 2 == 0 else size[::-1]  # scale, then turn

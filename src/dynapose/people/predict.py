@@ -13,6 +13,12 @@
    for the lifter's input only, the root placed by reprojection with the same assumed camera,
    so everyone stands in one camera frame, each at the depth their own size gives).
 
+Before all that, a **glance** (:func:`glance`): the same finder on two frames a second, and on
+every frame while it sees two people. A video where it never sees two people for the minimum
+track length in a row goes straight to ``dynapose predict``'s single-person path (the search
+would cost more than that path itself). A second person seen in no glanced frame is one seen
+for under half a second, whom the minimum track length leaves out anyway.
+
 **One person** found gives exactly what ``dynapose predict`` gives: its single-person path is
 run (MediaPipe's tracker again, on the whole video), so the files are the same byte for byte,
 and a video without anyone gets its error. A chosen person of several is written in the same
@@ -76,6 +82,10 @@ PERSON_COLORS: tuple[tuple[int, int, int], ...] = (
 MIN_TRACK_SECONDS = 0.5
 #: Default longest time (s) a person may go unseen and keep their number.
 MAX_GAP_SECONDS = 2.0
+#: Frames a second :func:`glance` looks at: at least one in every MIN_TRACK_SECONDS.
+GLANCES_PER_SECOND = 2.0
+#: Longest side (px) of the frames :func:`glance` looks at (BlazePose sees 256 px anyway).
+GLANCE_SIDE = 640
 #: (H, W) px of scene.mp4.
 SCENE_SIZE = (480, 640)
 #: The source of MediaPipe's keypoints, as ``dynapose predict`` names it.
@@ -151,6 +161,35 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
         finder.close()
     tracking = track_people(poses, max_gap=max_gap, min_frames=min_frames)
     return FoundPeople(poses, times, clock.perf_counter() - start, tracking, damage)
+
+
+def glance(video: str | os.PathLike[str], per_second: float = GLANCES_PER_SECOND,
+           min_frames: int | None = None) -> bool:
+    """Whether `video` may hold several people: :class:`PeopleFinder` on `per_second` frames
+    a second; where it sees two people at once, on every frame after until they have been two
+    for `min_frames` frames in a row (yes) or are one again (back to glancing). The video is
+    decoded whole, but only the frames looked at are converted, at most GLANCE_SIDE px a side;
+    damage ends the look. min_frames: as :func:`find_people`."""
+    info = probe_video(video, on_damage=ignore_damage)
+    fps = info.fps if info.fps > 0 else 25.0
+    step = max(1, round(fps / per_second))
+    need = max(3, round(MIN_TRACK_SECONDS * fps)) if min_frames is None else min_frames
+    scale = min(1.0, GLANCE_SIDE / max(info.width, info.height, 1))
+    size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
+    finder = PeopleFinder(max_people=2)
+    together = 0  # frames in a row with two people seen
+
+    def wanted(n: int) -> bool:
+        return together > 0 or n % step == 0
+
+    try:
+        for frame in iter_frames(video, size=size, on_damage=ignore_damage, wanted=wanted):
+            together = together + 1 if len(finder(frame.image)) >= 2 else 0
+            if together >= need:
+                return True
+    finally:
+        finder.close()
+    return False
 
 
 def _keypoints(track: Track) -> Keypoints2D:
@@ -229,11 +268,15 @@ def predict_people(
         check_output(out_dir, folder=True, overwrite=overwrite)
         if Path(video).resolve().is_relative_to(Path(out_dir).resolve()):
             raise DynaPoseError("output folder must not contain the video", out_dir)
+    common: dict[str, Any] = {"visuals": visuals, "overwrite": overwrite, "rigid": rigid,
+                              "device": device, "progress": progress}
+    if found is None and choice in ("all", "largest", 1) and not glance(video,
+                                                                         min_frames=min_frames):
+        pred = predict_video_lifted(video, lifter, None, out_dir, **common)
+        return People([pred], FoundPeople([], []), [1])
     if found is None:
         found = find_people(video, max_people, detect_every, min_frames, max_gap, progress)
     tracking = found.tracking
-    common: dict[str, Any] = {"visuals": visuals, "overwrite": overwrite, "rigid": rigid,
-                              "device": device, "progress": progress}
     if len(tracking.tracks) <= 1 and choice in ("all", "largest", 1):
         # one person (or nobody: its error): exactly `dynapose predict`'s single-person path
         number = tracking.tracks[0].id if tracking.tracks else 1
