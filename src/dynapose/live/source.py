@@ -15,6 +15,7 @@ has vanished (:attr:`FrameSource.error`); a file that reaches its end has simply
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import threading
@@ -234,9 +235,20 @@ def _open_url(url: str) -> FrameSource:
                        vanishes=True, close_reader=container.close)
 
 
+def _silence_opencv() -> None:
+    """OpenCV's log off: ``cv2.utils.logging`` in OpenCV 5, ``cv2.setLogLevel`` in 4."""
+    try:
+        logging = importlib.import_module("cv2.utils.logging")
+        logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    except ImportError:
+        set_level = getattr(cv2, "setLogLevel", None)
+        if set_level is not None:
+            set_level(0)
+
+
 def _open_camera(index: int) -> FrameSource:
     if not debugging():  # OpenCV's own lines about a missing camera: the one line below says it
-        cv2.setLogLevel(0)
+        _silence_opencv()
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         capture.release()
