@@ -56,7 +56,7 @@ from tqdm import tqdm
 from dynapose.data.keypoints import Keypoints2D
 from dynapose.errors import DynaPoseError
 from dynapose.inference.lifted import predict_video_lifted
-from dynapose.inference.mediapipe import MEDIAPIPE_HINT, mediapipe_available
+from dynapose.inference.mediapipe import MEDIAPIPE_HINT, NativeLog, mediapipe_available
 from dynapose.inference.prediction import Prediction
 from dynapose.inference.writer import (
     OVERLAY_MAX_SIDE,
@@ -176,20 +176,29 @@ def glance(video: str | os.PathLike[str], per_second: float = GLANCES_PER_SECOND
     need = max(3, round(MIN_TRACK_SECONDS * fps)) if min_frames is None else min_frames
     scale = min(1.0, GLANCE_SIDE / max(info.width, info.height, 1))
     size = (max(2, round(info.width * scale)), max(2, round(info.height * scale)))
-    finder = PeopleFinder(max_people=2)
+    # MediaPipe's graphs start their interpreters on threads of their own: what they log may
+    # come after the finder's first frame, so the whole glance is held (replayed on a failure)
+    held = NativeLog()
+    held.hold()
     together = 0  # frames in a row with two people seen
 
     def wanted(n: int) -> bool:
         return together > 0 or n % step == 0
 
     try:
-        for frame in iter_frames(video, size=size, on_damage=ignore_damage, wanted=wanted):
-            together = together + 1 if len(finder(frame.image)) >= 2 else 0
-            if together >= need:
-                return True
-    finally:
-        finder.close()
-    return False
+        finder = PeopleFinder(max_people=2)
+        try:
+            for frame in iter_frames(video, size=size, on_damage=ignore_damage, wanted=wanted):
+                together = together + 1 if len(finder(frame.image)) >= 2 else 0
+                if together >= need:
+                    break
+        finally:
+            finder.close()
+    except BaseException:
+        held.replay()
+        raise
+    held.release()
+    return together >= need
 
 
 def _keypoints(track: Track) -> Keypoints2D:
