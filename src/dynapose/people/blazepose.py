@@ -201,9 +201,13 @@ class PeopleFinder:
         self._detection_graph.observe_output_stream(
             "detections", lambda _, p: self._detections.extend(mp.packet_getter.get_proto_list(p)))
         side = {"model_complexity": mp.packet_creator.create_int(1)}
-        # held until the first frame is done: the graphs' threads log as they start
+        # held until the first frame is done: the graphs' threads log as they start, and their
+        # interpreters as they first run, so each runs once here on a blank picture
         self.log.run(self._landmark_graph.start_run, side, keep=True)
         self.log.run(self._detection_graph.start_run, keep=True)
+        blank = np.zeros((64, 64, 3), np.uint8)
+        self._detect(blank)
+        self._landmarks_in(blank, Roi(0.5, 0.5, 1.0, 1.0, 0.0))
 
     # -- the two graphs ----------------------------------------------------------------------
 
