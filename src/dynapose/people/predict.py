@@ -36,12 +36,17 @@ layout.
   height px, colour), those left out as too short, ``min_frames``, and how they were found;
 * ``overlay.mp4``: the video with every person's skeleton in their own colour, numbered;
 * ``scene.mp4``: everyone in one 3D scene (camera frame, a fixed view over the whole clip, the
-  floor found from the person seen longest).
+  floor found from the person seen longest: :func:`scene_floor`);
+* ``viewer.html``: everyone in one interactive 3D scene, placed as in ``scene.mp4``, each in
+  their colour with their number (:func:`dynapose.viz.viewer.people_viewer_html`), beside the
+  overlay's pictures.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import time as clock
 from collections.abc import Sequence
@@ -61,6 +66,7 @@ from dynapose.inference.prediction import Prediction
 from dynapose.inference.writer import (
     OVERLAY_MAX_SIDE,
     VISUALS,
+    notes,
     scenery,
     write_joints,
     write_visuals,
@@ -73,6 +79,7 @@ from dynapose.skeleton import JOINT_NAMES
 from dynapose.viz.skeleton import draw_skeleton_2d
 from dynapose.viz.video import VideoWriter
 from dynapose.viz.view3d import Skeleton3DRenderer
+from dynapose.viz.viewer import jpeg_thumbnail, people_viewer_html
 
 #: One colour per person (RGB), by number: person n gets PERSON_COLORS[(n - 1) % len].
 PERSON_COLORS: tuple[tuple[int, int, int], ...] = (
@@ -305,10 +312,11 @@ def predict_people(
 
 def write_people(preds: list[Prediction], tracks: list[Track], found: FoundPeople,
                  video: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-                 visuals: Sequence[str] = VISUALS, overwrite: bool = False
-                 ) -> list[Prediction]:
+                 visuals: Sequence[str] = VISUALS, overwrite: bool = False,
+                 viewer_frames: int = 1500) -> list[Prediction]:
     """Write several people's predictions into `out_dir` (module docstring), all or nothing.
-    Returns `preds` with ``files`` set."""
+    viewer_frames: at most this many pictures in each viewer (as
+    :func:`~dynapose.inference.writer.write_visuals`). Returns `preds` with ``files`` set."""
     out_dir = Path(out_dir)
     try:
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
@@ -316,12 +324,20 @@ def write_people(preds: list[Prediction], tracks: list[Track], found: FoundPeopl
                 folder = tmp / f"person-{track.id}"
                 folder.mkdir()
                 pred.files = write_joints(pred, folder)
-                pred.files.update(write_visuals(pred, video, folder, visuals))
+                pred.files.update(write_visuals(pred, video, folder, visuals, viewer_frames))
             _write_summary(preds, tracks, found, tmp)
-            if "overlay" in visuals:
-                _write_overlay(preds, tracks, video, tmp / "overlay.mp4")
+            thumbs: dict[int, bytes] | None = None
+            step = max(1, math.ceil(preds[0].num_frames / max(1, viewer_frames)))
+            if "viewer" in visuals and viewer_frames > 0:
+                thumbs = {}
+            if "overlay" in visuals or thumbs is not None:
+                _write_overlay(preds, tracks, video,
+                               tmp / "overlay.mp4" if "overlay" in visuals else None, thumbs,
+                               step)
             if {"skeleton3d", "side_by_side", "viewer"} & set(visuals):
                 _write_scene(preds, tracks, tmp / "scene.mp4")
+            if "viewer" in visuals:
+                _write_viewer(preds, tracks, found, video, tmp / "viewer.html", thumbs, step)
             _usual_permissions(tmp)
     except OSError as exc:
         raise DynaPoseError(f"cannot write output ({exc.strerror or exc})", out_dir) from exc
@@ -377,8 +393,11 @@ def _write_summary(preds: list[Prediction], tracks: list[Track], found: FoundPeo
 
 
 def _write_overlay(preds: list[Prediction], tracks: list[Track],
-                   video: str | os.PathLike[str], path: Path) -> None:
-    """The video with every person's 2D skeleton in their colour and their number."""
+                   video: str | os.PathLike[str], path: Path | None,
+                   thumbs: dict[int, bytes] | None = None, step: int = 1) -> None:
+    """The video with every person's 2D skeleton in their colour and their number, written
+    to `path` (None: not written); every `step`-th frame of it also goes to `thumbs` as a JPEG
+    (the viewer's pictures; None: none wanted)."""
     info = preds[0].video
     fps = preds[0].fps if preds[0].fps > 0 else 25.0
     scale = min(1.0, OVERLAY_MAX_SIDE / max(info.width, info.height))
@@ -386,7 +405,8 @@ def _write_overlay(preds: list[Prediction], tracks: list[Track],
     if scale < 1.0:
         size = (max(2, 2 * round(info.width * scale / 2)),
                 max(2, 2 * round(info.height * scale / 2)))
-    with VideoWriter(path, fps=fps) as writer:
+    with contextlib.ExitStack() as stack:
+        writer = None if path is None else stack.enter_context(VideoWriter(path, fps=fps))
         for frame in iter_frames(video, size=size, on_damage=ignore_damage):
             i = frame.index
             if i >= preds[0].num_frames:
@@ -404,7 +424,10 @@ def _write_overlay(preds: list[Prediction], tracks: list[Track],
                 cv2.putText(image, str(track.id), (int(top[0]) + 6, max(12, int(top[1]) - 10)),
                             cv2.FONT_HERSHEY_SIMPLEX, max(0.5, image.shape[0] / 720), color, 2,
                             cv2.LINE_AA)
-            writer.write(image)
+            if writer is not None:
+                writer.write(image)
+            if thumbs is not None and i % step == 0:
+                thumbs[i] = jpeg_thumbnail(image)
 
 
 def _write_scene(preds: list[Prediction], tracks: list[Track], path: Path) -> None:
@@ -417,8 +440,7 @@ def _write_scene(preds: list[Prediction], tracks: list[Track], path: Path) -> No
         SCENE_SIZE, limits=tuple(zip(lo.tolist(), hi.tolist(), strict=True)),  # type: ignore[arg-type]
         colors=[person_color(t.id) for t in tracks],
         labels=[f"person {t.id}" for t in tracks], elev=20.0, azim=-70.0)
-    longest = max(range(len(preds)), key=lambda k: int(preds[k].valid().sum()))
-    floor, _ = scenery(preds[longest])
+    floor = scene_floor(preds)
     if floor is not None:
         renderer.set_scenery(floor)
     fps = preds[0].fps if preds[0].fps > 0 else 25.0
@@ -426,3 +448,30 @@ def _write_scene(preds: list[Prediction], tracks: list[Track], path: Path) -> No
         for i in range(preds[0].num_frames):
             poses = [j[i] for j in joints]  # a person not in this frame is NaN: not drawn
             writer.write(renderer.render(poses[0], poses[1:]))
+
+
+def scene_floor(preds: Sequence[Prediction]) -> np.ndarray | None:
+    """The floor grid (L, 2, 3) mm, camera frame, of the scene everyone is shown in
+    (scene.mp4, viewer.html): :func:`~dynapose.inference.writer.scenery`'s floor under the
+    person seen in the most frames, or None when their clip shows no floor."""
+    return scenery(preds[_longest(preds)])[0]
+
+
+def _longest(preds: Sequence[Prediction]) -> int:
+    """Index of the prediction with the most frames seen (the first of equals)."""
+    return max(range(len(preds)), key=lambda k: int(preds[k].valid().sum()))
+
+
+def _write_viewer(preds: list[Prediction], tracks: list[Track], found: FoundPeople,
+                  video: str | os.PathLike[str], path: Path, thumbs: dict[int, bytes] | None,
+                  step: int) -> None:
+    """viewer.html: everyone in one scene, placed as in scene.mp4 (module docstring), with the
+    overlay's pictures (`thumbs`, every `step`-th frame)."""
+    joints = np.stack([p.joints for p in preds])
+    page = people_viewer_html(
+        joints, [t.id for t in tracks], [person_color(t.id) for t in tracks],
+        fps=preds[0].fps, frames=thumbs or None, frame_step=step,
+        title=f"DynaPose — {Path(video).name} — {len(preds)} people",
+        meta=summary(tracks, found), times=preds[0].time, floor=scene_floor(preds),
+        notes=notes(preds[_longest(preds)]))
+    path.write_text(page, encoding="utf-8")
