@@ -4,8 +4,11 @@ MediaPipe models on real photographs of people placed side by side."""
 from __future__ import annotations
 
 import filecmp
+import json
 import math
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +18,7 @@ import pytest
 
 from dynapose.errors import DynaPoseError
 from dynapose.people.blazepose import roi_from_points, same_person
-from dynapose.people.predict import choose, parse_people
+from dynapose.people.predict import choose, parse_people, scene_floor
 from dynapose.people.tracking import track_people
 
 STANDING = np.array([  # a person standing, (17, 2) px, 100 px tall, pelvis at the origin
@@ -156,16 +159,32 @@ def test_predict_people_writes_everyone(clips: dict[str, Path]) -> None:
 
     out = clips["root"] / "two-pose"
     preds = predict_people(clips["two"], "all", out, min_frames=4,
-                           visuals=("overlay", "skeleton3d"))
+                           visuals=("overlay", "skeleton3d", "viewer"))
     assert len(preds) == 2 and preds.numbers == [1, 2]
     assert sorted(p.name for p in out.iterdir()) == [
-        "overlay.mp4", "people.json", "people.npz", "person-1", "person-2", "scene.mp4"]
+        "overlay.mp4", "people.json", "people.npz", "person-1", "person-2", "scene.mp4",
+        "viewer.html"]
     assert sorted(p.name for p in (out / "person-2").iterdir()) == [
-        "joints.csv", "joints.json", "joints.npz", "overlay.mp4", "skeleton3d.mp4"]
+        "joints.csv", "joints.json", "joints.npz", "overlay.mp4", "skeleton3d.mp4",
+        "viewer.html"]
     with np.load(out / "people.npz") as data:
         assert data["joints"].shape == (2, 8, 17, 3) and data["valid"].all()
         assert list(data["person"]) == [1, 2]
         np.testing.assert_array_equal(data["joints"][1], preds[1].joints)
+        joints = data["joints"]
+    # the viewer: everyone in one scene, in the overlay's colours, on scene.mp4's floor
+    page = (out / "viewer.html").read_text(encoding="utf-8")
+    shown = json.loads(re.search(r'<script id="pose-data" type="application/json">(.*?)'
+                                 r'</script>', page, re.S).group(1))  # type: ignore[union-attr]
+    people = json.loads((out / "people.json").read_text())["people"]
+    assert [p["person"] for p in shown["people"]] == [1, 2]
+    assert [p["color"] for p in shown["people"]] == [
+        "#{:02x}{:02x}{:02x}".format(*p["color"]) for p in people]
+    np.testing.assert_allclose(np.array(shown["joints"][5][1]).reshape(17, 3), joints[1, 5],
+                               atol=0.06)
+    assert len(shown["images"]) == 8 and all(shown["images"])
+    floor = scene_floor(preds)
+    assert (shown["floor"] is None) == (floor is None)
     # both in one camera frame: side by side, the same size, so about the same depth
     pelvis = np.stack([p.joints[:, 0] for p in preds])
     assert (pelvis[0, :, 0] < pelvis[1, :, 0]).all()
@@ -180,6 +199,25 @@ def test_predict_people_writes_everyone(clips: dict[str, Path]) -> None:
     assert {r["floor_from_person"] for r in reports} == {reports[0]["floor_from_person"]}
     assert all(Path(r["bvh"]).is_file() for r in reports)
     assert reports[0]["world"]["camera"] == reports[1]["world"]["camera"]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="headless Chromium not installed")
+def test_people_viewer_renders_in_chromium(clips: dict[str, Path], tmp_path: Path) -> None:
+    from dynapose.people.predict import predict_people
+
+    out = tmp_path / "two-pose"
+    predict_people(clips["two"], "all", out, min_frames=4, visuals=("viewer",))
+    run = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000", "--dump-dom",
+         (out / "viewer.html").as_uri() + "#selftest"], capture_output=True, text=True,
+        timeout=120)
+    body = re.search(r"<body([^>]*)>", run.stdout)
+    assert body is not None, run.stdout[:300]
+    state = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body.group(1)))
+    assert "data-error" not in state, state
+    assert state["data-people"] == "1,2" and int(state["data-drawn"]) > 1000
+    assert "false" not in state["data-selftest"]
 
 
 def test_one_person_gives_what_predict_gives(clips: dict[str, Path]) -> None:
