@@ -49,7 +49,7 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
             click.echo(f"{kind:>10}: {file}")
         return
     folder = Path(target)
-    for name in ("overlay.mp4", "scene.mp4", "people.json", "people.npz"):
+    for name in ("viewer.html", "overlay.mp4", "scene.mp4", "people.json", "people.npz"):
         if (folder / name).is_file():
             click.echo(f"{name:>11}: {folder / name}")
     for number, pred in zip(preds.numbers, preds, strict=True):
