@@ -46,15 +46,18 @@ def mediapipe_available() -> bool:
     return True
 
 
-def open_blazepose(model_complexity: int = 1, alternative: str = "") -> Any:
+def open_blazepose(model_complexity: int = 1, alternative: str = "", smooth: bool = True
+                   ) -> Any:
     """MediaPipe's video-mode pose tracker (``mediapipe.python.solutions.pose.Pose``); a
-    DynaPoseError saying how to install it (and `alternative`) when MediaPipe is absent."""
+    DynaPoseError saying how to install it (and `alternative`) when MediaPipe is absent.
+    smooth: its landmark filter on (``smooth_landmarks``)."""
     try:
         from mediapipe.python.solutions import pose as mp_pose  # heavy: imported on first use
     except ImportError as exc:
         hint = f"MediaPipe is not installed: {MEDIAPIPE_HINT}"
         raise DynaPoseError(f"{hint}, {alternative}" if alternative else hint) from exc
-    return mp_pose.Pose(static_image_mode=False, model_complexity=model_complexity)
+    return mp_pose.Pose(static_image_mode=False, model_complexity=model_complexity,
+                        smooth_landmarks=smooth)
 
 
 _T = TypeVar("_T")
@@ -160,15 +163,18 @@ class MediaPipePose:
     `__call__(image)` takes (H, W, 3) uint8 RGB and returns (pixels (17, 2), confidences (17,))
     in Human3.6M order, or None when no pose is found. Close it with :meth:`close`. MediaPipe's
     native log lines are held back (:class:`NativeLog`; `show_log`: let them through, default
-    with ``DYNAPOSE_DEBUG=1``).
+    with ``DYNAPOSE_DEBUG=1``). smooth: MediaPipe's landmark filter on (the default; off, each
+    frame's landmarks as the model gives them).
     """
 
     def __init__(self, model_complexity: int = 1,
                  alternative: str = "or pass --keypoints FILE with your own detector's 2D "
-                                    "keypoints", show_log: bool | None = None) -> None:
+                                    "keypoints", show_log: bool | None = None,
+                 smooth: bool = True) -> None:
         self.log = NativeLog(show_log)
         try:  # held until the first frame is done: the graph's threads log as it starts
-            self._pose = self.log.run(open_blazepose, model_complexity, alternative, keep=True)
+            self._pose = self.log.run(open_blazepose, model_complexity, alternative, smooth,
+                                      keep=True)
         except BaseException:
             self.log.close()
             raise

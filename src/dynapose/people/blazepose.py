@@ -7,8 +7,9 @@ that run them (``PoseDetectionCpu``, ``PoseLandmarkByRoiCpu``), registered in it
 bindings. :class:`PeopleFinder` runs those subgraphs in two small calculator graphs of its own,
 and, per frame:
 
-1. **The single-person tracker** (:class:`dynapose.inference.mediapipe.MediaPipePose`, exactly
-   what ``dynapose predict`` runs) on the whole frame: its person is the first found.
+1. **The single-person tracker** (:class:`dynapose.inference.mediapipe.MediaPipePose`, what
+   ``dynapose predict`` runs, its landmark filter off) on the whole frame: its person is the
+   first found.
 2. **Everyone followed from the last frame**: the landmark model on each region of interest
    (ROI) the previous frame's landmarks give (a rotated square around the hips, 1.25 times the
    body's extent, as BlazePose's own tracker does).
@@ -20,9 +21,11 @@ and, per frame:
 A pose that repeats one already found (most of its joints within a tenth of the body's size,
 or its box mostly inside that one's area: DUPLICATE_INSIDE, :func:`person_area`) is dropped;
 so, in consequence, is a person mostly hidden behind another (they come back when they
-show). Each returned pose is ``(pixels (17, 2), confidences (17,))`` in Human3.6M order, as
-:class:`MediaPipePose` returns; which pose is which person from frame to frame is
-:mod:`dynapose.people.tracking`'s job.
+show). No pose is filtered over time here: which pose is whose is only known after tracking,
+and every person then gets the tracker's own filter along their track
+(:mod:`dynapose.people.smoothing`). Each returned pose is ``(pixels (17, 2), confidences
+(17,))`` in Human3.6M order, as :class:`MediaPipePose` returns; which pose is which person
+from frame to frame is :mod:`dynapose.people.tracking`'s job.
 """
 
 from __future__ import annotations
@@ -155,8 +158,8 @@ class PeopleFinder:
 
     Call it with each frame, (H, W, 3) uint8 RGB, in order; it returns a list of
     ``(pixels (17, 2) px, confidences (17,))``, Human3.6M order, the single-person tracker's
-    person first. :attr:`tracker_pose` holds what the single-person tracker alone found in the
-    last frame (what ``dynapose predict`` would lift). Close with :meth:`close`.
+    person first, none filtered over time (module docstring). :attr:`tracker_pose` holds what
+    the single-person tracker alone found in the last frame. Close with :meth:`close`.
 
     max_people: at most this many people per frame. detect_every: run the person detector on
     every n-th frame (people are followed by their ROIs in between). min_detection: the
@@ -170,7 +173,7 @@ class PeopleFinder:
             raise ValueError("max_people and detect_every must be at least 1")
         self.max_people = max_people
         self.detect_every = detect_every
-        self.tracker = MediaPipePose(show_log=show_log)
+        self.tracker = MediaPipePose(show_log=show_log, smooth=False)
         self.tracker_pose: tuple[np.ndarray, np.ndarray] | None = None
         # one holder of file descriptor 2 for all three graphs (holds nest in no other way)
         self.log: NativeLog = self.tracker.log

@@ -5,13 +5,16 @@
 1. :class:`~dynapose.people.blazepose.PeopleFinder` on every frame: each person's 2D pose;
 2. :func:`~dynapose.people.tracking.track_people`: the poses joined into people with stable
    identities (1, 2, ... by first appearance); a person never seen in `min_frames` frames
-   in a row is reported and left out;
+   in a row is reported and left out; then every person's keypoints through the
+   single-person tracker's own landmark filter (:func:`~dynapose.people.smoothing.
+   smooth_tracks`), the same for everyone;
 3. the choice (`people`): ``"all"``, ``"largest"`` (the largest mean height in the video) or a
    person's number;
 4. each chosen person lifted on their own by the single-person lifter
-   (:func:`dynapose.inference.lifted.predict_video_lifted` with their keypoints: gaps filled
-   for the lifter's input only, the root placed by reprojection with the same assumed camera,
-   so everyone stands in one camera frame, each at the depth their own size gives).
+   (:func:`dynapose.inference.lifted.predict_video_lifted` with their keypoints, the one path
+   a single person's keypoints take too: gaps filled for the lifter's input only, rigid bones,
+   the root placed by reprojection with the same assumed camera, so everyone stands in one
+   camera frame, each at the depth their own size gives).
 
 Before all that, a **glance** (:func:`glance`): the same finder on two frames a second, and on
 every frame while it sees two people. A video where it never sees two people for the minimum
@@ -74,6 +77,7 @@ from dynapose.inference.writer import (
 from dynapose.io.atomic import atomic_dir, check_output
 from dynapose.io.video import ignore_damage, iter_frames, probe_video
 from dynapose.people.blazepose import PeopleFinder
+from dynapose.people.smoothing import smooth_tracks
 from dynapose.people.tracking import Track, Tracking, track_people
 from dynapose.skeleton import JOINT_NAMES
 from dynapose.viz.skeleton import draw_skeleton_2d
@@ -167,6 +171,7 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
         bar.close()
         finder.close()
     tracking = track_people(poses, max_gap=max_gap, min_frames=min_frames)
+    smooth_tracks(tracking.tracks, max(info.width, info.height))
     return FoundPeople(poses, times, clock.perf_counter() - start, tracking, damage)
 
 
