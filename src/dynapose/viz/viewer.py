@@ -476,7 +476,7 @@ _PEOPLE_SCENE = (
     for (var n = 0; n < xs[0].length; n++) {
       reach = Math.max(reach, Math.hypot(xs[0][n] - centre[0], xs[2][n] - centre[2]));
     }
-    extent = Math.max(body, 0.6 * (body + reach), 1e-6);
+    extent = Math.max(body, 0.45 * (body + reach), 1e-6);
   })();
 
 """)
