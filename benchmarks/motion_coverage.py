@@ -71,10 +71,11 @@ def mirrored(poses: np.ndarray) -> np.ndarray:
     return canonical(out)
 
 
-def nearest(test: np.ndarray, train: np.ndarray, chunk: int = 2048) -> np.ndarray:
+def nearest(test: np.ndarray, train: np.ndarray, memory: float = 2e9) -> np.ndarray:
     """Mean per-joint distance (mm) from each test pose to its nearest training pose (nearest
-    by the Euclidean distance over all 51 coordinates)."""
+    by the Euclidean distance over all 51 coordinates); `memory`: bytes of distances at once."""
     tr = torch.from_numpy(train.reshape(len(train), -1)).float()
+    chunk = max(1, int(memory // (4 * len(tr))))
     out = []
     for i in range(0, len(test), chunk):
         q = torch.from_numpy(test[i:i + chunk].reshape(-1, tr.shape[1])).float()

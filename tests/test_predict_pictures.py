@@ -292,8 +292,9 @@ def test_bench_predict_video_gives_ratios_to_mediapipe(tmp_path: Path) -> None:
     mediapipe = figures["mediapipe_2d"]
     rate = 2 / (1 / mediapipe["frames_per_s"] + 1 / mediapipe["again_frames_per_s"])
     for key in ("end_to_end", "end_to_end_with_visuals"):  # against the two runs' mean rate
+        # (ratios are rounded to 0.01: on a loaded machine a 6-frame clip's can be near 0.1)
         assert figures[key]["ratio_to_mediapipe"] == pytest.approx(
-            figures[key]["frames_per_s"] / rate, rel=0.1)
+            figures[key]["frames_per_s"] / rate, rel=0.1, abs=0.011)
     assert figures["targets"] == {"end_to_end_ratio": 0.9, "end_to_end_with_visuals_ratio": 0.6}
     assert figures["peak_rss_mb"] > 0
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import queue
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +22,7 @@ from av.container import OutputContainer
 from av.video.stream import VideoStream
 from PIL import Image
 
+from dynapose.background import BackgroundWorker
 from dynapose.errors import DynaPoseError
 from dynapose.io.atomic import atomic_path
 from dynapose.skeleton import NUM_JOINTS, PELVIS
@@ -74,9 +74,7 @@ class VideoWriter:
         self._out: OutputContainer | None = None
         self._stream: VideoStream | None = None
         self._images: list[Image.Image] = []
-        self._queue: queue.Queue[np.ndarray | None] = queue.Queue(self.ENCODE_QUEUE)
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._encoder: BackgroundWorker[np.ndarray] | None = None
         self._done = False
         try:
             self._tmp = self._stack.enter_context(atomic_path(dest))
@@ -100,47 +98,17 @@ class VideoWriter:
             # writer's own thread runs beside the caller's)
             added.options = {"crf": str(self.crf), "preset": "veryfast",
                              "x264-params": "me=dia:subme=1", "threads": "1"}
-        self._thread = threading.Thread(target=self._encode_all, args=(self._out, added),
-                                        name=f"encode {self.path.name}", daemon=True)
-        self._thread.start()
+        self._encoder = BackgroundWorker(
+            partial(self._encode, self._out, added), f"encode {self.path.name}",
+            self.ENCODE_QUEUE, finish=partial(self._encode, self._out, added, None))
         return added
 
-    def _encode_all(self, out: OutputContainer, stream: VideoStream) -> None:
-        """The encoder thread: YUV frames from the queue until None, then the encoder flushed."""
-        ended = False
-        try:
-            while not ended:
-                yuv = self._queue.get()
-                ended = yuv is None
-                frame = None if yuv is None else av.VideoFrame.from_ndarray(yuv,
-                                                                            format="yuv420p")
-                for packet in stream.encode(frame):
-                    out.mux(packet)
-        except BaseException as exc:  # handed to the caller's thread by _raise_error
-            self._error = exc
-            while not ended:  # take what the caller still hands over, until it stops
-                ended = self._queue.get() is None
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-
-    def _put(self, item: np.ndarray | None) -> None:
-        """Hand one YUV frame (None: the end) to the encoder thread."""
-        while self._thread is not None and self._thread.is_alive():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def _stop_thread(self) -> None:
-        """Let the encoder thread end (after what it was given) and wait for it."""
-        if self._thread is not None:
-            self._put(None)
-            self._thread.join()
-            self._thread = None
+    @staticmethod
+    def _encode(out: OutputContainer, stream: VideoStream, yuv: np.ndarray | None) -> None:
+        """On the encoder's thread: one YUV 4:2:0 frame encoded and muxed (None: flushed)."""
+        frame = None if yuv is None else av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+        for packet in stream.encode(frame):
+            out.mux(packet)
 
     def write(self, frame: np.ndarray) -> None:
         """Add one uint8 RGB frame (H, W, 3), the size of the first. A bad frame aborts the
@@ -148,7 +116,6 @@ class VideoWriter:
         if self._done:
             raise DynaPoseError("video already closed", self.path)
         with self._cleanly():
-            self._raise_error()
             arr = _check_frame(frame, self.path, self._first)
             self._first = arr.shape
             if self._gif:
@@ -162,7 +129,9 @@ class VideoWriter:
                 # OpenCV's RGB -> YUV 4:2:0 (BT.601, limited range, as FFmpeg's) is several
                 # times faster than FFmpeg's swscale for RGB input; a new array, so the caller
                 # may reuse its frame at once
-                self._put(np.asarray(cv2.cvtColor(arr, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8))
+                assert self._encoder is not None  # started with the stream
+                self._encoder.put(np.asarray(cv2.cvtColor(arr, cv2.COLOR_RGB2YUV_I420),
+                                             dtype=np.uint8))
             self.count += 1
 
     @contextlib.contextmanager
@@ -183,8 +152,8 @@ class VideoWriter:
         if self._done:
             return
         self._done = True
-        with contextlib.suppress(BaseException):
-            self._stop_thread()
+        if self._encoder is not None:
+            self._encoder.stop()
         if self._out is not None:
             with contextlib.suppress(Exception):
                 self._out.close()
@@ -209,9 +178,8 @@ class VideoWriter:
                 )
                 self._images = []
             else:
-                self._stop_thread()  # the encoder flushed
-                self._raise_error()
-                assert self._out is not None
+                assert self._out is not None and self._encoder is not None
+                self._encoder.close()  # every frame encoded, the encoder flushed
                 self._out.close()
         self._done = True
         try:
