@@ -225,11 +225,13 @@ def test_one_person_gives_what_predict_gives(clips: dict[str, Path]) -> None:
     from dynapose.people.predict import predict_people
 
     root = clips["root"]
-    [mine] = predict_people(clips["one"], "all", root / "one-people", visuals=("overlay",))
-    ref = predict(clips["one"], out_dir=root / "one-ref", visuals=("overlay",))
+    [mine] = predict_people(clips["one"], "all", root / "one-people",
+                            visuals=("overlay", "viewer"))
+    ref = predict(clips["one"], out_dir=root / "one-ref", visuals=("overlay", "viewer"))
     assert sorted(mine.files) == sorted(ref.files)
     for kind, file in ref.files.items():
         assert filecmp.cmp(file, mine.files[kind], shallow=False), kind
+    assert '"people":' not in mine.files["viewer"].read_text(encoding="utf-8")  # one person's
 
 
 @pytest.mark.slow
