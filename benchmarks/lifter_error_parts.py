@@ -12,6 +12,9 @@ one thing about the prediction were true, each an oracle that no lifter has:
 * ``true size``: the prediction scaled by the one factor that fits the truth best (N-MPJPE);
 * ``true bone lengths``: the predicted bone directions, each bone given its true length;
 * ``true depth``: the predicted x and y with the true z (distance from the camera);
+* ``true turn``: the prediction turned about the pelvis by the rotation that fits the truth
+  best (Kabsch), whose mean and spread about each camera axis (degrees) are printed too: a
+  lifter that leans everyone the same wrong way shows a mean far from 0;
 
 and the mean error along the camera's x (right), y (down) and z (away) axes, per joint and per
 action. A lifter whose error is mostly depth has learned the wrong prior over the poses that the
@@ -56,6 +59,25 @@ def lengths_of(joints: np.ndarray) -> np.ndarray:
     return out
 
 
+def best_turns(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotations R with ``pred @ R`` closest to `target` (N, 17, 3) (Kabsch, no
+    reflection)."""
+    u, _, vt = np.linalg.svd(np.einsum("nji,njk->nik", pred, target))
+    flip = np.sign(np.linalg.det(u @ vt))
+    u[:, :, 2] *= flip[:, None]
+    return u @ vt
+
+
+def turn_degrees(turns: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotations applied as ``x @ R`` -> (N, 3) rotation vectors (degrees) of the
+    turn each makes, about the camera's x, y and z axes."""
+    r = np.transpose(turns, (0, 2, 1))  # as acting on column vectors
+    angle = np.arccos(np.clip((np.trace(r, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0))
+    axis = np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1]], 1)
+    norm = np.linalg.norm(axis, axis=1, keepdims=True)
+    return np.degrees(angle)[:, None] * axis / np.where(norm > 0, norm, 1.0)
+
+
 def error_parts(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """Per-frame, per-joint errors (N, 17) of pelvis-centred camera-frame joints (mm): the
     prediction's and the three oracles'; and the absolute error along each camera axis
@@ -63,8 +85,11 @@ def error_parts(pred: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     scale = (pred * target).sum((1, 2)) / (pred * pred).sum((1, 2))
     depth = pred.copy()
     depth[..., 2] = target[..., 2]
+    turns = best_turns(pred, target)
     return {
         "P1": np.linalg.norm(pred - target, axis=-1),
+        "true turn": np.linalg.norm(pred @ turns - target, axis=-1),
+        "turn": turn_degrees(turns),
         "true size": np.linalg.norm(pred * scale[:, None, None] - target, axis=-1),
         "true bone lengths": np.linalg.norm(with_lengths(pred, lengths_of(target)) - target,
                                             axis=-1),
@@ -101,17 +126,22 @@ def main() -> None:
             for name, err in error_parts(pred, target).items():
                 parts[action_group(s["action"])][name].append(err)
     per_action = {a: {k: np.concatenate(v) for k, v in d.items()} for a, d in parts.items()}
-    kinds = ("P1", "true size", "true bone lengths", "true depth")
-    print(f"{'action':<14}" + "".join(f"{k:>19}" for k in kinds) + "   |x|   |y|   |z|")
+    kinds = ("P1", "true size", "true bone lengths", "true depth", "true turn")
+    print(f"{'action':<14}" + "".join(f"{k:>18}" for k in kinds) + "   |x|   |y|   |z|"
+          "  turn about x, y, z: mean (spread), deg")
     table = {}
     for action in [*sorted(per_action), "average"]:
         rows = list(per_action.values()) if action == "average" else [per_action[action]]
         row = {k: float(np.mean([r[k].mean() for r in rows])) for k in kinds}
         axes = np.mean([r["axes"].mean((0, 1)) for r in rows], 0)
         row.update(zip(("x", "y", "z"), axes, strict=True))
+        turn = np.concatenate([r["turn"] for r in rows])
+        row.update(zip(("turn x", "turn y", "turn z"), turn.mean(0), strict=True))
+        row.update(zip(("spread x", "spread y", "spread z"), turn.std(0), strict=True))
         table[action] = {k: round(float(v), 1) for k, v in row.items()}
-        print(f"{action:<14}" + "".join(f"{row[k]:19.1f}" for k in kinds)
-              + "".join(f"{row[a]:6.1f}" for a in "xyz"))
+        print(f"{action:<14}" + "".join(f"{row[k]:18.1f}" for k in kinds)
+              + "".join(f"{row[a]:6.1f}" for a in "xyz") + "  "
+              + ", ".join(f"{row['turn ' + a]:.1f} ({row['spread ' + a]:.1f})" for a in "xyz"))
     joints = {name: {k: round(float(np.mean([r[k][:, j].mean() for r in per_action.values()])), 1)
                      for k in kinds} for j, name in enumerate(JOINT_NAMES)}
     print("per joint (P1 / with true depth):",

@@ -306,3 +306,25 @@ def test_a_cut_video_keeps_everyone_seen_before_the_cut(clips: dict[str, Path],
     assert [t.id for t in found.tracking.tracks] == [1, 2]
     said = summary(found.tracking.tracks, found)["video_damage"]
     assert said["frames_decoded"] == len(found.poses) and "truncated" in said["reason"]
+
+
+def test_the_camera_is_measured_outside_everyone(clips: dict[str, Path]) -> None:
+    """Several people's joints say whether the camera moves, measured on the background outside
+    every person found (as `predict` does outside its one person's box)."""
+    skimage_data = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from dynapose.io.video import write_test_video
+    from dynapose.people.predict import predict_people
+
+    photo = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((256, 256)))
+    texture = np.asarray(Image.fromarray(skimage_data.coffee()).resize((64, 256)))
+    canvas = np.concatenate([texture, photo, photo[:, ::-1], texture[:, ::-1]], axis=1)
+    panned = [np.ascontiguousarray(canvas[:, 8 * i: 8 * i + 576]) for i in range(8)]
+    video = write_test_video(clips["root"] / "panned.mp4", np.stack(panned), fps=10.0)
+    moving = predict_people(video, "all", min_frames=4)
+    still = predict_people(clips["two"], "all", min_frames=4)
+    assert len(moving) == 2 and len(still) == 2
+    assert [p.method["camera_motion"]["camera"] for p in moving] == ["moves", "moves"]
+    assert moving[0].method["camera_motion"]["max_background_shift"] > 0.05
+    assert [p.method["camera_motion"]["camera"] for p in still] == ["still", "still"]

@@ -94,7 +94,7 @@ from dynapose.io.video import (
     probe_video,
 )
 from dynapose.models.lifter import TemporalLifter
-from dynapose.scene.camera_motion import CameraMotion
+from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport
 
 
 def _keypoints(video: Path,
@@ -135,6 +135,7 @@ def predict_video_lifted(
     rigid: bool = True,
     device: str = "auto",
     progress: bool | None = False,
+    camera_motion: CameraMotionReport | None = None,
 ) -> Prediction:
     """3D joints (mm, camera frame) of every frame of `video` by lifting 2D keypoints.
 
@@ -146,7 +147,9 @@ def predict_video_lifted(
     viewer_frames: as :func:`dynapose.inference.image_model.predict_video`. `rigid`: give
     the person one length per bone for the whole video
     (:func:`dynapose.inference.refine.rigid_bones`). `device`: where the lifter runs (auto,
-    cpu, cuda, cuda:N). See the module docstring.
+    cpu, cuda, cuda:N). camera_motion: for given keypoints (whose video is not decoded here),
+    the camera's motion measured where they were found (else "not measured"). See the module
+    docstring.
     """
 
     video = Path(video)
@@ -183,8 +186,9 @@ def predict_video_lifted(
             kp, times = _gaps_to_the_end(kp, times, info)
         pred = _lifted(video, info, lifter, model, kp, times, kp_file, keypoints is None,
                        flip_tta, rigid)
+        measured = motion.report() if motion.frames else camera_motion
         pred.method["camera_motion"] = (
-            motion.report().to_json() if motion.frames else
+            measured.to_json() if measured is not None else
             {"camera": "not measured", "meaning": "the keypoints were given: the video's "
              "pixels were not decoded, so the camera is assumed to stand still"})
         pred.method["floor"] = floor_summary(pred)

@@ -76,9 +76,10 @@ from dynapose.inference.writer import (
 )
 from dynapose.io.atomic import atomic_dir, check_output
 from dynapose.io.video import ignore_damage, iter_frames, probe_video
-from dynapose.people.blazepose import PeopleFinder
+from dynapose.people.blazepose import PeopleFinder, body_box
 from dynapose.people.smoothing import smooth_tracks
 from dynapose.people.tracking import Track, Tracking, track_people
+from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport
 from dynapose.skeleton import JOINT_NAMES
 from dynapose.viz.skeleton import draw_skeleton_2d
 from dynapose.viz.video import VideoWriter
@@ -114,7 +115,8 @@ class FoundPeople:
     poses: per frame, the poses found (pixels (17, 2), confidences (17,)). times: each frame's
     time (s). seconds: wall time of the search. tracking: the people followed. damage: why
     decoding stopped early (a video cut short or corrupt midway; the frames before are kept),
-    else empty.
+    else empty. camera_motion: whether the camera moves, from the background outside every
+    pose found (:class:`~dynapose.scene.camera_motion.CameraMotion`), None when not measured.
     """
 
     poses: list[list[tuple[np.ndarray, np.ndarray]]]
@@ -122,6 +124,7 @@ class FoundPeople:
     seconds: float = 0.0
     tracking: Tracking = field(default_factory=lambda: Tracking([]))
     damage: list[str] = field(default_factory=list)
+    camera_motion: CameraMotionReport | None = None
 
 
 class People(list[Prediction]):
@@ -160,11 +163,13 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
     poses: list[list[tuple[np.ndarray, np.ndarray]]] = []
     times: list[float] = []
     finder = PeopleFinder(max_people=max_people, detect_every=detect_every)
+    motion = CameraMotion()
     bar = tqdm(total=info.num_frames or None, desc="finding people", unit="frame", leave=False,
                dynamic_ncols=True, disable=None if progress is None else not progress)
     try:
         for frame in iter_frames(video, on_damage=damage.append):
             poses.append(finder(frame.image))
+            motion.add(frame.image, *(_box(px) for px, _ in poses[-1]))
             times.append(frame.time)
             bar.update()
     finally:
@@ -172,7 +177,14 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
         finder.close()
     tracking = track_people(poses, max_gap=max_gap, min_frames=min_frames)
     smooth_tracks(tracking.tracks, max(info.width, info.height))
-    return FoundPeople(poses, times, clock.perf_counter() - start, tracking, damage)
+    return FoundPeople(poses, times, clock.perf_counter() - start, tracking, damage,
+                       motion.report() if motion.frames else None)
+
+
+def _box(pixels: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) px: the box of one pose's joints (17, 2)."""
+    x, y, w, h = body_box(pixels)
+    return float(x), float(y), float(x + w), float(y + h)
 
 
 def glance(video: str | os.PathLike[str], per_second: float = GLANCES_PER_SECOND,
@@ -304,6 +316,7 @@ def predict_people(
         pred = predict_video_lifted(video, lifter, None, out_dir, **common)
         return People([pred], found, [number])
     chosen = choose(tracking, choice)
+    common["camera_motion"] = found.camera_motion
     if len(chosen) == 1:
         pred = predict_video_lifted(video, lifter, _keypoints(chosen[0]), out_dir, **common)
         return People([pred], found, [chosen[0].id])

@@ -4,8 +4,8 @@ is decoded for the 2D detector.
 Joints are found in the camera frame; a trajectory over the floor is the person's own only when
 the camera stands still. A camera that pans, tilts or zooms moves the background in the picture,
 so per frame (:class:`CameraMotion`): the frame scaled down to :data:`WORK_WIDTH` px wide, in
-grey; up to 120 corners (``cv2.goodFeaturesToTrack``) outside the person's box (enlarged by
-:data:`BOX_MARGIN` of its size; the person moves, the background does not); tracked into the
+grey; up to 120 corners (``cv2.goodFeaturesToTrack``) outside the people's boxes (each enlarged
+by :data:`BOX_MARGIN` of its size; people move, the background does not); tracked into the
 next frame (pyramidal Lucas-Kanade); a similarity transform (shift, zoom, turn) fitted to them
 with RANSAC (``cv2.estimateAffinePartial2D``). A frame shift under :data:`DEAD_ZONE_PX` (of the
 small frame) counts as none, so tracking noise does not add up over a long video. The camera
@@ -106,13 +106,15 @@ class CameraMotion:
                             cv2.COLOR_RGB2GRAY)
         return grey, WORK_WIDTH / w
 
-    def add(self, image: np.ndarray, box: tuple[float, float, float, float] | None = None
+    def add(self, image: np.ndarray, *boxes: tuple[float, float, float, float] | None
             ) -> None:
-        """Frame `image` (H, W, 3) uint8 RGB and the person's box (x0, y0, x1, y1) px in it, or
-        None (nobody)."""
+        """Frame `image` (H, W, 3) uint8 RGB and the box (x0, y0, x1, y1) px of each person in
+        it (none, or None: nobody); every box is left out of the background."""
         grey, scale = self._small(np.asarray(image))
         mask = np.full(grey.shape, 255, np.uint8)
-        if box is not None and all(math.isfinite(v) for v in box):
+        for box in boxes:
+            if box is None or not all(math.isfinite(v) for v in box):
+                continue
             x0, y0, x1, y1 = (v * scale for v in box)
             mx, my = BOX_MARGIN * (x1 - x0), BOX_MARGIN * (y1 - y0)
             mask[max(0, int(y0 - my)):max(0, math.ceil(y1 + my)),
