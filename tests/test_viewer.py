@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from dynapose.skeleton import JOINT_NAMES
-from dynapose.viz.viewer import jpeg_thumbnail, people_viewer_html, viewer_html
+from dynapose.viz.people_viewer import people_viewer_html
+from dynapose.viz.viewer import jpeg_thumbnail, viewer_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NEEDS_CHROMIUM = pytest.mark.skipif(

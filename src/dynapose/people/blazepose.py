@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from dynapose.data.keypoints import mediapipe_to_h36m
-from dynapose.inference.mediapipe import MediaPipePose, NativeLog, open_blazepose
+from dynapose.inference.mediapipe import MediaPipePose, NativeLog
 
 #: Poses closer than this (median joint distance / body size) are one person seen twice.
 DUPLICATE_DISTANCE = 0.1
@@ -182,8 +182,7 @@ class PeopleFinder:
         self._rois: list[Roi] = []
         self._landmarks: list[Any] = []
         self._detections: list[Any] = []
-        try:
-            open_blazepose()  # a clear error when MediaPipe is missing (imports only)
+        try:  # (MediaPipePose above gave the clear error when MediaPipe is missing)
             self._start()
         except BaseException:
             self.tracker.close()
@@ -307,10 +306,14 @@ class PeopleFinder:
         return poses
 
     def close(self) -> None:
+        """Close the graphs and let them go: they hold callbacks that hold this finder, a
+        cycle through C++ that Python's collector cannot see (a finder left alive keeps its
+        models' memory, about 100 MB)."""
         try:
             for graph in (self._landmark_graph, self._detection_graph):
                 self.log.run(graph.close)
         finally:
+            self._landmark_graph = self._detection_graph = None
             self.tracker.close()  # and the log
 
 

@@ -41,7 +41,7 @@ layout.
 * ``scene.mp4``: everyone in one 3D scene (camera frame, a fixed view over the whole clip, the
   floor found from the person seen longest: :func:`scene_floor`);
 * ``viewer.html``: everyone in one interactive 3D scene, placed as in ``scene.mp4``, each in
-  their colour with their number (:func:`dynapose.viz.viewer.people_viewer_html`), beside the
+  their colour with their number (:func:`dynapose.viz.people_viewer.people_viewer_html`), beside the
   overlay's pictures.
 """
 
@@ -81,10 +81,11 @@ from dynapose.people.smoothing import smooth_tracks
 from dynapose.people.tracking import Track, Tracking, track_people
 from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport
 from dynapose.skeleton import JOINT_NAMES
+from dynapose.viz.people_viewer import people_viewer_html
 from dynapose.viz.skeleton import draw_skeleton_2d
 from dynapose.viz.video import VideoWriter
 from dynapose.viz.view3d import Skeleton3DRenderer
-from dynapose.viz.viewer import jpeg_thumbnail, people_viewer_html
+from dynapose.viz.viewer import jpeg_thumbnail
 
 #: One colour per person (RGB), by number: person n gets PERSON_COLORS[(n - 1) % len].
 PERSON_COLORS: tuple[tuple[int, int, int], ...] = (

@@ -84,10 +84,13 @@ def smooth_track(pixels: np.ndarray, confidence: np.ndarray, side: float
         landmarks_smoothing_calculator_pb2,
         visibility_smoothing_calculator_pb2,
     )
-    from mediapipe.framework import calculator_pb2
-    from mediapipe.framework.formats import landmark_pb2, rect_pb2
-    from mediapipe.python import packet_creator, packet_getter
-    from mediapipe.python._framework_bindings import calculator_graph, image_frame
+    from mediapipe.framework import calculator_pb2  # (MediaPipe, as above)
+    from mediapipe.framework.formats import landmark_pb2, rect_pb2  # (as above)
+    from mediapipe.python import packet_creator, packet_getter  # (as above)
+    from mediapipe.python._framework_bindings import (  # (as above)
+        calculator_graph,
+        image_frame,
+    )
 
     found = np.isfinite(pixels).all(axis=(1, 2))
     out_pixels = np.full_like(pixels, np.nan, dtype=np.float64)
