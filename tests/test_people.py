@@ -134,8 +134,13 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     one = [np.roll(photo, (i, 2 * i), axis=(0, 1)) for i in range(8)]
     two = [np.concatenate([f, np.roll(photo[:, ::-1], (-i, i), axis=(0, 1))], axis=1)
            for i, f in enumerate(one)]
+    # the two people on a textured background, the camera panning 8 px a frame
+    texture = np.asarray(Image.fromarray(skimage_data.coffee()).resize((64, 256)))
+    canvas = np.concatenate([texture, photo, photo[:, ::-1], texture[:, ::-1]], axis=1)
+    panned = [np.ascontiguousarray(canvas[:, 8 * i: 8 * i + 576]) for i in range(8)]
     return {"root": root, "one": write_test_video(root / "one.mp4", np.stack(one), fps=10.0),
-            "two": write_test_video(root / "two.mp4", np.stack(two), fps=10.0)}
+            "two": write_test_video(root / "two.mp4", np.stack(two), fps=10.0),
+            "panned": write_test_video(root / "panned.mp4", np.stack(panned), fps=10.0)}
 
 
 def test_finder_sees_both_people_in_every_frame(clips: dict[str, Path],
@@ -258,6 +263,10 @@ def test_cli_names_the_people_found(clips: dict[str, Path]) -> None:
     done = run("predict", str(clips["two"]), "--no-visuals", "--out", str(root / "cli-all"))
     assert done.returncode == 0, done.stderr
     assert "people: 1 (frames 0-7, 8 found), 2 (frames 0-7, 8 found)" in done.stdout
+    panned = run("predict", str(clips["panned"]), "--no-visuals", "--out", str(root / "cli-pan"))
+    assert panned.returncode == 0, panned.stderr
+    camera = [line for line in panned.stdout.splitlines() if "camera: moves" in line]
+    assert len(camera) == 1 and camera[0].startswith("camera: ")  # for everyone, said once
     assert sorted(p.name for p in (root / "cli-all").iterdir()) == [
         "people.json", "people.npz", "person-1", "person-2"]
     bvh = root / "cli.bvh"
@@ -311,17 +320,9 @@ def test_a_cut_video_keeps_everyone_seen_before_the_cut(clips: dict[str, Path],
 def test_the_camera_is_measured_outside_everyone(clips: dict[str, Path]) -> None:
     """Several people's joints say whether the camera moves, measured on the background outside
     every person found (as `predict` does outside its one person's box)."""
-    skimage_data = pytest.importorskip("skimage.data")
-    from PIL import Image
-
-    from dynapose.io.video import write_test_video
     from dynapose.people.predict import predict_people
 
-    photo = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((256, 256)))
-    texture = np.asarray(Image.fromarray(skimage_data.coffee()).resize((64, 256)))
-    canvas = np.concatenate([texture, photo, photo[:, ::-1], texture[:, ::-1]], axis=1)
-    panned = [np.ascontiguousarray(canvas[:, 8 * i: 8 * i + 576]) for i in range(8)]
-    video = write_test_video(clips["root"] / "panned.mp4", np.stack(panned), fps=10.0)
+    video = clips["panned"]
     moving = predict_people(video, "all", min_frames=4)
     still = predict_people(clips["two"], "all", min_frames=4)
     assert len(moving) == 2 and len(still) == 2

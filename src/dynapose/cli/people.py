@@ -41,9 +41,14 @@ def predict_people_cmd(video: str, people: str, target: os.PathLike[str], lifter
     if len(preds) > 1 and preds.found.damage:
         click.echo(f"video: {preds.found.damage[0]}: kept the {len(preds.found.times)} "
                    "frame(s) before")
+    everyone = set.intersection(*(set(notes(p)) for p in preds))  # (the camera's, say)
+    for line in notes(preds[0]):
+        if line in everyone:
+            click.echo(line)
     for number, pred in zip(preds.numbers, preds, strict=True):
         for line in notes(pred):
-            click.echo(line if len(preds) == 1 else f"person {number}: {line}")
+            if line not in everyone:
+                click.echo(f"person {number}: {line}")
     if len(preds) == 1:
         for kind, file in preds[0].files.items():
             click.echo(f"{kind:>10}: {file}")
