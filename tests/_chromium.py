@@ -4,8 +4,11 @@ tests of pages: open a URL, evaluate JavaScript, take a screenshot."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -34,7 +37,8 @@ class Browser:
             [executable, "--headless=new", "--no-sandbox", "--disable-gpu",
              "--no-first-run", "--disable-dev-shm-usage", f"--window-size={width},{height}",
              "--remote-debugging-port=0", f"--user-data-dir={self._profile.name}",
-             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)  # its helper processes in one group, ended together
         active = Path(self._profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not (active.is_file() and active.read_text().count("\n") >= 1):
@@ -84,7 +88,17 @@ class Browser:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        self._profile.cleanup()
+        with contextlib.suppress(ProcessLookupError):  # helpers still writing to the profile
+            os.killpg(self._process.pid, signal.SIGKILL)
+        for _ in range(50):  # a helper killed a moment ago may have left a file behind
+            try:
+                shutil.rmtree(self._profile.name)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
+        self._profile.cleanup()  # (what is left; nothing, once the loop removed it)
 
     def __enter__(self) -> Browser:
         return self
