@@ -94,7 +94,7 @@ from dynapose.io.video import (
     probe_video,
 )
 from dynapose.models.lifter import TemporalLifter
-from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport
+from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport, joints_box
 
 
 def _keypoints(video: Path,
@@ -169,11 +169,7 @@ def predict_video_lifted(
         motion = CameraMotion()
 
         def tap(frame: Frame, found: tuple[np.ndarray, np.ndarray] | None) -> None:
-            box = None
-            if found is not None:
-                lo, hi = np.nanmin(found[0], axis=0), np.nanmax(found[0], axis=0)
-                box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-            motion.add(frame.image, box)
+            motion.add(frame.image, None if found is None else joints_box(found[0]))
             if on_frame is not None:
                 on_frame(frame, found)
 

@@ -76,10 +76,10 @@ from dynapose.inference.writer import (
 )
 from dynapose.io.atomic import atomic_dir, check_output
 from dynapose.io.video import ignore_damage, iter_frames, probe_video
-from dynapose.people.blazepose import PeopleFinder, body_box
+from dynapose.people.blazepose import PeopleFinder
 from dynapose.people.smoothing import smooth_tracks
 from dynapose.people.tracking import Track, Tracking, track_people
-from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport
+from dynapose.scene.camera_motion import CameraMotion, CameraMotionReport, joints_box
 from dynapose.skeleton import JOINT_NAMES
 from dynapose.viz.people_viewer import people_viewer_html
 from dynapose.viz.skeleton import draw_skeleton_2d
@@ -170,7 +170,7 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
     try:
         for frame in iter_frames(video, on_damage=damage.append):
             poses.append(finder(frame.image))
-            motion.add(frame.image, *(_box(px) for px, _ in poses[-1]))
+            motion.add(frame.image, *(joints_box(px) for px, _ in poses[-1]))
             times.append(frame.time)
             bar.update()
     finally:
@@ -180,12 +180,6 @@ def find_people(video: str | os.PathLike[str], max_people: int = 8, detect_every
     smooth_tracks(tracking.tracks, max(info.width, info.height))
     return FoundPeople(poses, times, clock.perf_counter() - start, tracking, damage,
                        motion.report() if motion.frames else None)
-
-
-def _box(pixels: np.ndarray) -> tuple[float, float, float, float]:
-    """(x0, y0, x1, y1) px: the box of one pose's joints (17, 2)."""
-    x, y, w, h = body_box(pixels)
-    return float(x), float(y), float(x + w), float(y + h)
 
 
 def glance(video: str | os.PathLike[str], per_second: float = GLANCES_PER_SECOND,

@@ -82,6 +82,13 @@ class CameraMotionReport:
         return None
 
 
+def joints_box(pixels: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) px: the box of one person's joints (J, 2) in a frame, what
+    :meth:`CameraMotion.add` leaves out of the background."""
+    lo, hi = np.nanmin(pixels, axis=0), np.nanmax(pixels, axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
 class CameraMotion:
     """Feed every frame in order (:meth:`add`), then read :meth:`report` (module docstring)."""
 
